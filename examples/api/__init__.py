@@ -1,0 +1,1 @@
+"""A tiny HTTP-style API over the shop: routing, validation, JSON bodies."""

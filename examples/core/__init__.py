@@ -1,0 +1,1 @@
+"""Domain model of a small shop: money, products, orders and stock."""

@@ -1,0 +1,1 @@
+"""Operator tools: CSV import of stock and a report table."""

@@ -1,0 +1,30 @@
+"""Exact comparisons and honest display of percentages and durations."""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
+
+
+def meets_minimum(numerator: int, denominator: int, minimum: Decimal) -> bool:
+    """``numerator / denominator * 100 >= minimum`` in exact arithmetic."""
+    return Fraction(numerator * 100, denominator) >= Fraction(minimum)
+
+
+def format_percent(numerator: int, denominator: int) -> str:
+    """The percentage rounded down to two places, so a failing figure never displays as passing."""
+    value = Decimal(numerator * 100) / Decimal(denominator)
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_FLOOR)} %"
+
+
+def format_threshold(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return f"{text} %"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 600:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.0f} s"

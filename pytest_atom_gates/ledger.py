@@ -1,0 +1,253 @@
+"""The ledger: facts about the run, recorded from test reports on the controller.
+
+Hooks only record here; gates read from here. Plain passing tests, the vast majority, cost one
+dict entry (their duration) and one list slot (their place in the process that ran them); a full
+attempt history is kept only for tests that did something else.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+PASSED = "passed"
+FLAKY = "flaky"
+FAILED = "failed"
+SKIPPED = "skipped"
+XFAILED = "xfailed"
+XPASSED = "xpassed"
+NOT_RUN = "not-run"
+
+OUTCOMES = (PASSED, FLAKY, FAILED, SKIPPED, XFAILED, XPASSED, NOT_RUN)
+"""Final outcomes of a test, one per node id, after reruns."""
+
+RERUN = "rerun"
+"""Report outcome of an attempt that failed and is followed by another attempt."""
+
+CRASH_PHASE = "???"
+"""The ``when`` of the report pytest-xdist makes for a test whose worker died."""
+
+MAIN_PROCESS = "main"
+
+
+def _crash_line(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """One line saying why a report failed, without rendering the whole traceback."""
+    longrepr = report.longrepr
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        message = str(getattr(crash, "message", "")).strip()
+        first = message.splitlines()[0] if message else ""
+        if first:
+            return first
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip reports: (path, line, reason)
+        return str(longrepr[2])
+    text = str(longrepr).strip() if longrepr is not None else ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("E ")]
+    chosen = errors[0][1:].strip() if errors else (lines[-1] if lines else "")
+    return chosen[:500]
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One run of a test through setup, call and teardown."""
+
+    outcome: str
+    duration: float
+    phase: str | None = None
+    """Where a failed attempt failed: setup, call, teardown, or crash (its worker died)."""
+    error: str | None = None
+    worker: str | None = None
+
+
+@dataclass(slots=True)
+class TestRecord:
+    """Attempt history of a test that did anything but pass at the first attempt."""
+
+    nodeid: str
+    attempts: list[Attempt] = field(default_factory=list)
+    open_outcome: str = PASSED
+    open_phase: str | None = None
+    open_error: str | None = None
+
+    __test__ = False  # not a test class, despite the name
+
+    def note(self, outcome: str, phase: str | None = None, error: str | None = None) -> None:
+        """Merge one phase's outcome into the open attempt; a failure outranks everything."""
+        if self.open_outcome == FAILED:
+            return
+        if outcome == FAILED or self.open_outcome == PASSED or outcome in (SKIPPED, XFAILED):
+            self.open_outcome, self.open_phase, self.open_error = outcome, phase, error
+
+    def close(self, duration: float, worker: str | None) -> None:
+        self.attempts.append(
+            Attempt(self.open_outcome, duration, self.open_phase, self.open_error, worker)
+        )
+        self.open_outcome, self.open_phase, self.open_error = PASSED, None, None
+
+    @property
+    def final_outcome(self) -> str:
+        if not self.attempts:
+            return NOT_RUN
+        last = self.attempts[-1].outcome
+        if last == PASSED and any(a.outcome == FAILED for a in self.attempts[:-1]):
+            return FLAKY
+        return last
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    nodeid: str
+    message: str
+
+
+class Ledger:
+    """Facts of the run, fed report by report; read by the gates once, at the end."""
+
+    def __init__(self) -> None:
+        self.selected: list[str] | None = None
+        """Node ids selected to run, in run order; None until collection finished."""
+        self.deselected = 0
+        self.collection_errors: list[CollectionError] = []
+        self.durations: dict[str, float] = {}
+        """Finished tests and the seconds spent on them over all attempts."""
+        self.sequences: dict[str, list[str]] = {}
+        """Per process (``main`` or an xdist worker id), the tests in the order they started."""
+        self._running: dict[str, float] = {}
+        self._spent: dict[str, float] = {}
+        self._records: dict[str, TestRecord] = {}
+
+    # -- recording ------------------------------------------------------------------------
+
+    def set_selected(self, nodeids: Iterable[str]) -> None:
+        self.selected = list(nodeids)
+
+    def record_collect_report(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(CollectionError(report.nodeid, _crash_line(report)))
+
+    def record(self, report: pytest.TestReport, worker: str = MAIN_PROCESS) -> None:
+        """Record one test report; the hot path, called three times per test."""
+        nodeid = report.nodeid
+        when = report.when
+        running = self._running
+        if when == "setup" and nodeid not in running:
+            self._start(nodeid, worker)
+        running[nodeid] = running.get(nodeid, 0.0) + report.duration
+        outcome = report.outcome
+        record = self._records.get(nodeid)
+        if outcome == "passed" and record is None:
+            if when == "teardown":
+                self.durations[nodeid] = running.pop(nodeid)
+            elif when == "call" and hasattr(report, "wasxfail"):
+                self._record_for(nodeid).note(XPASSED)
+            return
+        if record is None:
+            record = self._record_for(nodeid)
+        self._note(record, report, outcome, when)
+        if when in ("teardown", CRASH_PHASE) or outcome == RERUN:
+            self._close_attempt(record, nodeid, worker, final=outcome != RERUN)
+
+    def _start(self, nodeid: str, worker: str) -> None:
+        sequence = self.sequences.get(worker)
+        if sequence is None:
+            sequence = self.sequences[worker] = []
+        sequence.append(nodeid)
+        previous = self.durations.pop(nodeid, None)  # rescheduled after its worker crashed
+        if previous is not None:
+            self._running[nodeid] = previous
+
+    def _record_for(self, nodeid: str) -> TestRecord:
+        record = self._records.get(nodeid)
+        if record is None:
+            record = self._records[nodeid] = TestRecord(nodeid)
+        return record
+
+    @staticmethod
+    def _note(record: TestRecord, report: pytest.TestReport, outcome: str, when: str) -> None:
+        if outcome in ("failed", RERUN):
+            phase = "crash" if when == CRASH_PHASE else when
+            record.note(FAILED, phase, _crash_line(report))
+        elif outcome == "skipped":
+            if hasattr(report, "wasxfail"):
+                record.note(XFAILED, when, str(report.wasxfail) or None)
+            else:
+                record.note(SKIPPED, when, _crash_line(report))
+        elif when == "call" and hasattr(report, "wasxfail"):
+            record.note(XPASSED)
+
+    def _close_attempt(self, record: TestRecord, nodeid: str, worker: str, final: bool) -> None:
+        total = self._running.get(nodeid, 0.0)
+        spent = self._spent.get(nodeid, 0.0)
+        record.close(total - spent, None if worker == MAIN_PROCESS else worker)
+        if final:
+            self.durations[nodeid] = self._running.pop(nodeid, total)
+            self._spent.pop(nodeid, None)
+        else:
+            self._spent[nodeid] = total
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def outcome(self, nodeid: str) -> str:
+        record = self._records.get(nodeid)
+        if record is not None and (record.attempts or nodeid in self.durations):
+            return record.final_outcome
+        if nodeid in self.durations:
+            return PASSED
+        return NOT_RUN
+
+    def attempts(self, nodeid: str) -> list[Attempt]:
+        record = self._records.get(nodeid)
+        if record is not None:
+            return list(record.attempts)
+        duration = self.durations.get(nodeid)
+        return [] if duration is None else [Attempt(PASSED, duration)]
+
+    def nodeids(self) -> list[str]:
+        """Every test the run knows of: the selection in order, then any reported beyond it."""
+        known = list(self.selected or ())
+        seen = set(known)
+        extra = [n for n in (*self.durations, *self._records, *self._running) if n not in seen]
+        return known + list(dict.fromkeys(extra))
+
+    def outcomes(self) -> Iterator[tuple[str, str]]:
+        for nodeid in self.nodeids():
+            yield nodeid, self.outcome(nodeid)
+
+    def counts(self) -> Counter[str]:
+        return Counter(outcome for _, outcome in self.outcomes())
+
+    def with_outcome(self, *wanted: str) -> list[str]:
+        return [nodeid for nodeid, outcome in self.outcomes() if outcome in wanted]
+
+    def unfinished(self) -> list[str]:
+        """Tests that started but never finished (interrupted, or the run stopped mid-test)."""
+        return list(self._running)
+
+    def process_of(self, nodeid: str) -> str | None:
+        for worker, sequence in self.sequences.items():
+            if nodeid in sequence:
+                return worker
+        return None
+
+    def ran_before(self, nodeid: str) -> Sequence[str]:
+        """The tests that started before ``nodeid`` in the process that ran it."""
+        for sequence in self.sequences.values():
+            if nodeid in sequence:
+                return sequence[: sequence.index(nodeid)]
+        return ()
+
+    def last_error(self, nodeid: str) -> str | None:
+        record = self._records.get(nodeid)
+        if record is None:
+            return None
+        for attempt in reversed(record.attempts):
+            if attempt.error:
+                return attempt.error
+        return None
+
+    def failure_count(self) -> int:
+        return len(self.with_outcome(FAILED, NOT_RUN))

@@ -1,0 +1,168 @@
+"""TQ-01 alone-checks: rerun a failed test by itself in a fresh pytest process with the same seed.
+
+A test that failed in the shuffled run and passes alone depends on what ran before it. The check
+runs the plugin itself in the child (same seed, so the same per-test RNG seed) and reads the
+child's JSON report; it never parses terminal output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from pytest_atom_gates.gates.independence import (
+    FAILS_ALONE,
+    INCONCLUSIVE,
+    ORDER_DEPENDENT,
+    AloneCheck,
+    OrderChecks,
+)
+from pytest_atom_gates.ledger import FAILED, PASSED, Ledger
+
+# Options that shape collection and configuration; the child and the reproduce command need them.
+_PASSTHROUGH_WITH_VALUE = (
+    "-p", "-o", "--override-ini", "-c", "--config-file", "--rootdir", "--import-mode",
+    "--confcutdir", "-W", "--pythonwarnings",
+)
+_PASSTHROUGH_FLAGS = ("--noconftest", "--strict-markers", "--strict-config")
+_CHILD_ENV_DROP = (
+    "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+    "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
+)
+_INLINE_LIMIT = 30
+"""At most this many preceding tests go inline into a reproduce command; more go into a file."""
+
+
+def passthrough_args(args: Sequence[str]) -> list[str]:
+    """The options of the original invocation that the alone-run must repeat."""
+    kept: list[str] = []
+    tokens = list(args)
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        name = token.split("=", 1)[0]
+        if name in _PASSTHROUGH_FLAGS:
+            kept.append(token)
+        elif name in _PASSTHROUGH_WITH_VALUE:
+            if "=" in token:
+                kept.append(token)
+            elif index + 1 < len(tokens):
+                kept += [token, tokens[index + 1]]
+                index += 1
+        elif token[:2] in ("-p", "-o", "-c", "-W") and len(token) > 2 and not token.startswith("--"):
+            kept.append(token)
+        index += 1
+    return kept
+
+
+def _engine_overrides(config: pytest.Config) -> list[str]:
+    """Switch off parallelism and coverage so the child runs exactly one process."""
+    overrides = []
+    if config.pluginmanager.hasplugin("xdist"):
+        overrides += ["-n", "0"]
+    if config.pluginmanager.hasplugin("_cov"):
+        overrides.append("--no-cov")
+    return overrides
+
+
+class AloneChecker:
+    """Runs the alone-checks of one session."""
+
+    def __init__(self, config: pytest.Config, seed: int, extra_args: Sequence[str] = ()) -> None:
+        self.config = config
+        self.seed = seed
+        self.extra_args = list(extra_args)
+        self.invocation_dir = config.invocation_params.dir
+        self.passthrough = passthrough_args(config.invocation_params.args)
+        self.engine = _engine_overrides(config)
+        self._group_suffix = config.getoption("dist", "no") == "loadgroup"
+
+    def cli_id(self, nodeid: str) -> str:
+        """A node id as an argument that works from the invocation directory."""
+        if self._group_suffix and "@" in nodeid:
+            nodeid = nodeid.rsplit("@", 1)[0]
+        path, sep, rest = nodeid.partition("::")
+        target = self.config.rootpath / path
+        try:
+            relative = os.path.relpath(target, self.invocation_dir)
+        except ValueError:  # another drive on Windows
+            relative = str(target)
+        return relative + sep + rest
+
+    def base_command(self) -> list[str]:
+        return ["--atom-gates", f"--atom-gates-seed={self.seed}", *self.passthrough, *self.engine]
+
+    def reproduce_command(self, nodeid: str, ran_before: Sequence[str]) -> str:
+        args = [self.cli_id(n) for n in (*ran_before, nodeid)]
+        command = ["pytest", *self.base_command()]
+        if len(ran_before) <= _INLINE_LIMIT or getattr(self.config, "cache", None) is None:
+            return shlex.join([*command, *args])
+        assert self.config.cache is not None
+        folder = self.config.cache.mkdir("atom_gates")
+        safe = "".join(c if c.isalnum() else "_" for c in nodeid)[-80:]
+        args_file = folder / f"reproduce-{safe}.txt"
+        args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        return f"{shlex.join(command)} $(cat {shlex.quote(str(args_file))})"
+
+    def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:
+        """Run one test alone; return its classification and a short detail."""
+        with tempfile.TemporaryDirectory(prefix="atom-gates-alone-") as folder:
+            report = Path(folder) / "alone.json"
+            command = [
+                sys.executable, "-m", "pytest", *self.base_command(),
+                "--atom-gates-order-checks=0", f"--atom-gates-report={report}",
+                "-p", "no:cacheprovider", "-q", *self.extra_args, self.cli_id(nodeid),
+            ]
+            env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
+            try:
+                done = subprocess.run(
+                    command, cwd=self.invocation_dir, env=env, capture_output=True,
+                    text=True, timeout=timeout, check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return INCONCLUSIVE, f"the alone-run took longer than {timeout:.0f} s"
+            except OSError as exc:
+                return INCONCLUSIVE, f"could not start the alone-run: {exc}"
+            outcome = _outcome_in_report(report, nodeid)
+            if outcome == PASSED:
+                return ORDER_DEPENDENT, "passed when run alone"
+            if outcome == FAILED:
+                return FAILS_ALONE, "failed when run alone too"
+            if outcome is not None:
+                return INCONCLUSIVE, f"{outcome} when run alone"
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
+
+    def check(self, ledger: Ledger, limit: int) -> OrderChecks:
+        failed = ledger.with_outcome(FAILED)
+        result = OrderChecks(unchecked=failed[limit:])
+        if result.unchecked:
+            result.skipped_reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
+        for nodeid in failed[:limit]:
+            spent = ledger.durations.get(nodeid, 0.0)
+            verdict, detail = self.run_alone(nodeid, timeout=max(120.0, 10 * spent))
+            before = tuple(ledger.ran_before(nodeid))
+            reproduce = self.reproduce_command(nodeid, before) if verdict == ORDER_DEPENDENT else ""
+            result.checks.append(AloneCheck(nodeid, verdict, detail, before, reproduce))
+        return result
+
+
+def _outcome_in_report(report: Path, nodeid: str) -> str | None:
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    tests = data.get("tests", []) if isinstance(data, dict) else []
+    for test in tests:
+        if isinstance(test, dict) and test.get("nodeid") == nodeid:
+            outcome = test.get("outcome")
+            return outcome if isinstance(outcome, str) else None
+    return None

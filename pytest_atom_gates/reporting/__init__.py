@@ -1,0 +1,1 @@
+"""Renderers: they read verdicts and facts and never change them."""

@@ -1,0 +1,178 @@
+"""The JSON report: a versioned record of settings, order, every attempt and every verdict.
+
+Its schema ships in the package (``report.schema.json``); ``SCHEMA_VERSION`` changes whenever a
+field changes meaning or disappears.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates import __version__
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts
+from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
+from pytest_atom_gates.ledger import OUTCOMES
+from pytest_atom_gates.reporting.atomic import write_atomically
+
+SCHEMA_VERSION = 1
+
+_CI_MARKERS = (
+    ("GITHUB_ACTIONS", "github-actions"),
+    ("GITLAB_CI", "gitlab-ci"),
+    ("BUILDKITE", "buildkite"),
+    ("CIRCLECI", "circleci"),
+    ("JENKINS_URL", "jenkins"),
+    ("TF_BUILD", "azure-pipelines"),
+    ("CI", "unknown"),
+)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the report, as shipped in the package."""
+    text = resources.files("pytest_atom_gates").joinpath("report.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _ci_name() -> str | None:
+    for variable, name in _CI_MARKERS:
+        if os.environ.get(variable, "").strip().lower() not in ("", "0", "false"):
+            return name
+    return None
+
+
+def environment(config: pytest.Config, workers: int | None) -> dict[str, Any]:
+    """Where the run happened: versions and names only, never environment values or arguments."""
+    plugins = {
+        dist.project_name: dist.version
+        for _, dist in config.pluginmanager.list_plugin_distinfo()
+    }
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": sys.platform,
+        "pytest": pytest.__version__,
+        "plugins": dict(sorted(plugins.items())),
+        "workers": workers,
+        "ci": _ci_name(),
+    }
+
+
+def _settings(facts: RunFacts) -> dict[str, Any]:
+    settings = facts.settings
+    return {
+        "min_pass_rate": str(settings.min_pass_rate),
+        "max_duration": settings.max_duration,
+        "max_test_duration": settings.max_test_duration,
+        "stop_on_budget": settings.stop_on_budget,
+        "modes": {gate: mode.value for gate, mode in sorted(settings.modes.items())},
+        "strict": settings.strict,
+        "order_checks": settings.order_checks,
+        "slowest": settings.slowest,
+    }
+
+
+def _verdict(verdict: GateVerdict) -> dict[str, Any]:
+    return {
+        "gate": verdict.gate,
+        "name": verdict.name,
+        "verdict": verdict.verdict.value,
+        "mode": verdict.mode.value,
+        "measured": verdict.measured,
+        "required": verdict.required,
+        "reason": verdict.reason,
+        "data": dict(verdict.data),
+    }
+
+
+def build_report(
+    facts: RunFacts,
+    verdicts: Sequence[GateVerdict],
+    *,
+    exit_status: int,
+    incomplete_reason: str | None,
+    environment: Mapping[str, Any],
+    extra_sections: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    ledger = facts.ledger
+    checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
+    dependent = {check.nodeid for check in checks.checks if check.result == ORDER_DEPENDENT}
+    counts = ledger.counts()
+    tests = []
+    for nodeid, outcome in ledger.outcomes():
+        attempts = ledger.attempts(nodeid)
+        worker = next((a.worker for a in reversed(attempts) if a.worker), None)
+        tests.append({
+            "nodeid": nodeid,
+            "outcome": outcome,
+            "duration": ledger.durations.get(nodeid, 0.0),
+            "worker": worker,
+            "order_dependent": nodeid in dependent,
+            "attempts": [
+                {
+                    "outcome": a.outcome,
+                    "duration": a.duration,
+                    "phase": a.phase,
+                    "error": a.error,
+                    "worker": a.worker,
+                }
+                for a in attempts
+            ],
+        })
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "pytest-atom-gates", "version": __version__},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "complete": incomplete_reason is None,
+        "incomplete_reason": incomplete_reason,
+        "exit_status": exit_status,
+        "seed": facts.seed,
+        "settings": _settings(facts),
+        "environment": dict(environment),
+        "run": {
+            "duration": facts.elapsed,
+            "partial": facts.partial_reason,
+            "interrupted": facts.interrupted,
+            "stopped_early": facts.stopped_early,
+        },
+        "summary": {"selected": sum(counts.values()), **{o: counts[o] for o in OUTCOMES}},
+        "order": list(ledger.selected or ()),
+        "collection_errors": [asdict(error) for error in ledger.collection_errors],
+        "tests": tests,
+        "order_checks": [
+            {
+                "nodeid": c.nodeid,
+                "result": c.result,
+                "detail": c.detail,
+                "ran_before": list(c.ran_before),
+                "reproduce": c.reproduce or None,
+            }
+            for c in checks.checks
+        ],
+        "verdicts": [_verdict(v) for v in verdicts],
+    }
+    if extra_sections:
+        report.update(extra_sections)
+    return report
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    write_atomically(path, json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,134 @@
+"""The terminal summary: the gate table, then the lists a reader acts on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
+from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
+from pytest_atom_gates.ledger import FAILED, NOT_RUN
+
+_MARKUP = {
+    Verdict.PASS: {"green": True},
+    Verdict.WARN: {"yellow": True},
+    Verdict.FAIL: {"red": True, "bold": True},
+    Verdict.OFF: {},
+}
+_HEADINGS = ("gate", "name", "verdict", "measured", "required")
+
+Writer = Callable[..., None]
+"""``TerminalReporter.write_line``: text plus markup keywords."""
+
+
+def _row(verdict: GateVerdict) -> tuple[str, ...]:
+    label = verdict.verdict.value
+    if verdict.mode.value == "warn" and verdict.verdict is not Verdict.OFF:
+        label += " (warn only)"
+    return (verdict.gate, verdict.name, label, verdict.measured, verdict.required)
+
+
+def render_table(write: Writer, verdicts: Sequence[GateVerdict]) -> None:
+    rows = [_HEADINGS, *(_row(v) for v in verdicts)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADINGS))]
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+
+    write(line(_HEADINGS), bold=True)
+    for verdict, row in zip(verdicts, rows[1:]):
+        write(line(row), **_MARKUP[verdict.verdict])
+    for verdict in verdicts:
+        if verdict.reason and verdict.verdict is not Verdict.OFF:
+            write(f"  {verdict.gate} {verdict.verdict.value}: {verdict.reason}",
+                  **_MARKUP[verdict.verdict])
+
+
+def _listing(
+    write: Writer, title: str, lines: Sequence[str], limit: int | None, **markup: Any
+) -> None:
+    if not lines:
+        return
+    write("")
+    write(f"{title} ({len(lines)}):", bold=True, **markup)
+    shown = lines if limit is None else lines[:limit]
+    for text in shown:
+        write(f"  {text}")
+    if len(shown) < len(lines):
+        write(f"  ... and {len(lines) - len(shown)} more (-v lists all, or see the JSON report)")
+
+
+def render_summary(
+    write: Writer,
+    verdicts: Sequence[GateVerdict],
+    facts: RunFacts,
+    verbosity: int,
+    extra: Callable[[Writer, int], None] | None = None,
+) -> None:
+    """Everything after the section title: the table, the lists, and the closing verdict line."""
+    ledger = facts.ledger
+    limit = None if verbosity > 0 else (10 if verbosity == 0 else 5)
+    with_errors = verbosity >= 0
+
+    render_table(write, verdicts)
+    if facts.partial_reason:
+        write(f"  partial run: {facts.partial_reason}", yellow=True)
+
+    def describe(nodeid: str) -> str:
+        error = ledger.last_error(nodeid) if with_errors else None
+        return f"{nodeid} - {error}" if error else nodeid
+
+    failed = ledger.with_outcome(FAILED)
+    pass_rate = next((v for v in verdicts if v.gate == "TQ-02"), None)
+    tolerated = pass_rate is not None and pass_rate.verdict is Verdict.PASS
+    if tolerated:
+        title = (f"tolerated failures, within the TQ-02 minimum of "
+                 f"{format_threshold(facts.settings.min_pass_rate)}")
+        _listing(write, title, [describe(n) for n in failed], limit, yellow=True)
+    else:
+        _listing(write, "failed tests", [describe(n) for n in failed], limit, red=True)
+    _listing(write, "tests that did not run", ledger.with_outcome(NOT_RUN), limit, red=True)
+    _listing(
+        write,
+        "collection errors",
+        [f"{e.nodeid or 'session'} - {e.message}" for e in ledger.collection_errors],
+        limit,
+        red=True,
+    )
+    checks: OrderChecks | None = facts.extras.get("order_checks")
+    if checks is not None:
+        dependent = [c for c in checks.checks if c.result == ORDER_DEPENDENT]
+        lines = []
+        for check in dependent:
+            lines.append(f"{check.nodeid} - failed in the shuffled run, {check.detail}")
+            lines.append(f"    reproduce: {check.reproduce}")
+        if dependent:
+            write("")
+            write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
+            for text in lines:
+                write(f"  {text}")
+    if extra is not None:
+        extra(write, verbosity)
+    slowest = facts.settings.slowest if verbosity >= 0 else 0
+    if verbosity > 0:
+        slowest *= 2
+    if slowest and ledger.durations:
+        ranked = sorted(ledger.durations.items(), key=lambda pair: -pair[1])[:slowest]
+        write("")
+        write(f"slowest {len(ranked)} tests:", bold=True)
+        for nodeid, seconds in ranked:
+            write(f"  {format_seconds(seconds):>9}  {nodeid}")
+
+
+def closing_line(verdicts: Sequence[GateVerdict], seed: int) -> tuple[str, dict[str, bool]]:
+    failing = [v for v in verdicts if v.fails_run]
+    warned = [v for v in verdicts if v.verdict is Verdict.WARN]
+    if failing:
+        names = ", ".join(f"{v.gate} {v.name}" for v in failing)
+        return f"atom-gates: FAIL - {names} (seed {seed})", {"red": True, "bold": True}
+    if warned:
+        names = ", ".join(f"{v.gate} {v.name}" for v in warned)
+        return (f"atom-gates: PASS with warnings - {names} (seed {seed})",
+                {"yellow": True, "bold": True})
+    return f"atom-gates: PASS - every enforced gate passed (seed {seed})", {"green": True, "bold": True}

@@ -1,0 +1,369 @@
+"""One ``--atom-gates`` run: where tests run (runner) and where verdicts are made (controller).
+
+In a single process both roles are registered. Under pytest-xdist the controller runs no tests
+and the workers make no verdicts: workers shuffle, reseed and stop on budget; facts ride on the
+test reports to the controller, which records them, judges once and writes every report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates.clock import Stopwatch
+from pytest_atom_gates.compat import switch_off_other_shufflers
+from pytest_atom_gates.gates import (
+    Gate,
+    GateVerdict,
+    RunFacts,
+    default_gates,
+    evaluate,
+)
+from pytest_atom_gates.gates.independence import OrderChecks
+from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
+from pytest_atom_gates.ledger import FAILED, MAIN_PROCESS, Ledger
+from pytest_atom_gates.order_check import AloneChecker
+from pytest_atom_gates.ordering import (
+    SEED_CACHE_KEY,
+    reseed_globals,
+    resolve_seed,
+    seed_hypothesis_tests,
+    shuffle_items,
+    test_seed,
+)
+from pytest_atom_gates.partial import partial_reason
+from pytest_atom_gates.reporting import json_report
+from pytest_atom_gates.reporting.atomic import check_writable
+from pytest_atom_gates.reporting.terminal import closing_line, render_summary
+from pytest_atom_gates.settings import GateMode, Settings, load_settings
+
+BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
+WORKER_SEED_KEY = "atom_gates_seed"
+WORKER_BUDGET_KEY = "atom_gates_budget_left"
+
+
+@dataclass
+class GatesRun:
+    """What every part of one run shares, kept in ``config.stash``."""
+
+    settings: Settings
+    seed: int
+    clock: Stopwatch
+    budget_left: float
+    """Seconds of the session budget left when this process started."""
+    notes: list[str] = field(default_factory=list)
+
+
+RUN_KEY = pytest.StashKey[GatesRun]()
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        not is_xdist_worker(config)
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+    )
+
+
+def _not_evaluated_reason(config: pytest.Config) -> str | None:
+    for option, flag in (("collectonly", "--collect-only"), ("setuponly", "--setup-only"),
+                         ("setupplan", "--setup-plan")):
+        if config.getoption(option, False):
+            return flag
+    return None
+
+
+def _worker_value(config: pytest.Config, key: str) -> Any:
+    workerinput: dict[str, Any] = config.workerinput  # type: ignore[attr-defined]
+    if key not in workerinput:
+        raise pytest.UsageError(
+            "--atom-gates on an xdist worker, but the controller sent no seed: the controller "
+            "must run with --atom-gates too (it does unless -p no:atom_gates is given to it)."
+        )
+    return workerinput[key]
+
+
+def start(config: pytest.Config) -> None:
+    """Validate settings and register the parts this process plays; raises UsageError early."""
+    settings = load_settings(config)
+    clock = Stopwatch()
+    if is_xdist_worker(config):
+        seed = int(_worker_value(config, WORKER_SEED_KEY))
+        budget_left = float(_worker_value(config, WORKER_BUDGET_KEY))
+    else:
+        seed = resolve_seed(settings.seed, getattr(config, "cache", None))
+        budget_left = settings.max_duration
+        if settings.report_path is not None:
+            problem = check_writable(settings.report_path)
+            if problem:
+                raise pytest.UsageError(
+                    f"--atom-gates-report: cannot write {settings.report_path}: {problem}. "
+                    "Accepted: a file path in a writable directory."
+                )
+        cache = getattr(config, "cache", None)
+        if cache is not None:
+            cache.set(SEED_CACHE_KEY, seed)
+    run = GatesRun(settings, seed, clock, budget_left)
+    run.notes += switch_off_other_shufflers(config)
+    config.stash[RUN_KEY] = run
+
+    skipped = _not_evaluated_reason(config)
+    if not is_xdist_controller(config):
+        config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
+    if is_xdist_worker(config):
+        return
+    if skipped:
+        run.notes.append(f"gates are not evaluated with {skipped}")
+        config.pluginmanager.register(HeaderOnly(run), "atom-gates-header")
+        return
+    controller = GatesController(config, run)
+    config.pluginmanager.register(controller, "atom-gates-controller")
+    if is_xdist_controller(config):
+        from pytest_atom_gates.xdist_bridge import XdistControllerHooks
+
+        config.pluginmanager.register(
+            XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
+        )
+
+
+def stop(config: pytest.Config) -> None:
+    for name in ("atom-gates-runner", "atom-gates-controller", "atom-gates-xdist",
+                 "atom-gates-header"):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+
+
+def header_lines(run: GatesRun) -> list[str]:
+    settings = run.settings
+    parts = [f"atom-gates: seed {run.seed}"]
+    thresholds = {
+        "TQ-01": "independence",
+        "TQ-02": f"pass rate >= {format_threshold(settings.min_pass_rate)}",
+        "TQ-03": f"duration <= {format_seconds(settings.max_duration)}",
+    }
+    for gate, text in thresholds.items():
+        mode = settings.mode(gate)
+        suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
+        parts.append(f"{gate} {text}{suffix}")
+    parts.append(f"reproduce with --atom-gates-seed={run.seed}")
+    return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
+
+
+class HeaderOnly:
+    """Shows the seed when the run collects or plans but does not run tests."""
+
+    def __init__(self, run: GatesRun) -> None:
+        self.run = run
+
+    def pytest_report_header(self) -> list[str]:
+        return header_lines(self.run)
+
+
+class GatesRunner:
+    """Where tests run: shuffles, reseeds the RNGs per test and stops on budget."""
+
+    def __init__(self, run: GatesRun) -> None:
+        self.run = run
+        self.seed = run.seed
+        self.session: pytest.Session | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        shuffle_items(items, self.seed)
+        seed_hypothesis_tests(items, self.seed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        reseed_globals(test_seed(self.seed, item.nodeid))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        reseed_globals(test_seed(self.seed, item.nodeid))
+
+    def pytest_runtest_logfinish(self) -> None:
+        run = self.run
+        if (
+            run.settings.stop_on_budget
+            and self.session is not None
+            and not self.session.shouldstop
+            and run.clock.elapsed() > run.budget_left
+        ):
+            self.session.shouldstop = BUDGET_STOP
+
+
+def _worker_of(report: pytest.TestReport) -> str:
+    node = getattr(report, "node", None)
+    if node is None:
+        return MAIN_PROCESS
+    return str(node.gateway.id)
+
+
+class GatesController:
+    """Records facts, judges once at the end, sets the exit status and writes the reports."""
+
+    def __init__(self, config: pytest.Config, run: GatesRun) -> None:
+        self.config = config
+        self.run = run
+        self.ledger = Ledger()
+        self.gates: list[Gate] = default_gates()
+        self.interrupted: str | None = None
+        self.stopped_early: str | None = None
+        self.facts: RunFacts | None = None
+        self.verdicts: list[GateVerdict] | None = None
+        self.unexplained_failure = False
+        self.report_written: Path | None = None
+        self.report_problem: str | None = None
+
+    # -- facts ---------------------------------------------------------------------------
+
+    def pytest_report_header(self) -> list[str]:
+        return header_lines(self.run)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ledger.set_selected(item.nodeid for item in session.items)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.ledger.deselected += len(items)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.ledger.record_collect_report(report)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.ledger.record(report, _worker_of(report))
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        value = excinfo.value
+        if isinstance(value, pytest.exit.Exception):
+            self.interrupted = f"pytest.exit(): {value.msg}"
+        elif type(value) is KeyboardInterrupt:
+            self.interrupted = "KeyboardInterrupt"
+        else:  # Session.Interrupted, xdist's Interrupted: the run stopped itself
+            self.stopped_early = str(value) or type(value).__name__
+
+    # -- judgement -----------------------------------------------------------------------
+
+    def _stop_reason(self, session: pytest.Session) -> str | None:
+        for reason in (self.stopped_early, session.shouldfail, session.shouldstop):
+            if reason:
+                return str(reason)
+        return None
+
+    def _order_checks(self, facts: RunFacts) -> OrderChecks:
+        failed = facts.ledger.with_outcome(FAILED)
+        if not failed or self.run.settings.mode("TQ-01") is GateMode.OFF:
+            return OrderChecks()
+        if facts.interrupted:
+            return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
+        checker = AloneChecker(self.config, self.run.seed)
+        return checker.check(facts.ledger, self.run.settings.order_checks)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.run
+        stopped = self._stop_reason(session)
+        facts = RunFacts(
+            ledger=self.ledger,
+            settings=run.settings,
+            seed=run.seed,
+            elapsed=run.clock.elapsed(),
+            interrupted=self.interrupted,
+            stopped_early=stopped,
+            budget_stop=stopped == BUDGET_STOP or (stopped or "").endswith(BUDGET_STOP),
+            partial_reason=partial_reason(self.config, self.ledger.deselected),
+        )
+        if self.ledger.selected is None:
+            self.ledger.set_selected(())
+        facts.extras["order_checks"] = self._order_checks(facts)
+        facts.elapsed = run.clock.elapsed()
+        verdicts = evaluate(self.gates, facts)
+        status = self._exit_status(int(exitstatus), verdicts)
+        session.exitstatus = status
+        self.facts, self.verdicts = facts, verdicts
+        if run.settings.report_path is not None:
+            self._write_report(facts, verdicts, status, int(exitstatus))
+
+    def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
+        """The gates decide, except for interrupts, internal and usage errors, and no tests."""
+        if pytest_status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                             pytest.ExitCode.NO_TESTS_COLLECTED):
+            return pytest_status
+        if self.interrupted:
+            return pytest_status
+        gate_status = int(pytest.ExitCode.TESTS_FAILED) if any(v.fails_run for v in verdicts) else 0
+        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                 pytest.ExitCode.INTERRUPTED):
+            return pytest_status
+        explained = bool(self.ledger.with_outcome(FAILED)) or bool(self.ledger.collection_errors)
+        if pytest_status == pytest.ExitCode.TESTS_FAILED and not explained and gate_status == 0:
+            self.unexplained_failure = True
+            return pytest_status
+        return gate_status
+
+    def _incomplete_reason(self, facts: RunFacts, pytest_status: int) -> str | None:
+        if pytest_status == pytest.ExitCode.INTERNAL_ERROR:
+            return "internal error"
+        if facts.interrupted:
+            return f"interrupted: {facts.interrupted}"
+        if facts.stopped_early:
+            return f"stopped early: {facts.stopped_early}"
+        not_run = facts.ledger.with_outcome("not-run")
+        if not_run:
+            return f"{len(not_run)} selected tests did not run"
+        return None
+
+    def _write_report(
+        self, facts: RunFacts, verdicts: list[GateVerdict], status: int, pytest_status: int
+    ) -> None:
+        path = self.run.settings.report_path
+        assert path is not None
+        workers = self.config.getoption("numprocesses", None) if is_xdist_controller(
+            self.config) else None
+        report = json_report.build_report(
+            facts,
+            verdicts,
+            exit_status=status,
+            incomplete_reason=self._incomplete_reason(facts, pytest_status),
+            environment=json_report.environment(self.config, workers),
+        )
+        try:
+            json_report.write_report(path, report)
+        except OSError as exc:
+            self.report_problem = f"could not write the report to {path}: {exc}"
+        else:
+            self.report_written = path
+
+    # -- terminal ------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter
+    ) -> Generator[None, None, None]:
+        yield
+        if self.facts is None or self.verdicts is None:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.write_sep("=", "atom-gates", bold=True)
+        verbosity = int(self.config.option.verbose)
+        render_summary(write, self.verdicts, self.facts, verbosity)
+        if self.unexplained_failure:
+            write("pytest reported a failure outside the tests; its exit status 1 stands",
+                  red=True)
+        if self.report_problem:
+            write(f"atom-gates: {self.report_problem}", red=True, bold=True)
+        elif self.report_written is not None and verbosity >= 0:
+            write(f"report: {json_report.display_path(self.report_written)}")
+        text, markup = closing_line(self.verdicts, self.run.seed)
+        write(text, **markup)

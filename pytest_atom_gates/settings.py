@@ -1,0 +1,392 @@
+"""Options, ini keys and their validation: the one place where settings are read.
+
+Every setting comes from the command line, else from the ini file, else from its default, and is
+validated here before any test is collected. A bad value is a ``pytest.UsageError`` that names the
+option, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+MAX_SEED = 2**32 - 1
+
+
+class GateMode(enum.Enum):
+    """How a gate's verdict affects the exit status."""
+
+    ENFORCE = "enforce"
+    WARN = "warn"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class GateInfo:
+    """A gate's stable id, its human name and the aliases accepted for it in options."""
+
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+
+
+GATES: tuple[GateInfo, ...] = (
+    GateInfo("TQ-01", "independence", ("independence", "order")),
+    GateInfo("TQ-02", "pass rate", ("pass-rate", "pass_rate", "passrate")),
+    GateInfo("TQ-03", "duration", ("duration", "time")),
+    GateInfo("TQ-04", "determinism", ("determinism", "flaky")),
+    GateInfo("TQ-05", "coverage", ("coverage", "cov")),
+)
+GATE_NAMES: Mapping[str, str] = {gate.id: gate.name for gate in GATES}
+
+
+def _gate_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for gate in GATES:
+        lookup[gate.id.lower()] = gate.id
+        lookup[gate.id.lower().replace("-", "")] = gate.id
+        for alias in gate.aliases:
+            lookup[alias] = gate.id
+    return lookup
+
+
+_GATE_LOOKUP = _gate_lookup()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings of one ``--atom-gates`` run."""
+
+    seed: int | str
+    """An explicit seed, or ``"random"`` or ``"last"`` before the seed is resolved."""
+    min_pass_rate: Decimal
+    max_duration: float
+    max_test_duration: float | None
+    stop_on_budget: bool
+    modes: Mapping[str, GateMode]
+    report_path: Path | None
+    strict: bool
+    order_checks: int
+    slowest: int
+
+    def mode(self, gate_id: str) -> GateMode:
+        return self.modes.get(gate_id, GateMode.ENFORCE)
+
+
+class _Invalid(ValueError):
+    """A value that cannot be used; the message says why."""
+
+
+# -- value parsers: each takes the raw text and returns the typed value or raises _Invalid --
+
+
+def parse_percent(text: str) -> Decimal:
+    cleaned = text.strip().removesuffix("%").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise _Invalid("not a number") from None
+    if not value.is_finite():
+        raise _Invalid("not a finite number")
+    if not Decimal(0) <= value <= Decimal(100):
+        raise _Invalid("outside 0..100")
+    return value
+
+
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h)?\s*$")
+_UNIT_SECONDS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_seconds(text: str) -> float:
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        if text.strip().startswith("-"):
+            raise _Invalid("negative")
+        raise _Invalid("not a duration")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise _Invalid("not a finite duration")
+    if seconds <= 0:
+        raise _Invalid("not a positive duration")
+    return seconds
+
+
+def parse_count(text: str) -> int:
+    cleaned = text.strip()
+    if not re.fullmatch(r"[0-9]+", cleaned):
+        raise _Invalid("not a whole number >= 0")
+    return int(cleaned)
+
+
+def parse_seed(text: str) -> int | str:
+    cleaned = text.strip().lower()
+    if cleaned in ("random", "last"):
+        return cleaned
+    if not re.fullmatch(r"[0-9]+", cleaned):
+        raise _Invalid("not a whole number, 'random' or 'last'")
+    value = int(cleaned)
+    if value > MAX_SEED:
+        raise _Invalid(f"larger than {MAX_SEED}")
+    return value
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_bool(text: str) -> bool:
+    cleaned = text.strip().lower()
+    if cleaned in _TRUE:
+        return True
+    if cleaned in _FALSE:
+        return False
+    raise _Invalid("not a boolean")
+
+
+def parse_gate_id(text: str) -> str:
+    """Map a gate id or alias (``TQ-05``, ``tq05``, ``coverage``) to its id."""
+    gate = _GATE_LOOKUP.get(text.strip().lower())
+    if gate is None:
+        raise _Invalid(f"unknown gate {text.strip()!r}")
+    return gate
+
+
+def parse_mode(text: str) -> tuple[str, GateMode]:
+    gate_text, sep, mode_text = text.partition(":")
+    if not sep:
+        raise _Invalid("missing ':' between gate and mode")
+    gate = parse_gate_id(gate_text)
+    try:
+        mode = GateMode(mode_text.strip().lower())
+    except ValueError:
+        raise _Invalid(f"unknown mode {mode_text.strip()!r}") from None
+    return gate, mode
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting: its command line flag, ini key, default and what it accepts."""
+
+    name: str
+    metavar: str
+    help: str
+    accepted: str
+    default: str | None = None
+    flag: bool = False
+    repeatable: bool = False
+    ini_name: str | None = None
+    parse: Callable[[str], Any] = field(default=str, repr=False)
+
+    @property
+    def option(self) -> str:
+        return f"--atom-gates-{self.name}"
+
+    @property
+    def dest(self) -> str:
+        return "atom_gates_" + self.name.replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return self.ini_name or self.dest
+
+
+_GATE_CHOICES = ", ".join(gate.id for gate in GATES)
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "seed",
+        "N|random|last",
+        "Seed of the shuffled order and of the per-test RNG reseeding.",
+        f"a whole number from 0 to {MAX_SEED}, 'random' or 'last' (the previous run's seed)",
+        default="random",
+        parse=parse_seed,
+    ),
+    OptionSpec(
+        "min-pass-rate",
+        "PCT",
+        "TQ-02: minimum share of tests that pass, after reruns.",
+        "a percentage from 0 to 100, such as 98 or 99.5",
+        default="98",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "max-duration",
+        "SECONDS",
+        "TQ-03: time budget of the whole session.",
+        "a positive number of seconds, optionally with a unit: 3600, 90s, 45m, 1.5h",
+        default="3600",
+        parse=parse_seconds,
+    ),
+    OptionSpec(
+        "max-test-duration",
+        "SECONDS",
+        "TQ-03: time budget of a single test attempt (off unless set).",
+        "a positive number of seconds, optionally with a unit: 30, 90s, 2m",
+        parse=parse_seconds,
+    ),
+    OptionSpec(
+        "stop-on-budget",
+        "",
+        "TQ-03: stop starting new tests once the session budget is spent; the run is incomplete.",
+        "true or false",
+        default="false",
+        flag=True,
+        parse=parse_bool,
+    ),
+    OptionSpec(
+        "mode",
+        "GATE:MODE",
+        "Set a gate to enforce, warn or off, e.g. TQ-05:off (repeatable).",
+        f"GATE:MODE pairs, GATE one of {_GATE_CHOICES} (or its name), "
+        "MODE one of enforce, warn, off",
+        repeatable=True,
+        ini_name="atom_gates_modes",
+        parse=parse_mode,
+    ),
+    OptionSpec(
+        "report",
+        "PATH",
+        "Write the JSON report of the run to PATH.",
+        "a file path in a writable directory",
+        parse=str,
+    ),
+    OptionSpec(
+        "strict",
+        "",
+        "Partial runs (-k, -m, node ids, --lf) fail whole-suite gates instead of warning.",
+        "true or false",
+        default="false",
+        flag=True,
+        parse=parse_bool,
+    ),
+    OptionSpec(
+        "order-checks",
+        "N",
+        "TQ-01: how many failed tests are rerun alone to find order dependence.",
+        "a whole number >= 0",
+        default="10",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "slowest",
+        "N",
+        "TQ-03: how many of the slowest tests the summary lists.",
+        "a whole number >= 0",
+        default="5",
+        parse=parse_count,
+    ),
+)
+
+
+def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) -> None:
+    """Declare the ``--atom-gates*`` flags and ``atom_gates_*`` ini keys."""
+    group = parser.getgroup("atom-gates", "test-quality gates (pytest-atom-gates)")
+    for spec in specs:
+        if spec.flag:
+            group.addoption(
+                spec.option, action="store_const", const="true", dest=spec.dest, help=spec.help
+            )
+        else:
+            group.addoption(
+                spec.option,
+                action="append" if spec.repeatable else "store",
+                dest=spec.dest,
+                metavar=spec.metavar,
+                help=spec.help,
+            )
+        parser.addini(
+            spec.ini,
+            f"{spec.help} Accepts {spec.accepted}.",
+            type="args" if spec.repeatable else "string",
+        )
+
+
+def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
+    where = f" in {config.inipath}" if config.inipath else ""
+    return f"ini option {spec.ini}{where}"
+
+
+def _read(config: pytest.Config, spec: OptionSpec) -> list[tuple[str, str]]:
+    """The raw values of a setting with where each came from; CLI wins over ini over default."""
+    cli = config.getoption(spec.dest, None)
+    if cli not in (None, []):
+        values = cli if isinstance(cli, list) else [cli]
+        return [(str(value), spec.option) for value in values]
+    ini = config.getini(spec.ini)
+    if ini not in (None, "", []):
+        values = ini if isinstance(ini, list) else [ini]
+        return [(str(value), _describe_ini(config, spec)) for value in values]
+    if spec.default is None:
+        return []
+    return [(spec.default, "default")]
+
+
+def _parse(spec: OptionSpec, value: str, source: str) -> Any:
+    try:
+        return spec.parse(value)
+    except _Invalid as exc:
+        raise pytest.UsageError(
+            f"{source}: invalid value {value!r} ({exc}). Accepted: {spec.accepted}."
+        ) from None
+
+
+def read_setting(config: pytest.Config, spec: OptionSpec) -> Any:
+    """The parsed value of a single-valued setting, or None when it is unset."""
+    values = _read(config, spec)
+    if not values:
+        return None
+    value, source = values[-1]
+    return _parse(spec, value, source)
+
+
+def _read_modes(config: pytest.Config, spec: OptionSpec) -> dict[str, GateMode]:
+    modes: dict[str, GateMode] = {}
+    for raw, source in _read(config, spec):
+        for part in filter(None, (piece.strip() for piece in raw.split(","))):
+            gate, mode = _parse(spec, part, source)
+            modes[gate] = mode
+    return modes
+
+
+def _resolve_report_path(config: pytest.Config, spec: OptionSpec) -> Path | None:
+    values = _read(config, spec)
+    if not values:
+        return None
+    raw, source = values[-1]
+    if not raw.strip():
+        raise pytest.UsageError(f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}.")
+    base = config.invocation_params.dir
+    if source != spec.option and config.inipath is not None:
+        base = config.inipath.parent
+    return (base / Path(raw).expanduser()).absolute()
+
+
+SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+def load_settings(config: pytest.Config) -> Settings:
+    """Read and validate every setting; raises ``pytest.UsageError`` on the first bad one."""
+
+    def value(name: str) -> Any:
+        return read_setting(config, SPEC_BY_NAME[name])
+
+    return Settings(
+        seed=value("seed"),
+        min_pass_rate=value("min-pass-rate"),
+        max_duration=value("max-duration"),
+        max_test_duration=value("max-test-duration"),
+        stop_on_budget=value("stop-on-budget"),
+        modes=_read_modes(config, SPEC_BY_NAME["mode"]),
+        report_path=_resolve_report_path(config, SPEC_BY_NAME["report"]),
+        strict=value("strict"),
+        order_checks=value("order-checks"),
+        slowest=value("slowest"),
+    )

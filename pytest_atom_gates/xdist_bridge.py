@@ -1,0 +1,32 @@
+"""The controller's side of pytest-xdist: ship the seed out, learn the selection, note crashes.
+
+Registered only when pytest-xdist is active, since its hooks are unknown to pytest otherwise.
+Per-test facts need no round trip: they ride on the test reports xdist already forwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pytest_atom_gates.ledger import Ledger
+from pytest_atom_gates.session import WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
+
+
+class XdistControllerHooks:
+    def __init__(self, run: GatesRun, ledger: Ledger) -> None:
+        self.run = run
+        self.ledger = ledger
+        self.crashed: list[str] = []
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_SEED_KEY] = self.run.seed
+        node.workerinput[WORKER_BUDGET_KEY] = self.run.budget_left - self.run.clock.elapsed()
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        if self.ledger.selected is None:
+            self.ledger.set_selected(ids)
+
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        if error is not None:
+            self.crashed.append(str(node.gateway.id))
