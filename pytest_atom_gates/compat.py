@@ -1,4 +1,4 @@
-"""Other shufflers never stack with ours: with ``--atom-gates`` they are switched off for the run."""
+"""Other shufflers never stack with ours: ``--atom-gates`` switches them off for the run."""
 
 from __future__ import annotations
 

@@ -74,8 +74,11 @@ def is_xdist_controller(config: pytest.Config) -> bool:
 
 
 def _not_evaluated_reason(config: pytest.Config) -> str | None:
-    for option, flag in (("collectonly", "--collect-only"), ("setuponly", "--setup-only"),
-                         ("setupplan", "--setup-plan")):
+    for option, flag in (
+        ("collectonly", "--collect-only"),
+        ("setuponly", "--setup-only"),
+        ("setupplan", "--setup-plan"),
+    ):
         if config.getoption(option, False):
             return flag
     return None
@@ -118,6 +121,8 @@ def start(config: pytest.Config) -> None:
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
+        if settings.stop_on_budget:
+            config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
     if is_xdist_worker(config):
         return
     if skipped:
@@ -135,8 +140,13 @@ def start(config: pytest.Config) -> None:
 
 
 def stop(config: pytest.Config) -> None:
-    for name in ("atom-gates-runner", "atom-gates-controller", "atom-gates-xdist",
-                 "atom-gates-header"):
+    for name in (
+        "atom-gates-runner",
+        "atom-gates-budget",
+        "atom-gates-controller",
+        "atom-gates-xdist",
+        "atom-gates-header",
+    ):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)
@@ -174,33 +184,46 @@ class GatesRunner:
     def __init__(self, run: GatesRun) -> None:
         self.run = run
         self.seed = run.seed
+        self._test_seed: tuple[str | None, int] = (None, 0)  # (node id, its seed) from setup
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        shuffle_items(items, self.seed)
+        seed_hypothesis_tests(config, items, self.seed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        seed = test_seed(self.seed, item.nodeid)
+        self._test_seed = (item.nodeid, seed)
+        reseed_globals(seed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        # Again after the fixtures ran, so every attempt's test body draws the same numbers.
+        nodeid, seed = self._test_seed
+        reseed_globals(seed if nodeid == item.nodeid else test_seed(self.seed, item.nodeid))
+
+
+class BudgetStop:
+    """With ``--atom-gates-stop-on-budget``: no new test starts once the budget is spent."""
+
+    def __init__(self, run: GatesRun) -> None:
+        self.run = run
         self.session: pytest.Session | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        shuffle_items(items, self.seed)
-        seed_hypothesis_tests(items, self.seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        reseed_globals(test_seed(self.seed, item.nodeid))
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        reseed_globals(test_seed(self.seed, item.nodeid))
-
     def pytest_runtest_logfinish(self) -> None:
-        run = self.run
+        session = self.session
         if (
-            run.settings.stop_on_budget
-            and self.session is not None
-            and not self.session.shouldstop
-            and run.clock.elapsed() > run.budget_left
+            session is not None
+            and not session.shouldstop
+            and (self.run.clock.elapsed() > self.run.budget_left)
         ):
-            self.session.shouldstop = BUDGET_STOP
+            session.shouldstop = BUDGET_STOP
 
 
 def _worker_of(report: pytest.TestReport) -> str:
@@ -248,7 +271,8 @@ class GatesController:
         value = excinfo.value
         if isinstance(value, pytest.exit.Exception):
             self.interrupted = f"pytest.exit(): {value.msg}"
-        elif type(value) is KeyboardInterrupt:
+        elif type(value) is KeyboardInterrupt or str(value).endswith("keyboard-interrupt"):
+            # The second form is how pytest-xdist relays a worker's KeyboardInterrupt.
             self.interrupted = "KeyboardInterrupt"
         else:  # Session.Interrupted, xdist's Interrupted: the run stopped itself
             self.stopped_early = str(value) or type(value).__name__
@@ -297,14 +321,20 @@ class GatesController:
 
     def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
         """The gates decide, except for interrupts, internal and usage errors, and no tests."""
-        if pytest_status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
-                             pytest.ExitCode.NO_TESTS_COLLECTED):
+        if pytest_status in (
+            pytest.ExitCode.INTERNAL_ERROR,
+            pytest.ExitCode.USAGE_ERROR,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
             return pytest_status
         if self.interrupted:
             return pytest_status
         gate_status = int(pytest.ExitCode.TESTS_FAILED) if any(v.fails_run for v in verdicts) else 0
-        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                                 pytest.ExitCode.INTERRUPTED):
+        if pytest_status not in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.INTERRUPTED,
+        ):
             return pytest_status
         explained = bool(self.ledger.with_outcome(FAILED)) or bool(self.ledger.collection_errors)
         if pytest_status == pytest.ExitCode.TESTS_FAILED and not explained and gate_status == 0:
@@ -319,6 +349,8 @@ class GatesController:
             return f"interrupted: {facts.interrupted}"
         if facts.stopped_early:
             return f"stopped early: {facts.stopped_early}"
+        if facts.ledger.collection_errors:
+            return f"collection failed: {len(facts.ledger.collection_errors)} errors"
         not_run = facts.ledger.with_outcome("not-run")
         if not_run:
             return f"{len(not_run)} selected tests did not run"
@@ -329,8 +361,11 @@ class GatesController:
     ) -> None:
         path = self.run.settings.report_path
         assert path is not None
-        workers = self.config.getoption("numprocesses", None) if is_xdist_controller(
-            self.config) else None
+        workers = (
+            self.config.getoption("numprocesses", None)
+            if is_xdist_controller(self.config)
+            else None
+        )
         report = json_report.build_report(
             facts,
             verdicts,
@@ -359,8 +394,7 @@ class GatesController:
         verbosity = int(self.config.option.verbose)
         render_summary(write, self.verdicts, self.facts, verbosity)
         if self.unexplained_failure:
-            write("pytest reported a failure outside the tests; its exit status 1 stands",
-                  red=True)
+            write("pytest reported a failure outside the tests; its exit status 1 stands", red=True)
         if self.report_problem:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
         elif self.report_written is not None and verbosity >= 0:

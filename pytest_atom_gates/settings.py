@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -130,6 +130,8 @@ def parse_seed(text: str) -> int | str:
     cleaned = text.strip().lower()
     if cleaned in ("random", "last"):
         return cleaned
+    if re.fullmatch(r"-[0-9]+", cleaned):
+        raise _Invalid("negative")
     if not re.fullmatch(r"[0-9]+", cleaned):
         raise _Invalid("not a whole number, 'random' or 'last'")
     value = int(cleaned)
@@ -302,11 +304,8 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 metavar=spec.metavar,
                 help=spec.help,
             )
-        parser.addini(
-            spec.ini,
-            f"{spec.help} Accepts {spec.accepted}.",
-            type="args" if spec.repeatable else "string",
-        )
+        ini_type: Literal["args", "string"] = "args" if spec.repeatable else "string"
+        parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=ini_type)
 
 
 def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
@@ -348,8 +347,13 @@ def read_setting(config: pytest.Config, spec: OptionSpec) -> Any:
 
 
 def _read_modes(config: pytest.Config, spec: OptionSpec) -> dict[str, GateMode]:
+    """Gate modes from the ini file, then the command line on top, gate by gate."""
+    ini = config.getini(spec.ini) or []
+    cli = config.getoption(spec.dest, None) or []
+    sources = [(str(v), _describe_ini(config, spec)) for v in ini]
+    sources += [(str(v), spec.option) for v in cli]
     modes: dict[str, GateMode] = {}
-    for raw, source in _read(config, spec):
+    for raw, source in sources:
         for part in filter(None, (piece.strip() for piece in raw.split(","))):
             gate, mode = _parse(spec, part, source)
             modes[gate] = mode
@@ -362,7 +366,9 @@ def _resolve_report_path(config: pytest.Config, spec: OptionSpec) -> Path | None
         return None
     raw, source = values[-1]
     if not raw.strip():
-        raise pytest.UsageError(f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}.")
+        raise pytest.UsageError(
+            f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}."
+        )
     base = config.invocation_params.dir
     if source != spec.option and config.inipath is not None:
         base = config.inipath.parent

@@ -44,8 +44,9 @@ def apply_mode(verdict: GateVerdict, mode: GateMode) -> GateVerdict:
     """A gate in ``warn`` mode reports a failure as WARN; the reason says it was not enforced."""
     if mode is GateMode.WARN and verdict.verdict is Verdict.FAIL:
         reason = f"{verdict.reason} (not enforced: mode warn)" if verdict.reason else None
-        return replace(verdict, verdict=Verdict.WARN, reason=reason or "not enforced: mode warn",
-                       mode=mode)
+        return replace(
+            verdict, verdict=Verdict.WARN, reason=reason or "not enforced: mode warn", mode=mode
+        )
     return replace(verdict, mode=mode)
 
 
