@@ -7,7 +7,7 @@ test reports to the controller, which records them, judges once and writes every
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import switch_off_other_shufflers
+from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,
@@ -123,20 +124,21 @@ def start(config: pytest.Config) -> None:
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
         if settings.stop_on_budget:
             config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
-    if is_xdist_worker(config):
-        return
-    if skipped:
+    controller: GatesController | None = None
+    if skipped and not is_xdist_worker(config):
         run.notes.append(f"gates are not evaluated with {skipped}")
         config.pluginmanager.register(HeaderOnly(run), "atom-gates-header")
-        return
-    controller = GatesController(config, run)
-    config.pluginmanager.register(controller, "atom-gates-controller")
-    if is_xdist_controller(config):
-        from pytest_atom_gates.xdist_bridge import XdistControllerHooks
+    elif not is_xdist_worker(config):
+        controller = GatesController(config, run)
+        config.pluginmanager.register(controller, "atom-gates-controller")
+        if is_xdist_controller(config):
+            from pytest_atom_gates.xdist_bridge import XdistControllerHooks
 
-        config.pluginmanager.register(
-            XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
-        )
+            config.pluginmanager.register(
+                XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
+            )
+    # Each feature module sets itself up in every process of the run: on xdist workers, and on
+    # --collect-only, ``controller`` is None.
 
 
 def stop(config: pytest.Config) -> None:
@@ -152,7 +154,7 @@ def stop(config: pytest.Config) -> None:
             config.pluginmanager.unregister(plugin)
 
 
-def header_lines(run: GatesRun) -> list[str]:
+def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
     settings = run.settings
     parts = [f"atom-gates: seed {run.seed}"]
     thresholds = {
@@ -164,6 +166,7 @@ def header_lines(run: GatesRun) -> list[str]:
         mode = settings.mode(gate)
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
+    parts += extra_parts
     parts.append(f"reproduce with --atom-gates-seed={run.seed}")
     return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
 
@@ -241,6 +244,7 @@ class GatesController:
         self.run = run
         self.ledger = Ledger()
         self.gates: list[Gate] = default_gates()
+        self.features: list[Feature] = []
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -251,8 +255,12 @@ class GatesController:
 
     # -- facts ---------------------------------------------------------------------------
 
+    def add_feature(self, feature: Feature) -> None:
+        self.features.append(feature)
+        self.gates = sorted([*self.gates, feature.gate], key=lambda gate: gate.id)
+
     def pytest_report_header(self) -> list[str]:
-        return header_lines(self.run)
+        return header_lines(self.run, [feature.header() for feature in self.features])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.ledger.set_selected(item.nodeid for item in session.items)
@@ -311,6 +319,8 @@ class GatesController:
         if self.ledger.selected is None:
             self.ledger.set_selected(())
         facts.extras["order_checks"] = self._order_checks(facts)
+        for feature in self.features:
+            feature.contribute(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
         status = self._exit_status(int(exitstatus), verdicts)
@@ -372,6 +382,7 @@ class GatesController:
             exit_status=status,
             incomplete_reason=self._incomplete_reason(facts, pytest_status),
             environment=json_report.environment(self.config, workers),
+            extra_sections={f.name: f.report_section(facts) for f in self.features},
         )
         try:
             json_report.write_report(path, report)
@@ -392,7 +403,13 @@ class GatesController:
         write = terminalreporter.write_line
         terminalreporter.write_sep("=", "atom-gates", bold=True)
         verbosity = int(self.config.option.verbose)
-        render_summary(write, self.verdicts, self.facts, verbosity)
+        facts = self.facts
+
+        def feature_sections(write: Writer, verbosity: int) -> None:
+            for feature in self.features:
+                feature.render(write, verbosity, facts)
+
+        render_summary(write, self.verdicts, facts, verbosity, feature_sections)
         if self.unexplained_failure:
             write("pytest reported a failure outside the tests; its exit status 1 stands", red=True)
         if self.report_problem:
