@@ -143,6 +143,7 @@ class AloneChecker:
                 "pytest",
                 *self.base_command(),
                 "--atom-gates-order-checks=0",
+                "--atom-gates-reruns=0",
                 f"--atom-gates-report={report}",
                 "-p",
                 "no:cacheprovider",
@@ -175,9 +176,9 @@ class AloneChecker:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
 
-    def check(self, ledger: Ledger, limit: int) -> OrderChecks:
-        failed = ledger.with_outcome(FAILED)
-        result = OrderChecks(unchecked=failed[limit:])
+    def check(self, ledger: Ledger, failed: Sequence[str], limit: int) -> OrderChecks:
+        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran."""
+        result = OrderChecks(unchecked=list(failed[limit:]))
         if result.unchecked:
             result.skipped_reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
         for nodeid in failed[:limit]:

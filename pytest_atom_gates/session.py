@@ -26,7 +26,7 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
-from pytest_atom_gates.ledger import FAILED, MAIN_PROCESS, Ledger
+from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
 from pytest_atom_gates.order_check import AloneChecker
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
@@ -139,18 +139,15 @@ def start(config: pytest.Config) -> None:
             )
     # Each feature module sets itself up in every process of the run: on xdist workers, and on
     # --collect-only, ``controller`` is None.
+    from pytest_atom_gates import determinism
+
+    determinism.setup(config, run, controller)
 
 
 def stop(config: pytest.Config) -> None:
-    for name in (
-        "atom-gates-runner",
-        "atom-gates-budget",
-        "atom-gates-controller",
-        "atom-gates-xdist",
-        "atom-gates-header",
-    ):
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
+    """Unregister every part ``start`` and the features registered (all named ``atom-gates-*``)."""
+    for name, plugin in config.pluginmanager.list_name_plugin():
+        if name.startswith("atom-gates-") and plugin is not None:
             config.pluginmanager.unregister(plugin)
 
 
@@ -294,13 +291,13 @@ class GatesController:
         return None
 
     def _order_checks(self, facts: RunFacts) -> OrderChecks:
-        failed = facts.ledger.with_outcome(FAILED)
+        failed = [n for n in facts.ledger.with_outcome(FAILED) if n not in facts.quarantined]
         if not failed or self.run.settings.mode("TQ-01") is GateMode.OFF:
             return OrderChecks()
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
         checker = AloneChecker(self.config, self.run.seed)
-        return checker.check(facts.ledger, self.run.settings.order_checks)
+        return checker.check(facts.ledger, failed, self.run.settings.order_checks)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -318,9 +315,9 @@ class GatesController:
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
-        facts.extras["order_checks"] = self._order_checks(facts)
         for feature in self.features:
             feature.contribute(facts)
+        facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
         status = self._exit_status(int(exitstatus), verdicts)
@@ -346,7 +343,10 @@ class GatesController:
             pytest.ExitCode.INTERRUPTED,
         ):
             return pytest_status
-        explained = bool(self.ledger.with_outcome(FAILED)) or bool(self.ledger.collection_errors)
+        # Failed attempts of flaky tests (a failed subtest, say) may have made pytest say 1.
+        explained = bool(self.ledger.with_outcome(FAILED, FLAKY)) or bool(
+            self.ledger.collection_errors
+        )
         if pytest_status == pytest.ExitCode.TESTS_FAILED and not explained and gate_status == 0:
             self.unexplained_failure = True
             return pytest_status

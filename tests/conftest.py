@@ -53,6 +53,8 @@ class Gates:
     def run(self, *args: str, subprocess: bool = False, report: bool = True) -> GatedRun:
         path = self.pytester.path / "atom-gates-report.json"
         argv = ["--atom-gates", *args]
+        if not any(arg.startswith("--atom-gates-rerun-delay") for arg in args):
+            argv.append("--atom-gates-rerun-delay=0")  # the pause itself is tested on its own
         if report:
             argv.append(f"--atom-gates-report={path}")
         if self.engine == "xdist":
