@@ -70,7 +70,7 @@ class DeterminismFeature:
         if not settings.reruns:
             return "TQ-04 reruns off"
         delay = settings.rerun_delay
-        pause = f"{format_seconds(delay)} apart" if delay else "no pause"
+        pause = f"{delay:g} s apart" if delay else "no pause"
         text = f"TQ-04 reruns {settings.reruns} ({pause}, same test seed)"
         if settings.max_flaky is not None:
             text += f", flaky <= {settings.max_flaky}"

@@ -7,11 +7,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import importlib
+import pkgutil
+
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
-# Hypothesis is imported here, before any in-process pytester run takes its sys.modules snapshot:
-# otherwise its pytest plugin imports (and pytest rewrites) the whole package again in every run.
+import pytest_atom_gates
+
+# In-process pytester runs drop the modules imported during the run. The plugin imports most of
+# its modules only when a run is switched on, so they are imported here, before the first run, or
+# every run would load fresh copies beside the old ones (enum members would stop comparing equal).
+# Hypothesis likewise, or its pytest plugin would import and rewrite the whole package every run.
+for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_gates."):
+    try:
+        importlib.import_module(_module.name)
+    except ImportError:  # a part that needs an optional extra which is not installed
+        pass
 
 pytest_plugins = ["pytester"]
 

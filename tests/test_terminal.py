@@ -20,7 +20,7 @@ def test_header_names_seed_thresholds_and_reproduce_hint(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         [
             "atom-gates: seed 77 | TQ-01 independence | TQ-02 pass rate >= 98 % | "
-            "TQ-03 duration <= 3600 s (warn) | TQ-04 reruns 2 (no pause, same test seed) | "
+            "TQ-03 duration <= 3600 s (warn) | TQ-04 reruns 2 (1 s apart, same test seed) | "
             "reproduce with --atom-gates-seed=77",
         ]
     )

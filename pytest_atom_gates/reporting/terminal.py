@@ -24,7 +24,7 @@ Writer = Callable[..., None]
 
 def _row(verdict: GateVerdict) -> tuple[str, ...]:
     label = verdict.verdict.value
-    if verdict.mode.value == "warn" and verdict.verdict is not Verdict.OFF:
+    if verdict.mode.value == "warn" and verdict.verdict is Verdict.WARN:
         label += " (warn only)"
     return (verdict.gate, verdict.name, label, verdict.measured, verdict.required)
 
