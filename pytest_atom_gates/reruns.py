@@ -128,6 +128,19 @@ def _fresh_attempt(item: pytest.Item) -> None:
         setup_state.teardown_exact(failed[0].parent)  # type: ignore[arg-type]
 
 
+def _restart_timeout(item: pytest.Item) -> None:
+    """Give the next attempt pytest-timeout's full per-test timeout, not what the last one left."""
+    plugin = item.config.pluginmanager.get_plugin("timeout")
+    item_settings = getattr(plugin, "_get_item_settings", None)
+    if item_settings is None:
+        return
+    settings = item_settings(item)
+    if settings.timeout and settings.timeout > 0 and not settings.func_only:
+        hook = item.config.pluginmanager.hook
+        hook.pytest_timeout_cancel_timer(item=item)
+        hook.pytest_timeout_set_timer(item=item, settings=settings)
+
+
 class RerunEngine:
     """Runs each test's protocol, attempt after attempt, where the tests run."""
 
@@ -158,6 +171,7 @@ class RerunEngine:
             _fresh_attempt(item)
             if delay:
                 self._sleep(delay)
+            _restart_timeout(item)
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import importlib
-import pkgutil
 
 import hypothesis  # noqa: F401  (see below)
 import pytest
@@ -20,10 +20,9 @@ import pytest_atom_gates
 # every run would load fresh copies beside the old ones (enum members would stop comparing equal).
 # Hypothesis likewise, or its pytest plugin would import and rewrite the whole package every run.
 for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_gates."):
-    try:
+    # A part that needs an optional extra which is not installed is skipped.
+    with contextlib.suppress(ImportError):
         importlib.import_module(_module.name)
-    except ImportError:  # a part that needs an optional extra which is not installed
-        pass
 
 pytest_plugins = ["pytester"]
 
