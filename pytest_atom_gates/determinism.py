@@ -16,13 +16,8 @@ from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rates
 from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
-from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList, marker_reason
-from pytest_atom_gates.reruns import (
-    CAPPED_ATTRIBUTE,
-    QUARANTINE_ATTRIBUTE,
-    RerunEngine,
-    RerunPolicy,
-)
+from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
+from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
 from pytest_atom_gates.session import GatesController, GatesRun, is_xdist_controller
 
 
@@ -182,24 +177,13 @@ class CrashRerun:
 
 
 def setup(config: pytest.Config, run: GatesRun, controller: GatesController | None) -> None:
-    """Register TQ-04's parts in this process."""
-    switched_off = config.stash.get(SWITCHED_OFF_RERUNNERS, [])
-    honour_flaky_marker = "pytest-rerunfailures" in switched_off
-    if honour_flaky_marker:  # its marker stays valid under --strict-markers
-        config.addinivalue_line(
-            "markers",
-            "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
-            "--atom-gates it sets the test's reruns",
-        )
-    if not is_xdist_controller(config) and not config.getoption("collectonly", False):
-        policy = RerunPolicy(run.settings, honour_flaky_marker)
-        config.pluginmanager.register(RerunEngine(policy, marker_reason), "atom-gates-reruns")
+    """Register TQ-04's controller side; the reruns themselves run in the test protocol."""
     if controller is None:
         return
     feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
     config.pluginmanager.register(feature, "atom-gates-determinism")
     controller.add_feature(feature)
-    for name in switched_off:
+    for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):
         config.pluginmanager.register(CrashRerun(run.settings.reruns), "atom-gates-crash-rerun")

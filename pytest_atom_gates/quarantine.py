@@ -64,6 +64,8 @@ class QuarantineList:
 
 def marker_reason(item: pytest.Item) -> str | None:
     """The reason given by an ``atom_gates_quarantine`` marker, if the test carries one."""
+    if "atom_gates_quarantine" not in item.keywords:  # cheap test before the marker lookup
+        return None
     marker = item.get_closest_marker("atom_gates_quarantine")
     if marker is None:
         return None

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.clock import Stopwatch
-from pytest_atom_gates.compat import switch_off_other_shufflers
+from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
@@ -30,13 +30,13 @@ from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
 from pytest_atom_gates.order_check import AloneChecker
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
-    reseed_globals,
     resolve_seed,
     seed_hypothesis_tests,
     shuffle_items,
-    test_seed,
 )
 from pytest_atom_gates.partial import partial_reason
+from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
+from pytest_atom_gates.quarantine import marker_reason
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
@@ -122,6 +122,7 @@ def start(config: pytest.Config) -> None:
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
+        config.pluginmanager.register(_test_protocol(config, run), "atom-gates-protocol")
         if settings.stop_on_budget:
             config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
     controller: GatesController | None = None
@@ -142,6 +143,18 @@ def start(config: pytest.Config) -> None:
     from pytest_atom_gates import determinism
 
     determinism.setup(config, run, controller)
+
+
+def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
+    switched_off = config.stash.get(SWITCHED_OFF_RERUNNERS, [])
+    honour_flaky_marker = "pytest-rerunfailures" in switched_off
+    if honour_flaky_marker:  # its marker stays valid under --strict-markers
+        config.addinivalue_line(
+            "markers",
+            "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
+            "--atom-gates it sets the test's reruns",
+        )
+    return TestProtocol(run.seed, RerunPolicy(run.settings, honour_flaky_marker), marker_reason)
 
 
 def stop(config: pytest.Config) -> None:
@@ -179,12 +192,11 @@ class HeaderOnly:
 
 
 class GatesRunner:
-    """Where tests run: shuffles, reseeds the RNGs per test and stops on budget."""
+    """Where tests run: shuffles the collected tests (the test protocol reseeds per test)."""
 
     def __init__(self, run: GatesRun) -> None:
         self.run = run
         self.seed = run.seed
-        self._test_seed: tuple[str | None, int] = (None, 0)  # (node id, its seed) from setup
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
@@ -192,18 +204,6 @@ class GatesRunner:
     ) -> None:
         shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        seed = test_seed(self.seed, item.nodeid)
-        self._test_seed = (item.nodeid, seed)
-        reseed_globals(seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        # Again after the fixtures ran, so every attempt's test body draws the same numbers.
-        nodeid, seed = self._test_seed
-        reseed_globals(seed if nodeid == item.nodeid else test_seed(self.seed, item.nodeid))
 
 
 class BudgetStop:

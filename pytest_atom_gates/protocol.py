@@ -1,11 +1,15 @@
-"""TQ-04 mechanism: rerun a failed test in place, right after the attempt that failed.
+"""How each test runs under ``--atom-gates``: reseeded, and rerun in place when it fails.
 
-This runs where the tests run (a single process, or each xdist worker), so no attempt needs a
-round trip to the controller. Between attempts only the test's own node (function-scoped
-fixtures, the class instance) is torn down; wider fixtures stay, unless their own setup failed.
+This is pytest's own run-test protocol plus two things. Before setup and before the call, the
+global RNGs are reseeded from the test's seed (TQ-01), so every attempt draws the same numbers.
+A failed attempt is rerun right away (TQ-04): only the test's own node (function-scoped fixtures,
+the class instance) is torn down in between; wider fixtures stay, unless their own setup failed.
 Intermediate attempts are logged as one report with outcome ``rerun``; the final attempt is
-logged as usual. Every report carries what the controller needs as plain attributes, which
-pytest-xdist serialises with the report.
+logged as usual.
+
+It runs where the tests run (a single process, or each xdist worker), so no attempt needs a
+round trip to the controller: what the controller needs rides on the reports as plain
+attributes, which pytest-xdist serialises with them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pytest
 from _pytest.runner import call_and_report, show_test_item
 
 from pytest_atom_gates.ledger import RERUN, exception_text
+from pytest_atom_gates.ordering import reseed_globals, test_seed
 from pytest_atom_gates.settings import Settings
 
 RERUNS_MARKER = "atom_gates_reruns"
@@ -44,11 +49,12 @@ class RerunPolicy:
     def budget(self, item: pytest.Item) -> tuple[int, float]:
         """Reruns allowed for ``item`` and the delay before each, markers first."""
         settings = self.settings
-        marker = item.get_closest_marker(RERUNS_MARKER)
+        keywords = item.keywords  # markers show up here; a cheap test before looking them up
+        marker = item.get_closest_marker(RERUNS_MARKER) if RERUNS_MARKER in keywords else None
         if marker is not None:
             count = marker.args[0] if marker.args else marker.kwargs.get("reruns", settings.reruns)
             return int(count), float(marker.kwargs.get("delay", settings.rerun_delay))
-        if self.honour_rerunfailures_marker:
+        if self.honour_rerunfailures_marker and RERUNFAILURES_MARKER in keywords:
             legacy = item.get_closest_marker(RERUNFAILURES_MARKER)
             if legacy is not None and "reruns" in legacy.kwargs:
                 delay = legacy.kwargs.get("reruns_delay", settings.rerun_delay)
@@ -141,15 +147,31 @@ def _restart_timeout(item: pytest.Item) -> None:
         hook.pytest_timeout_set_timer(item=item, settings=settings)
 
 
-class RerunEngine:
-    """Runs each test's protocol, attempt after attempt, where the tests run."""
+@dataclass
+class _TestRun:
+    """One test's way through the protocol, over all its attempts."""
+
+    item: pytest.Item
+    nextitem: pytest.Item | None
+    seed: int
+    reruns: int
+    tags: dict[str, str]
+    """Report attributes for the controller, set on the final attempt's teardown report."""
+
+
+class TestProtocol:
+    """Runs each test where the tests run: reseeded, attempt after attempt."""
+
+    __test__ = False  # not a test class, despite the name
 
     def __init__(
         self,
+        seed: int,
         policy: RerunPolicy,
         quarantine: Callable[[pytest.Item], str | None],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.seed = seed
         self.policy = policy
         self.quarantine = quarantine
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
@@ -158,15 +180,19 @@ class RerunEngine:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
         reruns, delay = self.policy.budget(item)
-        tags = {}
         reason = self.quarantine(item)
-        if reason is not None:
-            tags[QUARANTINE_ATTRIBUTE] = reason
+        test = _TestRun(
+            item,
+            nextitem,
+            test_seed(self.seed, item.nodeid),
+            reruns,
+            {} if reason is None else {QUARANTINE_ATTRIBUTE: reason},
+        )
         self.cap.test_started()
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         attempt = 1
-        while not self._attempt(item, nextitem, attempt, attempt <= reruns, tags):
+        while not self._attempt(test, attempt):
             attempt += 1
             _fresh_attempt(item)
             if delay:
@@ -175,20 +201,15 @@ class RerunEngine:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    def _attempt(
-        self,
-        item: pytest.Item,
-        nextitem: pytest.Item | None,
-        attempt: int,
-        may_rerun: bool,
-        tags: dict[str, str],
-    ) -> bool:
+    def _attempt(self, test: _TestRun, attempt: int) -> bool:
         """Run one attempt; return True when it was the last one."""
+        item, seed = test.item, test.seed
         config = item.config
         hasrequest = hasattr(item, "_request")
         if hasrequest and not item._request:  # type: ignore[attr-defined]
             item._initrequest()  # type: ignore[attr-defined]
         try:
+            reseed_globals(seed)
             reports = [call_and_report(item, "setup", log=False)]
             if reports[0].passed:
                 setup_only = config.getoption("setuponly", False)
@@ -198,13 +219,15 @@ class RerunEngine:
                     else:  # pytest < 9
                         show_test_item(item)  # type: ignore[call-arg]
                 if not setup_only:
+                    # Again after the fixtures drew: every attempt's test body sees the same.
+                    reseed_globals(seed)
                     reports.append(call_and_report(item, "call", log=False))
             failure = next((report for report in reports if report.failed), None)
             if failure is not None and attempt == 1:
                 self.cap.first_attempt_failed()
             rerun = (
                 failure is not None
-                and may_rerun
+                and attempt <= test.reruns
                 and self.cap.reached is None
                 and not self.policy.excludes(failure)
             )
@@ -212,7 +235,7 @@ class RerunEngine:
                 assert failure is not None
                 self._log_rerun(item, reports, failure)
                 return False
-            self._log_final(item, nextitem, reports, tags)
+            self._log_final(test, reports)
             return True
         finally:
             if hasrequest:
@@ -234,20 +257,15 @@ class RerunEngine:
             if report is failure:
                 break
 
-    def _log_final(
-        self,
-        item: pytest.Item,
-        nextitem: pytest.Item | None,
-        reports: list[pytest.TestReport],
-        tags: dict[str, str],
-    ) -> None:
+    def _log_final(self, test: _TestRun, reports: list[pytest.TestReport]) -> None:
+        item, nextitem = test.item, test.nextitem
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)
         teardown = call_and_report(item, "teardown", log=False, nextitem=nextitem)
-        for name, value in tags.items():
+        for name, value in test.tags.items():
             setattr(teardown, name, value)
         capped = self.cap.announcement()
         if capped is not None:
