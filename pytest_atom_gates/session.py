@@ -296,8 +296,14 @@ class GatesController:
             return OrderChecks()
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
-        checker = AloneChecker(self.config, self.run.seed)
-        return checker.check(facts.ledger, failed, self.run.settings.order_checks)
+        run = self.run
+        checker = AloneChecker(self.config, run.seed)
+        return checker.check(
+            facts.ledger,
+            failed,
+            run.settings.order_checks,
+            budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
