@@ -8,7 +8,7 @@ test reports to the controller, which records them, judges once and writes every
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +115,13 @@ def start(config: pytest.Config) -> None:
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.set(SEED_CACHE_KEY, seed)
+    debugging = config.getoption("usepdb", False) or config.getoption("trace", False)
+    if debugging and settings.reruns:
+        settings = replace(settings, reruns=0)  # one failure, one debugger session
     run = GatesRun(settings, seed, clock, budget_left)
     run.notes += switch_off_other_shufflers(config)
+    if debugging:
+        run.notes.append("reruns are off while debugging (--pdb, --trace)")
     config.stash[RUN_KEY] = run
 
     skipped = _not_evaluated_reason(config)
