@@ -46,9 +46,8 @@ class DeterminismFeature:
             return "rerun", "R", ("RERUN", {"yellow": True})
         return None
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "teardown":
-            return
+    def observe_teardown(self, report: pytest.TestReport) -> None:
+        """Quarantine marks and the rerun cap ride on each test's last report."""
         reason = getattr(report, QUARANTINE_ATTRIBUTE, None)
         if reason is not None:
             self.marked[report.nodeid] = str(reason)
@@ -183,6 +182,7 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
     feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
     config.pluginmanager.register(feature, "atom-gates-determinism")
     controller.add_feature(feature)
+    controller.teardown_observers.append(feature.observe_teardown)
     for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):

@@ -7,7 +7,7 @@ test reports to the controller, which records them, judges once and writes every
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,6 @@ from pytest_atom_gates.ordering import (
 )
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
-from pytest_atom_gates.quarantine import marker_reason
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
@@ -159,7 +158,7 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
             "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
             "--atom-gates it sets the test's reruns",
         )
-    return TestProtocol(run.seed, RerunPolicy(run.settings, honour_flaky_marker), marker_reason)
+    return TestProtocol(config, run.seed, RerunPolicy(run.settings, honour_flaky_marker))
 
 
 def stop(config: pytest.Config) -> None:
@@ -231,13 +230,6 @@ class BudgetStop:
             session.shouldstop = BUDGET_STOP
 
 
-def _worker_of(report: pytest.TestReport) -> str:
-    node = getattr(report, "node", None)
-    if node is None:
-        return MAIN_PROCESS
-    return str(node.gateway.id)
-
-
 class GatesController:
     """Records facts, judges once at the end, sets the exit status and writes the reports."""
 
@@ -247,6 +239,8 @@ class GatesController:
         self.ledger = Ledger()
         self.gates: list[Gate] = default_gates()
         self.features: list[Feature] = []
+        self.teardown_observers: list[Callable[[pytest.TestReport], None]] = []
+        """Features that read the last report of each test, without a hook of their own."""
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -275,7 +269,11 @@ class GatesController:
             self.ledger.record_collect_report(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.ledger.record(report, _worker_of(report))
+        node = getattr(report, "node", None)  # set by pytest-xdist: the worker that ran it
+        self.ledger.record(report, MAIN_PROCESS if node is None else str(node.gateway.id))
+        if report.when == "teardown":
+            for observe in self.teardown_observers:
+                observe(report)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         value = excinfo.value
@@ -326,6 +324,7 @@ class GatesController:
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
+        self.ledger.finish()
         for feature in self.features:
             feature.contribute(facts)
         facts.extras["order_checks"] = self._order_checks(facts)
