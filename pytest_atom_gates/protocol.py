@@ -61,6 +61,8 @@ class MarkIndex:
         inherited = self._inherited.get(parent)
         if inherited is None:
             inherited = self._inherited[parent] = self._collect(parent.listchain())
+        if not item.own_markers:
+            return inherited
         own = self._collect((item,))
         return {**inherited, **own} if own else inherited
 
@@ -83,6 +85,8 @@ class RerunPolicy:
     def budget(self, marks: Marks) -> tuple[int, float]:
         """Reruns allowed for a test with these marks and the delay before each."""
         settings = self.settings
+        if not marks:
+            return settings.reruns, settings.rerun_delay
         marker = marks.get(RERUNS_MARKER)
         if marker is not None:
             count = marker.args[0] if marker.args else marker.kwargs.get("reruns", settings.reruns)
@@ -261,8 +265,10 @@ class TestProtocol:
                     else:  # pytest < 9
                         show_test_item(item)  # type: ignore[call-arg]
                 if not self._setup_only:
-                    # Again after the fixtures drew: every attempt's test body sees the same.
-                    reseed_globals(seed)
+                    if getattr(item, "fixturenames", True):
+                        # Again after the fixtures drew: every attempt's body sees the same
+                        # numbers, even when wider fixtures are not set up again on a rerun.
+                        reseed_globals(seed)
                     reports.append(call_and_report(item, "call", log=False))
             failure = None
             for report in reports:
