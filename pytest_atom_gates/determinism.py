@@ -14,7 +14,7 @@ from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rates
+from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rate
 from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
@@ -87,10 +87,12 @@ class DeterminismFeature:
             return
         history = FlakeHistory(cache.mkdir("atom_gates"))
         outcomes = {n: o for n, o in facts.ledger.outcomes() if n in facts.ledger.durations}
-        self.history_warning = history.record(outcomes)
-        recorded, _ = history.load()
-        flaky = set(facts.ledger.with_outcome(FLAKY))
-        self.rates = {n: r for n, r in flake_rates(recorded).items() if n in flaky}
+        recorded, self.history_warning = history.record(outcomes)
+        self.rates = {
+            nodeid: flake_rate(recorded[nodeid])
+            for nodeid in facts.ledger.with_outcome(FLAKY)
+            if nodeid in recorded
+        }
 
     def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
         settings = self.run.settings
