@@ -240,9 +240,11 @@ class LanceDBSettings:
 def lancedb_installed() -> bool:
     """Whether ``import lancedb`` can find the package, without importing it."""
     try:
-        return importlib.util.find_spec("lancedb") is not None
+        spec = importlib.util.find_spec("lancedb")
     except (ImportError, ValueError):
         return False
+    # A directory named lancedb on sys.path (test data, say) is a namespace package, not lancedb.
+    return spec is not None and spec.origin is not None
 
 
 def read_switch() -> tuple[Switch, str]:
