@@ -164,12 +164,11 @@ class Databases:
             os.environ.setdefault("LANCEDB_LOG", "error")
             try:
                 self._lancedb = importlib.import_module("lancedb")
-            except ModuleNotFoundError as exc:
-                if settings.switch is Switch.AUTO and exc.name == "lancedb":
-                    pytest.skip(MISSING_REASON)
-                self._import_problem = f"lancedb could not be imported: {exc}"
             except Exception as exc:
-                self._import_problem = f"lancedb could not be imported: {type(exc).__name__}: {exc}"
+                missing = isinstance(exc, ModuleNotFoundError) and exc.name == "lancedb"
+                if missing and settings.switch is Switch.AUTO:
+                    pytest.skip(MISSING_REASON)
+                self._import_problem = f"lancedb could not be imported: {settings.cause(exc)}"
             else:
                 return self._lancedb
         pytest.fail(f"{self._import_problem} ({settings.switch_text})", pytrace=False)
@@ -205,8 +204,10 @@ class Databases:
         try:
             database.remove(connection)
         except Exception as exc:
-            cause = self.settings.hide_secrets(f"{type(exc).__name__}: {exc}")
-            pytest.fail(f"LanceDB teardown could not remove {database.uri}: {cause}", pytrace=False)
+            pytest.fail(
+                f"LanceDB teardown could not remove {database.uri}: {self.settings.cause(exc)}",
+                pytrace=False,
+            )
 
     def finish(self) -> None:
         """Remove this process's directories below local locations, once they are empty.

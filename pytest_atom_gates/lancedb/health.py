@@ -37,7 +37,7 @@ def check(database: Database, settings: LanceDBSettings) -> str | None:
         # Best effort: whatever stopped the probe may stop its cleanup too.
         with contextlib.suppress(Exception):
             database.remove()
-        cause = settings.hide_secrets(f"{type(exc).__name__}: {exc}")
+        cause = settings.cause(exc)
         if len(cause) > MAX_CAUSE:
             cause = cause[:MAX_CAUSE] + " [...]"
         return (

@@ -236,6 +236,10 @@ class LanceDBSettings:
             text = text.replace(secret, HIDDEN)
         return text
 
+    def cause(self, exc: BaseException) -> str:
+        """What went wrong, to show: the exception's type and message, secrets hidden."""
+        return self.hide_secrets(f"{type(exc).__name__}: {exc}")
+
 
 def lancedb_installed() -> bool:
     """Whether ``import lancedb`` can find the package, without importing it."""

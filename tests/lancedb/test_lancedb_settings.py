@@ -122,21 +122,6 @@ def test_installed_but_broken_fails_the_lancedb_tests_with_one_message(
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
-def test_a_bad_switch_value_is_a_usage_error(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ATOM_DISABLE_LANCEDB", "maybe")
-    result = suite.runpytest_subprocess()
-    assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "ERROR: environment variable ATOM_DISABLE_LANCEDB: invalid value 'maybe' "
-            "(not a boolean). Accepted: true, 1, yes or on to skip the LanceDB tests; false, 0, "
-            "no or off to require lancedb; unset to run them when lancedb is installed*"
-        ]
-    )
-
-
 ACCEPTED = (
     "Accepted: memory:// (the default), tmp_path (a directory under each test's tmp_path), "
     "a local directory (a path or a file:// URI), or an object store prefix: "
@@ -163,18 +148,31 @@ def test_a_bad_uri_on_the_command_line_is_a_usage_error(
     result.stderr.fnmatch_lines([line.replace("[", "[[]").replace("?", "[?]")])
 
 
-def test_a_bad_uri_in_the_environment_is_a_usage_error(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value", "error"),
+    [
+        (
+            "ATOM_DISABLE_LANCEDB",
+            "maybe",
+            "invalid value 'maybe' (not a boolean). Accepted: true, 1, yes or on to skip the "
+            "LanceDB tests; false, 0, no or off to require lancedb; unset to run them when "
+            "lancedb is installed (case-insensitive).",
+        ),
+        (
+            "LANCEDB_URI",
+            "sqlite:///tmp/lancedb_test.db",
+            "invalid value 'sqlite:///tmp/lancedb_test.db' (unsupported scheme 'sqlite://'). "
+            + ACCEPTED,
+        ),
+    ],
+)
+def test_a_bad_environment_variable_is_a_usage_error(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, error: str
 ) -> None:
-    monkeypatch.setenv("LANCEDB_URI", "sqlite:///tmp/lancedb_test.db")
+    monkeypatch.setenv(variable, value)
     result = suite.runpytest_subprocess()
     assert result.ret == USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [
-            "ERROR: environment variable LANCEDB_URI: invalid value "
-            f"'sqlite:///tmp/lancedb_test.db' (unsupported scheme 'sqlite://'). {ACCEPTED}"
-        ]
-    )
+    result.stderr.fnmatch_lines([f"ERROR: environment variable {variable}: {error}"])
     result.stdout.no_fnmatch_line("*passed*")
 
 
