@@ -59,10 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[DATABASES_KEY] = Databases.for_config(config, load_settings(config))
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    databases = config.stash.get(DATABASES_KEY, None)
-    if databases is not None:
-        databases.finish()
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # trylast: after pytest has torn down the session fixtures (lancedb_worker_db among them), and
+    # still before an xdist worker reports that it has finished and may be shut down.
+    session.config.stash[DATABASES_KEY].finish()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
