@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import pytest
 
@@ -134,6 +133,9 @@ def parse_uri(text: str) -> Location:
     if scheme == "file":
         if netloc not in ("", "localhost") or not path.startswith("/"):
             raise _Invalid("a file:// URI needs an absolute path, as in file:///srv/lancedb")
+        # Imported here: urllib.request pulls in the http and email packages.
+        from urllib.request import url2pathname
+
         return Location(Kind.DIRECTORY, url2pathname(unquote(path)))
     if scheme not in OBJECT_STORE_SCHEMES:
         raise _Invalid(f"unsupported scheme '{scheme}://'")
