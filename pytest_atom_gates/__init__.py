@@ -1,4 +1,7 @@
-"""pytest-atom-gates: a CI pipeline's test-quality gates in one pytest plugin."""
+"""pytest-atom-gates: a CI pipeline's test-quality gates in one pytest plugin.
+
+PYTEST_DONT_REWRITE: the plugin's own asserts are invariants, not test assertions.
+"""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from pytest_atom_gates.gates.independence import (
     FAILS_ALONE,
@@ -29,16 +30,30 @@ from pytest_atom_gates.ledger import FAILED, PASSED, Ledger
 
 # Options that shape collection and configuration; the child and the reproduce command need them.
 _PASSTHROUGH_WITH_VALUE = (
-    "-p", "-o", "--override-ini", "-c", "--config-file", "--rootdir", "--import-mode",
-    "--confcutdir", "-W", "--pythonwarnings",
+    "-p",
+    "-o",
+    "--override-ini",
+    "-c",
+    "--config-file",
+    "--rootdir",
+    "--import-mode",
+    "--confcutdir",
+    "-W",
+    "--pythonwarnings",
 )
 _PASSTHROUGH_FLAGS = ("--noconftest", "--strict-markers", "--strict-config")
 _CHILD_ENV_DROP = (
-    "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
-    "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
+    "PYTEST_XDIST_WORKER",
+    "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_XDIST_TESTRUNUID",
+    "PYTEST_CURRENT_TEST",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
 )
 _INLINE_LIMIT = 30
 """At most this many preceding tests go inline into a reproduce command; more go into a file."""
+_ARGS_FILES = Version(pytest.__version__) >= Version("8.2")
+"""pytest reads arguments from ``@file`` since 8.2."""
 
 
 def passthrough_args(args: Sequence[str]) -> list[str]:
@@ -57,7 +72,9 @@ def passthrough_args(args: Sequence[str]) -> list[str]:
             elif index + 1 < len(tokens):
                 kept += [token, tokens[index + 1]]
                 index += 1
-        elif token[:2] in ("-p", "-o", "-c", "-W") and len(token) > 2 and not token.startswith("--"):
+        elif (
+            token[:2] in ("-p", "-o", "-c", "-W") and len(token) > 2 and not token.startswith("--")
+        ):
             kept.append(token)
         index += 1
     return kept
@@ -101,31 +118,49 @@ class AloneChecker:
         return ["--atom-gates", f"--atom-gates-seed={self.seed}", *self.passthrough, *self.engine]
 
     def reproduce_command(self, nodeid: str, ran_before: Sequence[str]) -> str:
+        """The command that replays ``nodeid`` after the tests that ran before it.
+
+        Long lists go into an argument file (``pytest @file``, one argument per line, pytest 8.2
+        and newer) in pytest's cache, so the command stays short enough to paste.
+        """
         args = [self.cli_id(n) for n in (*ran_before, nodeid)]
         command = ["pytest", *self.base_command()]
-        if len(ran_before) <= _INLINE_LIMIT or getattr(self.config, "cache", None) is None:
+        cache = getattr(self.config, "cache", None)
+        if len(ran_before) <= _INLINE_LIMIT or cache is None or not _ARGS_FILES:
             return shlex.join([*command, *args])
-        assert self.config.cache is not None
-        folder = self.config.cache.mkdir("atom_gates")
         safe = "".join(c if c.isalnum() else "_" for c in nodeid)[-80:]
-        args_file = folder / f"reproduce-{safe}.txt"
+        args_file = cache.mkdir("atom_gates") / f"reproduce-{safe}.txt"
         args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
-        return f"{shlex.join(command)} $(cat {shlex.quote(str(args_file))})"
+        return shlex.join([*command, f"@{args_file}"])
 
     def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:
         """Run one test alone; return its classification and a short detail."""
         with tempfile.TemporaryDirectory(prefix="atom-gates-alone-") as folder:
             report = Path(folder) / "alone.json"
             command = [
-                sys.executable, "-m", "pytest", *self.base_command(),
-                "--atom-gates-order-checks=0", f"--atom-gates-report={report}",
-                "-p", "no:cacheprovider", "-q", *self.extra_args, self.cli_id(nodeid),
+                sys.executable,
+                "-m",
+                "pytest",
+                *self.base_command(),
+                "--atom-gates-order-checks=0",
+                "--atom-gates-reruns=0",
+                f"--atom-gates-report={report}",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                *self.extra_args,
+                self.cli_id(nodeid),
             ]
             env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
             try:
                 done = subprocess.run(
-                    command, cwd=self.invocation_dir, env=env, capture_output=True,
-                    text=True, timeout=timeout, check=False,
+                    command,
+                    cwd=self.invocation_dir,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    check=False,
                 )
             except subprocess.TimeoutExpired:
                 return INCONCLUSIVE, f"the alone-run took longer than {timeout:.0f} s"
@@ -141,9 +176,9 @@ class AloneChecker:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
 
-    def check(self, ledger: Ledger, limit: int) -> OrderChecks:
-        failed = ledger.with_outcome(FAILED)
-        result = OrderChecks(unchecked=failed[limit:])
+    def check(self, ledger: Ledger, failed: Sequence[str], limit: int) -> OrderChecks:
+        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran."""
+        result = OrderChecks(unchecked=list(failed[limit:]))
         if result.unchecked:
             result.skipped_reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
         for nodeid in failed[:limit]:

@@ -12,7 +12,7 @@ import hashlib
 import random
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 import pytest
 
@@ -55,7 +55,9 @@ def resolve_seed(requested: int | str, cache: pytest.Cache | None) -> int:
 
 
 def _digest(seed: int, key: str, size: int) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}::{key}".encode(), digest_size=size).digest())
+    return int.from_bytes(
+        hashlib.blake2b(f"{seed}::{key}".encode(), digest_size=size).digest(), "big"
+    )
 
 
 def test_seed(seed: int, nodeid: str) -> int:
@@ -66,9 +68,32 @@ def test_seed(seed: int, nodeid: str) -> int:
 test_seed.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
 
 
-def order_key(seed: int, chain: Sequence[str]) -> tuple[int, ...]:
-    """Sort key of a node given the ids of its chain (file, classes, the node itself)."""
-    return tuple(_digest(seed, nodeid, 8) for nodeid in chain)
+def shuffled_order(
+    chains: Sequence[Sequence[str]], seed: int, keep_order: Set[str] = frozenset()
+) -> list[int]:
+    """The shuffled positions of tests given by their chains of node ids (file, classes, test).
+
+    Each level's key is hashed from the seed and that node's id alone; below a node named in
+    ``keep_order`` the original order is kept instead. Returns indices into ``chains``.
+    """
+    first_seen: dict[str, int] = {}
+    hashed: dict[str, int] = {}
+    keys: list[tuple[int, ...]] = []
+    for index, chain in enumerate(chains):
+        key: list[int] = []
+        ordered = False
+        for nodeid in chain:
+            first_seen.setdefault(nodeid, index)
+            if ordered:
+                key.append(first_seen[nodeid])
+            else:
+                level = hashed.get(nodeid)
+                if level is None:
+                    level = hashed[nodeid] = _digest(seed, nodeid, 8)
+                key.append(level)
+            ordered = ordered or nodeid in keep_order
+        keys.append(tuple(key))
+    return sorted(range(len(chains)), key=keys.__getitem__)
 
 
 def shuffle_items(items: list[pytest.Item], seed: int) -> None:
@@ -76,41 +101,17 @@ def shuffle_items(items: list[pytest.Item], seed: int) -> None:
 
     Below a file or class marked ``atom_gates_keep_order`` the file order is kept.
     """
-    first_seen: dict[str, int] = {}
-    hashed: dict[str, int] = {}
-    keeps_order: dict[str, bool] = {}
-
-    def level_key(node: pytest.Item | pytest.Collector, ordered: bool) -> int:
-        nodeid = node.nodeid
-        if ordered:
-            return first_seen[nodeid]
-        key = hashed.get(nodeid)
-        if key is None:
-            key = hashed[nodeid] = _digest(seed, nodeid, 8)
-        return key
-
-    def marks_keep_order(node: pytest.Item | pytest.Collector) -> bool:
-        nodeid = node.nodeid
-        keep = keeps_order.get(nodeid)
-        if keep is None:
-            keep = keeps_order[nodeid] = any(
-                mark.name == KEEP_ORDER_MARKER for mark in node.own_markers
-            )
-        return keep
-
-    keys: list[tuple[int, ...]] = []
-    for index, item in enumerate(items):
-        chain = item.listchain()
-        start = next((i for i, node in enumerate(chain) if isinstance(node, pytest.File)), 1)
-        key: list[int] = []
-        ordered = False
-        for node in chain[start:]:
-            first_seen.setdefault(node.nodeid, index)
-            key.append(level_key(node, ordered))
-            ordered = ordered or marks_keep_order(node)
-        keys.append(tuple(key))
-    order = sorted(range(len(items)), key=keys.__getitem__)
-    items[:] = [items[i] for i in order]
+    chains: list[list[str]] = []
+    marked: dict[str, bool] = {}
+    for item in items:
+        nodes = item.listchain()
+        start = next((i for i, node in enumerate(nodes) if isinstance(node, pytest.File)), 1)
+        for node in nodes[start:-1]:
+            if node.nodeid not in marked:
+                marked[node.nodeid] = any(m.name == KEEP_ORDER_MARKER for m in node.own_markers)
+        chains.append([node.nodeid for node in nodes[start:]])
+    keep_order = {nodeid for nodeid, keep in marked.items() if keep}
+    items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
 
 
 def reseed_globals(seed: int) -> None:
@@ -123,13 +124,13 @@ def reseed_globals(seed: int) -> None:
             numpy_random.seed(seed)
 
 
-def seed_hypothesis_tests(items: Sequence[pytest.Item], seed: int) -> None:
+def seed_hypothesis_tests(config: pytest.Config, items: Sequence[pytest.Item], seed: int) -> None:
     """Give every Hypothesis test the session seed, as ``--hypothesis-seed`` would.
 
-    Tests that carry their own ``@hypothesis.seed`` keep it. Hypothesis is only looked at when the
-    test modules imported it.
+    A ``--hypothesis-seed`` given by the user, and a test's own ``@hypothesis.seed``, win.
+    Hypothesis is only looked at when the test modules imported it.
     """
-    if "hypothesis" not in sys.modules:
+    if "hypothesis" not in sys.modules or config.getoption("hypothesis_seed", None) is not None:
         return
     from hypothesis import is_hypothesis_test
     from hypothesis import seed as hypothesis_seed
@@ -140,7 +141,8 @@ def seed_hypothesis_tests(items: Sequence[pytest.Item], seed: int) -> None:
         if function is None or id(function) in seen:
             continue
         seen.add(id(function))
-        if is_hypothesis_test(function) and getattr(
-            function, "_hypothesis_internal_use_seed", None
-        ) is None:
+        if (
+            is_hypothesis_test(function)
+            and getattr(function, "_hypothesis_internal_use_seed", None) is None
+        ):
             hypothesis_seed(seed)(function)

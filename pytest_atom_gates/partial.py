@@ -18,12 +18,15 @@ def _narrower_args(config: pytest.Config) -> str | None:
     for arg in config.args:
         if "::" in arg:
             return f"node id {arg}"
-    paths = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    paths = [
+        Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args
+    ]
     if not testpaths:
         files = [p for p in paths if p.is_file()]
         return f"file {files[0].name}" if files else None
     uncovered = [
-        root for root in testpaths
+        root
+        for root in testpaths
         if not any(root.resolve() == p or p in root.resolve().parents for p in paths)
     ]
     if uncovered:
@@ -42,7 +45,11 @@ def partial_reason(config: pytest.Config, deselected: int) -> str | None:
     if config.getoption("markexpr", ""):
         reasons.append(f"-m {config.getoption('markexpr')!r}")
     lfplugin = config.pluginmanager.getplugin("lfplugin")
-    if config.getoption("lf", False) and lfplugin is not None and getattr(lfplugin, "lastfailed", None):
+    if (
+        config.getoption("lf", False)
+        and lfplugin is not None
+        and getattr(lfplugin, "lastfailed", None)
+    ):
         reasons.append("--lf")
     if config.getoption("stepwise", False):
         reasons.append("--stepwise")

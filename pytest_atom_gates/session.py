@@ -7,7 +7,7 @@ test reports to the controller, which records them, judges once and writes every
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import switch_off_other_shufflers
+from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,
@@ -25,7 +26,7 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
-from pytest_atom_gates.ledger import FAILED, MAIN_PROCESS, Ledger
+from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
 from pytest_atom_gates.order_check import AloneChecker
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
@@ -74,8 +75,11 @@ def is_xdist_controller(config: pytest.Config) -> bool:
 
 
 def _not_evaluated_reason(config: pytest.Config) -> str | None:
-    for option, flag in (("collectonly", "--collect-only"), ("setuponly", "--setup-only"),
-                         ("setupplan", "--setup-plan")):
+    for option, flag in (
+        ("collectonly", "--collect-only"),
+        ("setuponly", "--setup-only"),
+        ("setupplan", "--setup-plan"),
+    ):
         if config.getoption(option, False):
             return flag
     return None
@@ -118,31 +122,36 @@ def start(config: pytest.Config) -> None:
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
-    if is_xdist_worker(config):
-        return
-    if skipped:
+        if settings.stop_on_budget:
+            config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
+    controller: GatesController | None = None
+    if skipped and not is_xdist_worker(config):
         run.notes.append(f"gates are not evaluated with {skipped}")
         config.pluginmanager.register(HeaderOnly(run), "atom-gates-header")
-        return
-    controller = GatesController(config, run)
-    config.pluginmanager.register(controller, "atom-gates-controller")
-    if is_xdist_controller(config):
-        from pytest_atom_gates.xdist_bridge import XdistControllerHooks
+    elif not is_xdist_worker(config):
+        controller = GatesController(config, run)
+        config.pluginmanager.register(controller, "atom-gates-controller")
+        if is_xdist_controller(config):
+            from pytest_atom_gates.xdist_bridge import XdistControllerHooks
 
-        config.pluginmanager.register(
-            XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
-        )
+            config.pluginmanager.register(
+                XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
+            )
+    # Each feature module sets itself up in every process of the run: on xdist workers, and on
+    # --collect-only, ``controller`` is None.
+    from pytest_atom_gates import determinism
+
+    determinism.setup(config, run, controller)
 
 
 def stop(config: pytest.Config) -> None:
-    for name in ("atom-gates-runner", "atom-gates-controller", "atom-gates-xdist",
-                 "atom-gates-header"):
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
+    """Unregister every part ``start`` and the features registered (all named ``atom-gates-*``)."""
+    for name, plugin in config.pluginmanager.list_name_plugin():
+        if name.startswith("atom-gates-") and plugin is not None:
             config.pluginmanager.unregister(plugin)
 
 
-def header_lines(run: GatesRun) -> list[str]:
+def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
     settings = run.settings
     parts = [f"atom-gates: seed {run.seed}"]
     thresholds = {
@@ -154,6 +163,7 @@ def header_lines(run: GatesRun) -> list[str]:
         mode = settings.mode(gate)
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
+    parts += extra_parts
     parts.append(f"reproduce with --atom-gates-seed={run.seed}")
     return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
 
@@ -174,33 +184,46 @@ class GatesRunner:
     def __init__(self, run: GatesRun) -> None:
         self.run = run
         self.seed = run.seed
+        self._test_seed: tuple[str | None, int] = (None, 0)  # (node id, its seed) from setup
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        shuffle_items(items, self.seed)
+        seed_hypothesis_tests(config, items, self.seed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        seed = test_seed(self.seed, item.nodeid)
+        self._test_seed = (item.nodeid, seed)
+        reseed_globals(seed)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        # Again after the fixtures ran, so every attempt's test body draws the same numbers.
+        nodeid, seed = self._test_seed
+        reseed_globals(seed if nodeid == item.nodeid else test_seed(self.seed, item.nodeid))
+
+
+class BudgetStop:
+    """With ``--atom-gates-stop-on-budget``: no new test starts once the budget is spent."""
+
+    def __init__(self, run: GatesRun) -> None:
+        self.run = run
         self.session: pytest.Session | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        shuffle_items(items, self.seed)
-        seed_hypothesis_tests(items, self.seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        reseed_globals(test_seed(self.seed, item.nodeid))
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        reseed_globals(test_seed(self.seed, item.nodeid))
-
     def pytest_runtest_logfinish(self) -> None:
-        run = self.run
+        session = self.session
         if (
-            run.settings.stop_on_budget
-            and self.session is not None
-            and not self.session.shouldstop
-            and run.clock.elapsed() > run.budget_left
+            session is not None
+            and not session.shouldstop
+            and (self.run.clock.elapsed() > self.run.budget_left)
         ):
-            self.session.shouldstop = BUDGET_STOP
+            session.shouldstop = BUDGET_STOP
 
 
 def _worker_of(report: pytest.TestReport) -> str:
@@ -218,6 +241,7 @@ class GatesController:
         self.run = run
         self.ledger = Ledger()
         self.gates: list[Gate] = default_gates()
+        self.features: list[Feature] = []
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -228,8 +252,12 @@ class GatesController:
 
     # -- facts ---------------------------------------------------------------------------
 
+    def add_feature(self, feature: Feature) -> None:
+        self.features.append(feature)
+        self.gates = sorted([*self.gates, feature.gate], key=lambda gate: gate.id)
+
     def pytest_report_header(self) -> list[str]:
-        return header_lines(self.run)
+        return header_lines(self.run, [feature.header() for feature in self.features])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.ledger.set_selected(item.nodeid for item in session.items)
@@ -248,7 +276,8 @@ class GatesController:
         value = excinfo.value
         if isinstance(value, pytest.exit.Exception):
             self.interrupted = f"pytest.exit(): {value.msg}"
-        elif type(value) is KeyboardInterrupt:
+        elif type(value) is KeyboardInterrupt or str(value).endswith("keyboard-interrupt"):
+            # The second form is how pytest-xdist relays a worker's KeyboardInterrupt.
             self.interrupted = "KeyboardInterrupt"
         else:  # Session.Interrupted, xdist's Interrupted: the run stopped itself
             self.stopped_early = str(value) or type(value).__name__
@@ -262,13 +291,13 @@ class GatesController:
         return None
 
     def _order_checks(self, facts: RunFacts) -> OrderChecks:
-        failed = facts.ledger.with_outcome(FAILED)
+        failed = [n for n in facts.ledger.with_outcome(FAILED) if n not in facts.quarantined]
         if not failed or self.run.settings.mode("TQ-01") is GateMode.OFF:
             return OrderChecks()
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
         checker = AloneChecker(self.config, self.run.seed)
-        return checker.check(facts.ledger, self.run.settings.order_checks)
+        return checker.check(facts.ledger, failed, self.run.settings.order_checks)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -286,6 +315,8 @@ class GatesController:
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
+        for feature in self.features:
+            feature.contribute(facts)
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
@@ -297,16 +328,25 @@ class GatesController:
 
     def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
         """The gates decide, except for interrupts, internal and usage errors, and no tests."""
-        if pytest_status in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
-                             pytest.ExitCode.NO_TESTS_COLLECTED):
+        if pytest_status in (
+            pytest.ExitCode.INTERNAL_ERROR,
+            pytest.ExitCode.USAGE_ERROR,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):
             return pytest_status
         if self.interrupted:
             return pytest_status
         gate_status = int(pytest.ExitCode.TESTS_FAILED) if any(v.fails_run for v in verdicts) else 0
-        if pytest_status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                                 pytest.ExitCode.INTERRUPTED):
+        if pytest_status not in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.INTERRUPTED,
+        ):
             return pytest_status
-        explained = bool(self.ledger.with_outcome(FAILED)) or bool(self.ledger.collection_errors)
+        # Failed attempts of flaky tests (a failed subtest, say) may have made pytest say 1.
+        explained = bool(self.ledger.with_outcome(FAILED, FLAKY)) or bool(
+            self.ledger.collection_errors
+        )
         if pytest_status == pytest.ExitCode.TESTS_FAILED and not explained and gate_status == 0:
             self.unexplained_failure = True
             return pytest_status
@@ -319,6 +359,8 @@ class GatesController:
             return f"interrupted: {facts.interrupted}"
         if facts.stopped_early:
             return f"stopped early: {facts.stopped_early}"
+        if facts.ledger.collection_errors:
+            return f"collection failed: {len(facts.ledger.collection_errors)} errors"
         not_run = facts.ledger.with_outcome("not-run")
         if not_run:
             return f"{len(not_run)} selected tests did not run"
@@ -329,14 +371,18 @@ class GatesController:
     ) -> None:
         path = self.run.settings.report_path
         assert path is not None
-        workers = self.config.getoption("numprocesses", None) if is_xdist_controller(
-            self.config) else None
+        workers = (
+            self.config.getoption("numprocesses", None)
+            if is_xdist_controller(self.config)
+            else None
+        )
         report = json_report.build_report(
             facts,
             verdicts,
             exit_status=status,
             incomplete_reason=self._incomplete_reason(facts, pytest_status),
             environment=json_report.environment(self.config, workers),
+            extra_sections={f.name: f.report_section(facts) for f in self.features},
         )
         try:
             json_report.write_report(path, report)
@@ -357,10 +403,15 @@ class GatesController:
         write = terminalreporter.write_line
         terminalreporter.write_sep("=", "atom-gates", bold=True)
         verbosity = int(self.config.option.verbose)
-        render_summary(write, self.verdicts, self.facts, verbosity)
+        facts = self.facts
+
+        def feature_sections(write: Writer, verbosity: int) -> None:
+            for feature in self.features:
+                feature.render(write, verbosity, facts)
+
+        render_summary(write, self.verdicts, facts, verbosity, feature_sections)
         if self.unexplained_failure:
-            write("pytest reported a failure outside the tests; its exit status 1 stands",
-                  red=True)
+            write("pytest reported a failure outside the tests; its exit status 1 stands", red=True)
         if self.report_problem:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
         elif self.report_written is not None and verbosity >= 0:

@@ -64,6 +64,17 @@ _GATE_LOOKUP = _gate_lookup()
 
 
 @dataclass(frozen=True)
+class FlakyLimit:
+    """TQ-04's limit on flaky tests: a count, or a percentage of the tests counted by TQ-02."""
+
+    count: int | None = None
+    percent: Decimal | None = None
+
+    def __str__(self) -> str:
+        return f"{self.count}" if self.count is not None else f"{self.percent} %"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings of one ``--atom-gates`` run."""
 
@@ -78,6 +89,14 @@ class Settings:
     strict: bool
     order_checks: int
     slowest: int
+    reruns: int = 2
+    rerun_delay: float = 1.0
+    rerun_only: tuple[re.Pattern[str], ...] = ()
+    rerun_except: tuple[re.Pattern[str], ...] = ()
+    rerun_cap: Decimal = Decimal(20)
+    rerun_cap_min: int = 10
+    max_flaky: FlakyLimit | None = None
+    quarantine_path: Path | None = None
 
     def mode(self, gate_id: str) -> GateMode:
         return self.modes.get(gate_id, GateMode.ENFORCE)
@@ -107,7 +126,8 @@ _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|mi
 _UNIT_SECONDS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
-def parse_seconds(text: str) -> float:
+def parse_delay(text: str) -> float:
+    """A duration in seconds that may be zero."""
     match = _DURATION.match(text.strip().lower())
     if match is None:
         if text.strip().startswith("-"):
@@ -116,9 +136,32 @@ def parse_seconds(text: str) -> float:
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not math.isfinite(seconds):
         raise _Invalid("not a finite duration")
+    return seconds
+
+
+def parse_seconds(text: str) -> float:
+    """A positive duration in seconds."""
+    seconds = parse_delay(text)
     if seconds <= 0:
         raise _Invalid("not a positive duration")
     return seconds
+
+
+def parse_regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise _Invalid(f"not a regular expression: {exc}") from None
+
+
+def parse_flaky_limit(text: str) -> FlakyLimit:
+    cleaned = text.strip()
+    if cleaned.endswith("%"):
+        return FlakyLimit(percent=parse_percent(cleaned))
+    try:
+        return FlakyLimit(count=parse_count(cleaned))
+    except _Invalid:
+        raise _Invalid("not a whole number >= 0 or a percentage like 2%") from None
 
 
 def parse_count(text: str) -> int:
@@ -132,6 +175,8 @@ def parse_seed(text: str) -> int | str:
     cleaned = text.strip().lower()
     if cleaned in ("random", "last"):
         return cleaned
+    if re.fullmatch(r"-[0-9]+", cleaned):
+        raise _Invalid("negative")
     if not re.fullmatch(r"[0-9]+", cleaned):
         raise _Invalid("not a whole number, 'random' or 'last'")
     value = int(cleaned)
@@ -185,6 +230,9 @@ class OptionSpec:
     flag: bool = False
     repeatable: bool = False
     ini_name: str | None = None
+    ini_type: Literal["string", "args", "linelist"] = "string"
+    cli_only: bool = False
+    """An action rather than a setting (``--atom-gates-history``): no ini key."""
     env: str | None = None
     """An environment variable that overrides the ini key (and yields to the command line)."""
     parse: Callable[[str], Any] = field(default=str, repr=False)
@@ -255,6 +303,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "MODE one of enforce, warn, off",
         repeatable=True,
         ini_name="atom_gates_modes",
+        ini_type="args",
         parse=parse_mode,
     ),
     OptionSpec(
@@ -289,6 +338,80 @@ OPTIONS: tuple[OptionSpec, ...] = (
         default="5",
         parse=parse_count,
     ),
+    OptionSpec(
+        "reruns",
+        "N",
+        "TQ-04: rerun a failed test up to N more times, right after it failed.",
+        "a whole number >= 0 (0 switches reruns off)",
+        default="2",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "rerun-delay",
+        "SECONDS",
+        "TQ-04: pause between a failed attempt and its rerun.",
+        "a number of seconds >= 0, optionally with a unit: 1, 0.5s, 0",
+        default="1",
+        parse=parse_delay,
+    ),
+    OptionSpec(
+        "rerun-only",
+        "REGEX",
+        "TQ-04: rerun only failures whose 'ExceptionType: message' matches (repeatable).",
+        "a Python regular expression, one per option or ini line",
+        repeatable=True,
+        ini_type="linelist",
+        parse=parse_regex,
+    ),
+    OptionSpec(
+        "rerun-except",
+        "REGEX",
+        "TQ-04: never rerun failures whose 'ExceptionType: message' matches (repeatable).",
+        "a Python regular expression, one per option or ini line",
+        repeatable=True,
+        ini_type="linelist",
+        parse=parse_regex,
+    ),
+    OptionSpec(
+        "rerun-cap",
+        "PCT",
+        "TQ-04: stop rerunning once more than PCT of the tests failed their first attempt.",
+        "a percentage from 0 to 100, such as 20",
+        default="20",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "rerun-cap-min",
+        "N",
+        "TQ-04: the rerun cap applies only once at least N tests failed their first attempt.",
+        "a whole number >= 0",
+        default="10",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "max-flaky",
+        "N|PCT%",
+        "TQ-04: fail when more tests than this are flaky (default: flaky tests only warn).",
+        "a whole number >= 0, or a percentage of the counted tests such as 2%",
+        parse=parse_flaky_limit,
+    ),
+    OptionSpec(
+        "quarantine",
+        "PATH",
+        "File of quarantined tests (node ids or globs, one per line, # comments): they run, "
+        "but their failures count against neither TQ-02 nor TQ-04.",
+        "a readable text file",
+        parse=str,
+    ),
+    OptionSpec(
+        "history",
+        "",
+        "Show the flakiest tests recorded in pytest's cache, then exit.",
+        "a flag",
+        flag=True,
+        cli_only=True,
+        parse=parse_bool,
+    ),
 )
 
 
@@ -308,8 +431,8 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 metavar=spec.metavar,
                 help=spec.help,
             )
-        ini_type: Literal["args", "string"] = "args" if spec.repeatable else "string"
-        parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=ini_type)
+        if not spec.cli_only:
+            parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=spec.ini_type)
 
 
 def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
@@ -326,7 +449,7 @@ def _read(config: pytest.Config, spec: OptionSpec) -> list[tuple[str, str]]:
     env = os.environ.get(spec.env, "") if spec.env else ""
     if env.strip():
         return [(env, f"environment variable {spec.env}")]
-    ini = config.getini(spec.ini)
+    ini = None if spec.cli_only else config.getini(spec.ini)
     if ini not in (None, "", []):
         values = ini if isinstance(ini, list) else [ini]
         return [(str(value), _describe_ini(config, spec)) for value in values]
@@ -353,22 +476,35 @@ def read_setting(config: pytest.Config, spec: OptionSpec) -> Any:
     return _parse(spec, value, source)
 
 
+def read_all(config: pytest.Config, spec: OptionSpec) -> list[Any]:
+    """The parsed values of a repeatable setting, from the command line or else the ini file."""
+    return [_parse(spec, value, source) for value, source in _read(config, spec)]
+
+
 def _read_modes(config: pytest.Config, spec: OptionSpec) -> dict[str, GateMode]:
+    """Gate modes from the ini file, then the command line on top, gate by gate."""
+    ini = config.getini(spec.ini) or []
+    cli = config.getoption(spec.dest, None) or []
+    sources = [(str(v), _describe_ini(config, spec)) for v in ini]
+    sources += [(str(v), spec.option) for v in cli]
     modes: dict[str, GateMode] = {}
-    for raw, source in _read(config, spec):
+    for raw, source in sources:
         for part in filter(None, (piece.strip() for piece in raw.split(","))):
             gate, mode = _parse(spec, part, source)
             modes[gate] = mode
     return modes
 
 
-def _resolve_report_path(config: pytest.Config, spec: OptionSpec) -> Path | None:
+def _resolve_path(config: pytest.Config, spec: OptionSpec) -> Path | None:
+    """A path setting: relative to the invocation directory, or to the ini file's folder."""
     values = _read(config, spec)
     if not values:
         return None
     raw, source = values[-1]
     if not raw.strip():
-        raise pytest.UsageError(f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}.")
+        raise pytest.UsageError(
+            f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}."
+        )
     return (path_base(config, spec, source) / Path(raw).expanduser()).absolute()
 
 
@@ -400,8 +536,16 @@ def load_settings(config: pytest.Config) -> Settings:
         max_test_duration=value("max-test-duration"),
         stop_on_budget=value("stop-on-budget"),
         modes=_read_modes(config, SPEC_BY_NAME["mode"]),
-        report_path=_resolve_report_path(config, SPEC_BY_NAME["report"]),
+        report_path=_resolve_path(config, SPEC_BY_NAME["report"]),
         strict=value("strict"),
         order_checks=value("order-checks"),
         slowest=value("slowest"),
+        reruns=value("reruns"),
+        rerun_delay=value("rerun-delay"),
+        rerun_only=tuple(read_all(config, SPEC_BY_NAME["rerun-only"])),
+        rerun_except=tuple(read_all(config, SPEC_BY_NAME["rerun-except"])),
+        rerun_cap=value("rerun-cap"),
+        rerun_cap_min=value("rerun-cap-min"),
+        max_flaky=value("max-flaky"),
+        quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"]),
     )

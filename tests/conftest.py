@@ -1,1 +1,93 @@
+"""Shared helpers: run pytest with the gates on a suite written by the test, read its report."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hypothesis  # noqa: F401  (see below)
+import pytest
+
+import pytest_atom_gates
+
+# In-process pytester runs drop the modules imported during the run. The plugin imports most of
+# its modules only when a run is switched on, so they are imported here, before the first run, or
+# every run would load fresh copies beside the old ones (enum members would stop comparing equal).
+# Hypothesis likewise, or its pytest plugin would import and rewrite the whole package every run.
+for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_gates."):
+    # A part that needs an optional extra which is not installed is skipped.
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module.name)
+
 pytest_plugins = ["pytester"]
+
+
+@dataclass
+class GatedRun:
+    """The outcome of one inner pytest run: its terminal result and parsed JSON report."""
+
+    result: pytest.RunResult
+    report_path: Path
+
+    @property
+    def ret(self) -> int:
+        return int(self.result.ret)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.report_path.read_text(encoding="utf-8"))
+        return data
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str() + self.result.stderr.str()
+
+    def verdict(self, gate: str) -> dict[str, Any]:
+        return next(v for v in self.report["verdicts"] if v["gate"] == gate)
+
+    def outcomes(self) -> dict[str, str]:
+        return {t["nodeid"]: t["outcome"] for t in self.report["tests"]}
+
+
+class Gates:
+    """Runs the inner suite with ``--atom-gates``, in process or in a subprocess with xdist."""
+
+    def __init__(self, pytester: pytest.Pytester, engine: str = "single") -> None:
+        self.pytester = pytester
+        self.engine = engine
+
+    def run(self, *args: str, subprocess: bool = False, report: bool = True) -> GatedRun:
+        path = self.pytester.path / "atom-gates-report.json"
+        argv = ["--atom-gates", *args]
+        if not any(arg.startswith("--atom-gates-rerun-delay") for arg in args):
+            argv.append("--atom-gates-rerun-delay=0")  # the pause itself is tested on its own
+        if report:
+            argv.append(f"--atom-gates-report={path}")
+        if self.engine == "xdist":
+            result = self.pytester.runpytest_subprocess("-n", "2", *argv)
+        elif subprocess:
+            result = self.pytester.runpytest_subprocess(*argv)
+        else:
+            result = self.pytester.runpytest(*argv)
+        return GatedRun(result, path)
+
+
+@pytest.fixture
+def gates(pytester: pytest.Pytester) -> Gates:
+    """Runs the gates in the same process (fast) unless a test asks for a subprocess."""
+    return Gates(pytester)
+
+
+@pytest.fixture(params=["single", "xdist"])
+def any_engine(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Gates:
+    """Runs the gates once in a single process and once under ``pytest-xdist -n 2``."""
+    return Gates(pytester, request.param)
+
+
+def no_traceback(output: str) -> bool:
+    return "Traceback" not in output and "INTERNALERROR" not in output

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.validation import ValidationError, require
 from core.inventory import Inventory
 from core.money import Money
 from core.orders import Line, Order
+
+from api.validation import ValidationError, require
 
 Handler = Callable[["App", dict[str, Any]], tuple[int, dict[str, Any]]]
 

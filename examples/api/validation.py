@@ -16,7 +16,7 @@ def require(body: dict[str, Any], schema: dict[str, type]) -> dict[str, Any]:
     for name, kind in schema.items():
         if name not in body:
             problems.append(f"{name}: missing")
-        elif not isinstance(body[name], kind) or isinstance(body[name], bool) and kind is int:
+        elif not isinstance(body[name], kind) or (isinstance(body[name], bool) and kind is int):
             problems.append(f"{name}: expected {kind.__name__}")
     unknown = sorted(set(body) - set(schema))
     problems += [f"{name}: unknown field" for name in unknown]

@@ -13,7 +13,8 @@ class Money:
     @classmethod
     def parse(cls, text: str, currency: str = "EUR") -> Money:
         whole, _, fraction = text.strip().partition(".")
-        if not whole.lstrip("-").isdigit() or (fraction and not fraction.isdigit()):
+        digits = whole[1:] if whole.startswith("-") else whole
+        if not digits.isdigit() or (fraction and not fraction.isdigit()):
             raise ValueError(f"not an amount: {text!r}")
         if len(fraction) > 2:
             raise ValueError(f"more than two decimals: {text!r}")

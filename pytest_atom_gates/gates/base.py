@@ -44,8 +44,9 @@ def apply_mode(verdict: GateVerdict, mode: GateMode) -> GateVerdict:
     """A gate in ``warn`` mode reports a failure as WARN; the reason says it was not enforced."""
     if mode is GateMode.WARN and verdict.verdict is Verdict.FAIL:
         reason = f"{verdict.reason} (not enforced: mode warn)" if verdict.reason else None
-        return replace(verdict, verdict=Verdict.WARN, reason=reason or "not enforced: mode warn",
-                       mode=mode)
+        return replace(
+            verdict, verdict=Verdict.WARN, reason=reason or "not enforced: mode warn", mode=mode
+        )
     return replace(verdict, mode=mode)
 
 
@@ -68,6 +69,8 @@ class RunFacts:
     budget_stop: bool = False
     partial_reason: str | None = None
     """Why the run covers only part of the suite (-k, -m, node ids, --lf), if it does."""
+    quarantined: dict[str, str] = field(default_factory=dict)
+    """Quarantined tests that ran, and why they are quarantined: they count for no gate."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Facts contributed by optional parts (order checks, coverage, reruns)."""
 

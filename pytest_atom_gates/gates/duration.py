@@ -42,7 +42,9 @@ class DurationGate:
         measured = format_seconds(facts.elapsed)
         reasons = []
         if facts.elapsed > budget:
-            reasons.append(f"the session took {measured}, over its budget of {format_seconds(budget)}")
+            reasons.append(
+                f"the session took {measured}, over its budget of {format_seconds(budget)}"
+            )
         if facts.budget_stop:
             reasons.append("the budget ran out and the run was stopped before every test ran")
         if slow:
@@ -50,4 +52,6 @@ class DurationGate:
             more = f" and {len(slow) - 3} more" if len(slow) > 3 else ""
             reasons.append(f"{len(slow)} over the per-test budget: {names}{more}")
         verdict = Verdict.FAIL if reasons else Verdict.PASS
-        return GateVerdict(self.id, verdict, measured, required, "; ".join(reasons) or None, data=data)
+        return GateVerdict(
+            self.id, verdict, measured, required, "; ".join(reasons) or None, data=data
+        )

@@ -55,8 +55,10 @@ class IndependenceGate:
             "order_dependent": [c.nodeid for c in dependent],
             "unchecked": list(checks.unchecked),
         }
-        measured = f"{len(dependent)} order-dependent ({len(checks.checks)} of {len(failed)} " \
-                   "failed tests rerun alone)"
+        measured = (
+            f"{len(dependent)} order-dependent ({len(checks.checks)} of {len(failed)} "
+            "failed tests rerun alone)"
+        )
         if dependent:
             names = ", ".join(c.nodeid for c in dependent[:3])
             more = f" and {len(dependent) - 3} more" if len(dependent) > 3 else ""
@@ -67,8 +69,12 @@ class IndependenceGate:
             why = f": {checks.skipped_reason}" if checks.skipped_reason else ""
             doubts.append(f"{len(checks.unchecked)} failed tests not rerun alone{why}")
         if checks.inconclusive:
-            doubts.append(f"{len(checks.inconclusive)} alone-runs inconclusive "
-                          f"({checks.inconclusive[0].detail})")
+            doubts.append(
+                f"{len(checks.inconclusive)} alone-runs inconclusive "
+                f"({checks.inconclusive[0].detail})"
+            )
         if doubts:
-            return GateVerdict(self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data)
+            return GateVerdict(
+                self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data
+            )
         return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)

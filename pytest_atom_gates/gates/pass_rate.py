@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.numbers import format_percent, format_threshold, meets_minimum
 from pytest_atom_gates.ledger import (
@@ -26,15 +29,24 @@ class PassRateGate:
     id = "TQ-02"
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
-        counts = facts.ledger.counts()
+        counts = Counter(
+            outcome
+            for nodeid, outcome in facts.ledger.outcomes()
+            if nodeid not in facts.quarantined
+        )
         passed = counts[PASSED] + counts[FLAKY]
         excluded = counts[SKIPPED] + counts[XFAILED] + counts[XPASSED]
         selected = sum(counts.values())
         counted = selected - excluded
         minimum = facts.settings.min_pass_rate
         required = f">= {format_threshold(minimum)}"
-        data = {outcome: counts[outcome] for outcome in OUTCOMES}
-        data.update(selected=selected, counted=counted, min_pass_rate=str(minimum))
+        data: dict[str, Any] = {outcome: counts[outcome] for outcome in OUTCOMES}
+        data.update(
+            selected=selected,
+            counted=counted,
+            min_pass_rate=str(minimum),
+            quarantined=len(facts.quarantined),
+        )
         errors = facts.ledger.collection_errors
 
         reasons = []
@@ -53,20 +65,29 @@ class PassRateGate:
 
         if counted == 0:
             if selected:
-                reasons.append(f"nothing ran: all {_plural(selected, 'selected test')} were "
-                               "skipped, xfailed or xpassed")
+                reasons.append(
+                    f"nothing ran: all {_plural(selected, 'selected test')} were "
+                    "skipped, xfailed or xpassed"
+                )
             elif not errors:
                 reasons.append("nothing ran: no tests were selected")
             measured = "n/a (0 tests counted)"
-            return GateVerdict(self.id, Verdict.FAIL, measured, required, "; ".join(reasons), data=data)
+            return GateVerdict(
+                self.id, Verdict.FAIL, measured, required, "; ".join(reasons), data=data
+            )
 
         rate_ok = meets_minimum(passed, counted, minimum)
         data["pass_rate"] = passed * 100 / counted
         measured = f"{format_percent(passed, counted)} ({passed}/{counted})"
         if not rate_ok:
             failed = counts[FAILED]
-            reasons.insert(0, f"{_plural(failed + counts[NOT_RUN], 'test')} of {counted} "
-                              f"did not pass, below the minimum of {format_threshold(minimum)}")
+            reasons.insert(
+                0,
+                f"{_plural(failed + counts[NOT_RUN], 'test')} of {counted} "
+                f"did not pass, below the minimum of {format_threshold(minimum)}",
+            )
         if reasons:
-            return GateVerdict(self.id, Verdict.FAIL, measured, required, "; ".join(reasons), data=data)
+            return GateVerdict(
+                self.id, Verdict.FAIL, measured, required, "; ".join(reasons), data=data
+            )
         return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)

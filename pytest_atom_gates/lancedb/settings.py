@@ -25,6 +25,7 @@ from pytest_atom_gates.settings import (
     _read,
     parse_bool,
     path_base,
+    read_all,
 )
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ STORAGE_OPTIONS_SPEC = OptionSpec(
     "KEY=VALUE pairs, one per line in the ini file, such as aws_endpoint=http://127.0.0.1:9000",
     repeatable=True,
     ini_name="atom_gates_lancedb_storage_options",
+    ini_type="linelist",
     parse=parse_storage_option,
     show=show_storage_option,
 )
@@ -277,10 +279,7 @@ def load_settings(config: pytest.Config) -> LanceDBSettings:
     raw_uri, uri_source = _read(config, URI_SPEC)[-1]
     location = _parse(URI_SPEC, raw_uri, uri_source)
     location = location.anchored(path_base(config, URI_SPEC, uri_source))
-    storage_options = dict(
-        _parse(STORAGE_OPTIONS_SPEC, raw, source)
-        for raw, source in _read(config, STORAGE_OPTIONS_SPEC)
-    )
+    storage_options = dict(read_all(config, STORAGE_OPTIONS_SPEC))
     return LanceDBSettings(
         switch=switch,
         switch_text=switch_text,

@@ -55,8 +55,7 @@ def _ci_name() -> str | None:
 def environment(config: pytest.Config, workers: int | None) -> dict[str, Any]:
     """Where the run happened: versions and names only, never environment values or arguments."""
     plugins = {
-        dist.project_name: dist.version
-        for _, dist in config.pluginmanager.list_plugin_distinfo()
+        dist.project_name: dist.version for _, dist in config.pluginmanager.list_plugin_distinfo()
     }
     return {
         "python": platform.python_version(),
@@ -80,6 +79,9 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
         "strict": settings.strict,
         "order_checks": settings.order_checks,
         "slowest": settings.slowest,
+        "reruns": settings.reruns,
+        "rerun_delay": settings.rerun_delay,
+        "max_flaky": None if settings.max_flaky is None else str(settings.max_flaky),
     }
 
 
@@ -113,23 +115,25 @@ def build_report(
     for nodeid, outcome in ledger.outcomes():
         attempts = ledger.attempts(nodeid)
         worker = next((a.worker for a in reversed(attempts) if a.worker), None)
-        tests.append({
-            "nodeid": nodeid,
-            "outcome": outcome,
-            "duration": ledger.durations.get(nodeid, 0.0),
-            "worker": worker,
-            "order_dependent": nodeid in dependent,
-            "attempts": [
-                {
-                    "outcome": a.outcome,
-                    "duration": a.duration,
-                    "phase": a.phase,
-                    "error": a.error,
-                    "worker": a.worker,
-                }
-                for a in attempts
-            ],
-        })
+        tests.append(
+            {
+                "nodeid": nodeid,
+                "outcome": outcome,
+                "duration": ledger.durations.get(nodeid, 0.0),
+                "worker": worker,
+                "order_dependent": nodeid in dependent,
+                "attempts": [
+                    {
+                        "outcome": a.outcome,
+                        "duration": a.duration,
+                        "phase": a.phase,
+                        "error": a.error,
+                        "worker": a.worker,
+                    }
+                    for a in attempts
+                ],
+            }
+        )
     report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "pytest-atom-gates", "version": __version__},

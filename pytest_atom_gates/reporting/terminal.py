@@ -24,7 +24,7 @@ Writer = Callable[..., None]
 
 def _row(verdict: GateVerdict) -> tuple[str, ...]:
     label = verdict.verdict.value
-    if verdict.mode.value == "warn" and verdict.verdict is not Verdict.OFF:
+    if verdict.mode.value == "warn" and verdict.verdict is Verdict.WARN:
         label += " (warn only)"
     return (verdict.gate, verdict.name, label, verdict.measured, verdict.required)
 
@@ -34,15 +34,18 @@ def render_table(write: Writer, verdicts: Sequence[GateVerdict]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADINGS))]
 
     def line(row: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        return "  ".join(cells).rstrip()
 
     write(line(_HEADINGS), bold=True)
-    for verdict, row in zip(verdicts, rows[1:]):
+    for verdict, row in zip(verdicts, rows[1:], strict=True):
         write(line(row), **_MARKUP[verdict.verdict])
     for verdict in verdicts:
         if verdict.reason and verdict.verdict is not Verdict.OFF:
-            write(f"  {verdict.gate} {verdict.verdict.value}: {verdict.reason}",
-                  **_MARKUP[verdict.verdict])
+            write(
+                f"  {verdict.gate} {verdict.verdict.value}: {verdict.reason}",
+                **_MARKUP[verdict.verdict],
+            )
 
 
 def _listing(
@@ -79,12 +82,14 @@ def render_summary(
         error = ledger.last_error(nodeid) if with_errors else None
         return f"{nodeid} - {error}" if error else nodeid
 
-    failed = ledger.with_outcome(FAILED)
+    failed = [n for n in ledger.with_outcome(FAILED) if n not in facts.quarantined]
     pass_rate = next((v for v in verdicts if v.gate == "TQ-02"), None)
     tolerated = pass_rate is not None and pass_rate.verdict is Verdict.PASS
     if tolerated:
-        title = (f"tolerated failures, within the TQ-02 minimum of "
-                 f"{format_threshold(facts.settings.min_pass_rate)}")
+        title = (
+            f"tolerated failures, within the TQ-02 minimum of "
+            f"{format_threshold(facts.settings.min_pass_rate)}"
+        )
         _listing(write, title, [describe(n) for n in failed], limit, yellow=True)
     else:
         _listing(write, "failed tests", [describe(n) for n in failed], limit, red=True)
@@ -129,6 +134,11 @@ def closing_line(verdicts: Sequence[GateVerdict], seed: int) -> tuple[str, dict[
         return f"atom-gates: FAIL - {names} (seed {seed})", {"red": True, "bold": True}
     if warned:
         names = ", ".join(f"{v.gate} {v.name}" for v in warned)
-        return (f"atom-gates: PASS with warnings - {names} (seed {seed})",
-                {"yellow": True, "bold": True})
-    return f"atom-gates: PASS - every enforced gate passed (seed {seed})", {"green": True, "bold": True}
+        return (
+            f"atom-gates: PASS with warnings - {names} (seed {seed})",
+            {"yellow": True, "bold": True},
+        )
+    return f"atom-gates: PASS - every enforced gate passed (seed {seed})", {
+        "green": True,
+        "bold": True,
+    }

@@ -3,7 +3,7 @@ import pytest
 
 def test_unknown_route(app):
     status, body = app.handle("DELETE", "/orders", {})
-    assert status == 404
+    assert (status, body) == (404, {"error": "no route DELETE /orders"})
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,8 @@ def test_create_order_validation(app, body, problem):
 def test_create_and_get_order(app):
     lines = [{"sku": "apple", "price": "0.50", "quantity": 3}]
     assert app.handle("POST", "/orders", {"id": "o1", "lines": lines}) == (
-        201, {"id": "o1", "total": "1.50 EUR"}
+        201,
+        {"id": "o1", "total": "1.50 EUR"},
     )
     status, body = app.handle("GET", "/orders", {"id": "o1"})
     assert (status, body["state"]) == (200, "draft")
@@ -36,17 +37,25 @@ def test_duplicate_order(app):
 
 
 def test_place_order_reserves_stock(app):
-    app.handle("POST", "/orders", {"id": "o1", "lines": [
-        {"sku": "apple", "price": "1", "quantity": 4}]})
+    app.handle(
+        "POST", "/orders", {"id": "o1", "lines": [{"sku": "apple", "price": "1", "quantity": 4}]}
+    )
     assert app.handle("POST", "/orders/place", {"id": "o1"})[0] == 200
     assert app.inventory.available("apple") == 6
 
 
 def test_place_order_rolls_back_on_shortage(app):
-    app.handle("POST", "/orders", {"id": "o1", "lines": [
-        {"sku": "apple", "price": "1", "quantity": 4},
-        {"sku": "pear", "price": "1", "quantity": 3},
-    ]})
+    app.handle(
+        "POST",
+        "/orders",
+        {
+            "id": "o1",
+            "lines": [
+                {"sku": "apple", "price": "1", "quantity": 4},
+                {"sku": "pear", "price": "1", "quantity": 3},
+            ],
+        },
+    )
     status, body = app.handle("POST", "/orders/place", {"id": "o1"})
     assert (status, body["error"]) == (409, "not enough pear")
     assert app.inventory.available("apple") == 10

@@ -1,5 +1,4 @@
 import pytest
-
 from core.inventory import Inventory
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from core.money import Money
 from core.orders import Line, Order
 
@@ -23,14 +22,19 @@ def test_discount():
 
 @pytest.mark.parametrize("quantity", [0, -1])
 def test_line_quantity_must_be_positive(quantity):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="quantity must be positive"):
         Line("x", Money(1), quantity)
 
 
 @pytest.mark.parametrize(
     "path",
-    [("placed",), ("placed", "paid"), ("placed", "paid", "shipped", "delivered"),
-     ("cancelled",), ("placed", "paid", "refunded")],
+    [
+        ("placed",),
+        ("placed", "paid"),
+        ("placed", "paid", "shipped", "delivered"),
+        ("cancelled",),
+        ("placed", "paid", "refunded"),
+    ],
 )
 def test_allowed_transitions(path):
     order = order_with(1)

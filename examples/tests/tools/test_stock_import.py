@@ -1,5 +1,4 @@
 import pytest
-
 from core.inventory import Inventory
 from tools.stock_import import format_table, import_stock
 
@@ -13,8 +12,11 @@ def test_import_good_rows():
 
 @pytest.mark.parametrize(
     ("row", "error"),
-    [(",3", "line 2: empty sku"), ("apple,x", "line 2: bad quantity 'x'"),
-     ("apple,0", "line 2: bad quantity '0'")],
+    [
+        (",3", "line 2: empty sku"),
+        ("apple,x", "line 2: bad quantity 'x'"),
+        ("apple,0", "line 2: bad quantity '0'"),
+    ],
 )
 def test_import_reports_bad_rows(row, error):
     result = import_stock(f"sku,quantity\n{row}\n", Inventory())

@@ -1,0 +1,153 @@
+"""TQ-01 verdict: failed tests rerun alone; those that then pass are order-dependent."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from pytest_atom_gates.ordering import shuffled_order
+from tests.conftest import Gates
+
+POLLUTER_SUITE = {
+    "state": "flags = {'ready': False}\n",
+    "test_polluter": "import state\ndef test_polluter():\n    state.flags['ready'] = True\n",
+    "test_victim": (
+        "import state\ndef test_victim():\n    assert not state.flags['ready'], 'polluted'\n"
+    ),
+}
+
+
+def seed_running_polluter_first() -> int:
+    chains = [
+        ["test_polluter.py", "test_polluter.py::test_polluter"],
+        ["test_victim.py", "test_victim.py::test_victim"],
+    ]
+    return next(seed for seed in range(100) if shuffled_order(chains, seed) == [0, 1])
+
+
+def test_order_dependent_test_is_found_named_and_reproducible(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(**POLLUTER_SUITE)
+    pytester.syspathinsert()
+    seed = seed_running_polluter_first()
+    run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=50")
+    assert run.ret == 1
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["data"]["order_dependent"] == ["test_victim.py::test_victim"]
+    assert "passed alone: test_victim.py::test_victim" in verdict["reason"]
+    (check,) = run.report["order_checks"]
+    assert check["result"] == "order-dependent"
+    assert check["ran_before"] == ["test_polluter.py::test_polluter"]
+    command = check["reproduce"]
+    assert command == (
+        f"pytest --atom-gates --atom-gates-seed={seed} -n 0 "
+        "test_polluter.py::test_polluter test_victim.py::test_victim"
+    )
+    run.result.stdout.fnmatch_lines(
+        [
+            "order-dependent tests (1):",
+            "  test_victim.py::test_victim - failed in the shuffled run, passed when run alone",
+            f"      reproduce: {command}",
+        ]
+    )
+    assert [
+        t["order_dependent"]
+        for t in run.report["tests"]
+        if t["nodeid"] == "test_victim.py::test_victim"
+    ] == [True]
+    replay = pytester.runpytest(*shlex.split(command)[1:])
+    replay.assert_outcomes(passed=1, failed=1)
+    replay.stdout.fnmatch_lines(["FAILED test_victim.py::test_victim - AssertionError: polluted*"])
+
+
+def test_a_test_that_fails_alone_too_is_not_order_dependent(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    pytester.makepyfile(
+        test_s="def test_broken():\n    assert False, 'always'\ndef test_ok(): pass\n"
+    )
+    run = any_engine.run("--atom-gates-min-pass-rate=50")
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "PASS"
+    assert verdict["measured"] == "0 order-dependent (1 of 1 failed tests rerun alone)"
+    assert run.report["order_checks"] == [
+        {
+            "nodeid": "test_s.py::test_broken",
+            "result": "fails-alone",
+            "detail": "failed when run alone too",
+            "ran_before": run.report["order_checks"][0]["ran_before"],
+            "reproduce": None,
+        }
+    ]
+    assert run.ret == 0
+
+
+def test_passes_only_when_alone(pytester: pytest.Pytester, any_engine: Gates) -> None:
+    # Fails whenever other tests share its session: the simplest order dependence there is.
+    pytester.makepyfile(
+        test_s="""
+        def test_lonely(request):
+            assert request.session.testscollected == 1, "not alone"
+        def test_other(): pass
+        def test_more(): pass
+    """
+    )
+    run = any_engine.run("--atom-gates-min-pass-rate=0")
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["data"]["order_dependent"] == ["test_s.py::test_lonely"]
+    assert run.ret == 1
+
+
+def test_alone_checks_are_bounded(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.parametrize("n", range(3))
+        def test_broken(n):
+            assert False
+    """
+    )
+    run = gates.run("--atom-gates-order-checks=1", "--atom-gates-min-pass-rate=0")
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "WARN"
+    assert verdict["data"]["checked"] == 1
+    assert len(verdict["data"]["unchecked"]) == 2
+    assert "2 failed tests not rerun alone: limit of 1 alone-runs" in verdict["reason"]
+    assert run.ret == 0
+
+
+def test_no_checks_when_the_gate_is_off(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(test_s="def test_broken():\n    assert False\n")
+    run = gates.run("--atom-gates-mode=TQ-01:off", "--atom-gates-min-pass-rate=0")
+    assert run.report["order_checks"] == []
+    assert run.verdict("TQ-01")["verdict"] == "OFF"
+
+
+def test_long_reproduce_commands_use_an_argument_file(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    if not hasattr(pytest, "version_tuple") or pytest.version_tuple < (8, 2):
+        pytest.skip("pytest reads @file arguments since 8.2")
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.parametrize("n", range(45), ids=[f"case {i}'s" for i in range(45)])
+        def test_other(n): pass
+        def test_lonely(request):
+            assert request.session.testscollected == 1, "not alone"
+    """
+    )
+    chains = [["test_s.py", f"test_s.py::test_other[case {n}'s]"] for n in range(45)]
+    chains.append(["test_s.py", "test_s.py::test_lonely"])
+    seed = next(s for s in range(500) if shuffled_order(chains, s).index(45) > 35)
+    run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0")
+    (check,) = run.report["order_checks"]
+    assert len(check["ran_before"]) > 30
+    *command, args_file = shlex.split(check["reproduce"])
+    assert args_file.startswith("@")
+    replay = pytester.runpytest(*command[1:], args_file)
+    replay.assert_outcomes(passed=len(check["ran_before"]), failed=1)

@@ -1,0 +1,289 @@
+"""TQ-01 mechanism: the shuffled order, its seed, and per-test reseeding of the RNGs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_atom_gates.ordering import shuffled_order, test_seed
+from tests.conftest import no_traceback
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@st.composite
+def suites(draw: st.DrawFn) -> list[list[str]]:
+    """Chains of node ids (file, optional class, test) as pytest would collect them."""
+    chains = []
+    for f in range(draw(st.integers(1, 4))):
+        file = f"tests/test_{f}.py"
+        for c in range(draw(st.integers(0, 2))):
+            for t in range(draw(st.integers(1, 4))):
+                chains.append([file, f"{file}::C{c}", f"{file}::C{c}::t{t}"])
+        for t in range(draw(st.integers(1, 4))):
+            chains.append([file, f"{file}::t{t}"])
+    return chains
+
+
+@given(suites(), seeds)
+def test_shuffle_is_a_permutation(chains: list[list[str]], seed: int) -> None:
+    assert sorted(shuffled_order(chains, seed)) == list(range(len(chains)))
+
+
+@given(suites(), seeds)
+def test_shuffle_is_deterministic_per_seed(chains: list[list[str]], seed: int) -> None:
+    assert shuffled_order(chains, seed) == shuffled_order(chains, seed)
+
+
+@given(suites(), seeds, st.data())
+def test_shuffle_is_stable_for_subsets(
+    chains: list[list[str]], seed: int, data: st.DataObject
+) -> None:
+    full = [chains[i][-1] for i in shuffled_order(chains, seed)]
+    subset = data.draw(st.lists(st.sampled_from(chains), unique_by=lambda c: c[-1]))
+    ordered_subset = [subset[i][-1] for i in shuffled_order(subset, seed)]
+    assert ordered_subset == [test for test in full if test in {c[-1] for c in subset}]
+
+
+@given(suites(), seeds)
+def test_files_and_classes_stay_together(chains: list[list[str]], seed: int) -> None:
+    order = [chains[i] for i in shuffled_order(chains, seed)]
+    for level in (0, 1):
+        groups = [chain[level] for chain in order if len(chain) > level + 1]
+        runs = [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+        assert len(runs) == len(set(runs)), f"level {level} split apart: {runs}"
+
+
+@given(suites(), seeds)
+def test_keep_order_keeps_file_order_below_the_marked_node(
+    chains: list[list[str]], seed: int
+) -> None:
+    files = {chain[0] for chain in chains}
+    order = [chains[i] for i in shuffled_order(chains, seed, keep_order=files)]
+    for file in files:
+        inside = [chain for chain in order if chain[0] == file]
+        assert inside == [chain for chain in chains if chain[0] == file]
+
+
+def test_different_seeds_give_different_orders() -> None:
+    chains = [["t.py", f"t.py::t{i}"] for i in range(30)]
+    orders = {tuple(shuffled_order(chains, seed)) for seed in range(5)}
+    assert len(orders) == 5
+
+
+@given(seeds, st.text(min_size=1))
+def test_per_test_seed_fits_other_libraries(seed: int, nodeid: str) -> None:
+    assert 0 <= test_seed(seed, nodeid) <= 2**32 - 1
+
+
+def _collected(result: pytest.RunResult) -> list[str]:
+    return [line.strip() for line in result.outlines if "::" in line and line.startswith("test_")]
+
+
+@pytest.fixture
+def three_files(pytester: pytest.Pytester) -> None:
+    for name in "abc":
+        pytester.makepyfile(
+            **{f"test_{name}": "\n".join(f"def test_{name}{i}():\n    pass\n" for i in range(6))}
+        )
+
+
+@pytest.mark.usefixtures("three_files")
+def test_same_seed_same_order_printed_seed_reproduces(pytester: pytest.Pytester) -> None:
+    first = pytester.runpytest("--atom-gates", "--atom-gates-seed=123", "--collect-only", "-q")
+    again = pytester.runpytest("--atom-gates", "--atom-gates-seed=123", "--collect-only", "-q")
+    other = pytester.runpytest("--atom-gates", "--atom-gates-seed=124", "--collect-only", "-q")
+    plain = pytester.runpytest("--collect-only", "-q")
+    assert _collected(first) == _collected(again)
+    assert _collected(first) != _collected(other)
+    assert sorted(_collected(first)) == sorted(_collected(plain))
+    assert _collected(plain) == sorted(_collected(plain))  # without the flag: file order
+
+
+@pytest.mark.usefixtures("three_files")
+def test_random_seed_is_printed_and_last_replays_it(pytester: pytest.Pytester) -> None:
+    first = pytester.runpytest("--atom-gates", "--collect-only")
+    header = next(line for line in first.outlines if line.startswith("atom-gates: seed "))
+    seed = int(header.split()[2])
+    assert f"reproduce with --atom-gates-seed={seed}" in header
+    replay = pytester.runpytest("--atom-gates", "--atom-gates-seed=last", "--collect-only")
+    replay.stdout.fnmatch_lines([f"atom-gates: seed {seed} *"])
+    explicit = pytester.runpytest(
+        "--atom-gates", f"--atom-gates-seed={seed}", "--collect-only", "-q"
+    )
+    assert _collected(explicit) == _collected(
+        pytester.runpytest("--atom-gates", "--atom-gates-seed=last", "--collect-only", "-q")
+    )
+
+
+@pytest.mark.usefixtures("three_files")
+def test_last_without_a_recorded_seed(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--atom-gates", "--atom-gates-seed=last")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --atom-gates-seed=last: no seed recorded yet*"])
+
+
+@pytest.mark.usefixtures("three_files")
+def test_last_with_a_corrupt_cache_entry(pytester: pytest.Pytester) -> None:
+    entry = pytester.path / ".pytest_cache" / "v" / "atom_gates" / "seed"
+    entry.parent.mkdir(parents=True)
+    entry.write_text(json.dumps("not a seed"))
+    result = pytester.runpytest("--atom-gates", "--atom-gates-seed=last")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --atom-gates-seed=last: the cache entry 'atom_gates/seed'*"
+            "holds 'not a seed', not a seed from 0 to 4294967295*"
+        ]
+    )
+    entry.write_text("{ truncated")
+    broken = pytester.runpytest("--atom-gates", "--atom-gates-seed=last")
+    assert broken.ret == pytest.ExitCode.USAGE_ERROR
+    assert no_traceback(broken.stdout.str() + broken.stderr.str())
+
+
+@pytest.mark.usefixtures("three_files")
+def test_last_needs_the_cache(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--atom-gates", "--atom-gates-seed=last", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --atom-gates-seed=last needs pytest's cache*"])
+
+
+def test_keep_order_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_kept="""
+        import pytest
+        pytestmark = pytest.mark.atom_gates_keep_order
+        def test_1(): pass
+        def test_2(): pass
+        def test_3(): pass
+        def test_4(): pass
+        def test_5(): pass
+    """,
+        test_cls="""
+        import pytest
+        @pytest.mark.atom_gates_keep_order
+        class TestSteps:
+            def test_a(self): pass
+            def test_b(self): pass
+            def test_c(self): pass
+            def test_d(self): pass
+        def test_free1(): pass
+        def test_free2(): pass
+    """,
+    )
+    for seed in range(5):
+        result = pytester.runpytest(
+            "--atom-gates", f"--atom-gates-seed={seed}", "--collect-only", "-q"
+        )
+        tests = _collected(result)
+        kept = [t for t in tests if t.startswith("test_kept.py")]
+        assert kept == [f"test_kept.py::test_{i}" for i in range(1, 6)]
+        steps = [t for t in tests if "TestSteps" in t]
+        assert steps == [f"test_cls.py::TestSteps::test_{c}" for c in "abcd"]
+
+
+def test_rngs_reseeded_per_test_from_seed_and_node_id(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_rng="""
+        import random, json, pathlib
+        def record(name):
+            with open("draws.jsonl", "a") as out:
+                out.write(json.dumps([name, random.random()]) + "\\n")
+        def test_a(): record("a")
+        def test_b(): record("b")
+        def test_c(): record("c")
+    """
+    )
+
+    def draws(*args: str) -> dict[str, float]:
+        (pytester.path / "draws.jsonl").unlink(missing_ok=True)
+        assert pytester.runpytest("--atom-gates", *args).ret == 0
+        lines = (pytester.path / "draws.jsonl").read_text().splitlines()
+        return dict(json.loads(line) for line in lines)
+
+    first = draws("--atom-gates-seed=7")
+    assert draws("--atom-gates-seed=7") == first
+    assert draws("--atom-gates-seed=7", "test_rng.py::test_b") == {"b": first["b"]}
+    assert len(set(first.values())) == 3
+    assert draws("--atom-gates-seed=8") != first
+
+
+def test_numpy_global_state_is_reseeded_when_imported(pytester: pytest.Pytester) -> None:
+    # A stand-in numpy records what it is seeded with; the real one is not a test dependency.
+    pytester.makepyfile(
+        numpy="""
+        class _Random:
+            seeds = []
+            def seed(self, value):
+                self.seeds.append(value)
+        random = _Random()
+    """
+    )
+    pytester.makepyfile(
+        test_np="""
+        import numpy
+        def test_sees_its_seed(request):
+            assert numpy.random.seeds[-1] == request.config._atom_expected
+    """
+    )
+    pytester.makeconftest("""
+        from pytest_atom_gates.ordering import test_seed
+        def pytest_configure(config):
+            config._atom_expected = test_seed(99, "test_np.py::test_sees_its_seed")
+    """)
+    pytester.syspathinsert()
+    result = pytester.runpytest("--atom-gates", "--atom-gates-seed=99")
+    result.assert_outcomes(passed=1)
+
+
+def test_hypothesis_follows_the_session_seed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_prop="""
+        from hypothesis import given, settings, strategies as st, seed
+        seen = []
+        @settings(max_examples=5, database=None)
+        @given(st.integers())
+        def test_prop(x):
+            with open("examples.txt", "a") as out:
+                out.write(f"{x}\\n")
+        @seed(1234)
+        @settings(max_examples=1, database=None)
+        @given(st.integers())
+        def test_own_seed(x):
+            pass
+    """
+    )
+
+    def examples(*args: str) -> list[str]:
+        (pytester.path / "examples.txt").unlink(missing_ok=True)
+        result = pytester.runpytest_subprocess("--atom-gates", *args)
+        assert result.ret == 0, result.stdout.str()
+        return (pytester.path / "examples.txt").read_text().splitlines()
+
+    first = examples("--atom-gates-seed=5")
+    assert examples("--atom-gates-seed=5") == first
+    assert examples("--atom-gates-seed=6") != first
+    # The user's own --hypothesis-seed wins over the session seed.
+    assert examples("--atom-gates-seed=5", "--hypothesis-seed=1") == examples(
+        "--atom-gates-seed=6", "--hypothesis-seed=1"
+    )
+
+
+def test_without_the_flag_nothing_is_shuffled_or_reseeded(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+        import random
+        state = random.getstate()
+        def test_1(): pass
+        def test_2():
+            assert random.getstate() == state
+    """
+    )
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_1 PASSED*", "*test_2 PASSED*"])
+    result.stdout.no_fnmatch_line("atom-gates:*")

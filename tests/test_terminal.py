@@ -1,0 +1,115 @@
+"""What a person reads: the header, the gate table, the lists, the closing line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Gates
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_header_names_seed_thresholds_and_reproduce_hint(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    result = pytester.runpytest(
+        "--atom-gates", "--atom-gates-seed=77", "--atom-gates-mode=TQ-03:warn"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "atom-gates: seed 77 | TQ-01 independence | TQ-02 pass rate >= 98 % | "
+            "TQ-03 duration <= 3600 s (warn) | TQ-04 reruns 2 (1 s apart, same test seed) | "
+            "reproduce with --atom-gates-seed=77",
+        ]
+    )
+
+
+def test_table_and_closing_line(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\ndef test_bad(): assert 0\n")
+    run = gates.run("--atom-gates-seed=3", "--atom-gates-mode=TQ-01:off")
+    run.result.stdout.fnmatch_lines(
+        [
+            "*= atom-gates =*",
+            "gate   name          verdict  measured *required",
+            "TQ-01  independence  OFF      - *-",
+            "TQ-02  pass rate     FAIL     50.00 % (1/2)  >= 98 %",
+            "TQ-03  duration      PASS     * s *<= 3600 s",
+            "  TQ-02 FAIL: 1 test of 2 did not pass, below the minimum of 98 %",
+            "failed tests (1):",
+            "  test_s.py::test_bad - assert 0",
+            "atom-gates: FAIL - TQ-02 pass rate (seed 3)",
+        ]
+    )
+
+
+def test_quiet_keeps_the_table_and_drops_the_details(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    run = gates.run("-q")
+    run.result.stdout.fnmatch_lines(["TQ-02  pass rate     PASS*", "atom-gates: PASS*"])
+    run.result.stdout.no_fnmatch_line("slowest*")
+    run.result.stdout.no_fnmatch_line("report: *")
+
+
+def test_verbose_lists_everything(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.parametrize("n", range(14))
+        def test_bad(n): assert 0
+    """
+    )
+    flags = ("--atom-gates-mode=TQ-01:off",)
+    short = gates.run(*flags)
+    short.result.stdout.fnmatch_lines(["failed tests (14):", "  ... and 4 more (-v lists all*"])
+    full = gates.run(*flags, "-v")
+    full.result.stdout.no_fnmatch_line("  ... and * more*")
+    full.result.stdout.fnmatch_lines(["slowest 10 tests:"])
+
+
+def test_warn_only_gate_is_labelled(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(test_s="def test_bad(): assert 0\n")
+    run = gates.run("--atom-gates-mode=TQ-02:warn", "--atom-gates-mode=TQ-01:off")
+    run.result.stdout.fnmatch_lines(
+        [
+            "TQ-02  pass rate     WARN (warn only)*",
+            "atom-gates: PASS with warnings - TQ-02 pass rate (seed *)",
+        ]
+    )
+    assert run.ret == 0
+
+
+def test_collect_only_shows_the_seed_but_judges_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    result = pytester.runpytest("--atom-gates", "--collect-only")
+    result.stdout.fnmatch_lines(
+        ["atom-gates: seed *", "atom-gates: gates are not evaluated with --collect-only"]
+    )
+    result.stdout.no_fnmatch_line("*= atom-gates =*")
+    assert result.ret == 0
+
+
+def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
+    """README's first command: the example suite passes its gates with one tolerated failure."""
+    shutil.copytree(EXAMPLES, pytester.path / "examples", ignore=shutil.ignore_patterns(".*"))
+    result = pytester.runpytest_subprocess(
+        "--atom-gates",
+        str(pytester.path / "examples"),
+        "--rootdir",
+        str(pytester.path / "examples"),
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*= atom-gates =*",
+            "TQ-01  independence  PASS*",
+            "TQ-02  pass rate     PASS*",
+            "TQ-03  duration      PASS*",
+            "tolerated failures, within the TQ-02 minimum of 98 % (1):",
+            "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
+            "atom-gates: PASS*",
+        ]
+    )
