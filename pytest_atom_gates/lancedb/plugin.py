@@ -1,8 +1,8 @@
 """LanceDB fixtures for every suite that installs pytest-atom-gates, with or without --atom-gates.
 
-A pytest entry point of its own, so ``-p no:atom_gates_lancedb`` switches it off. This module
-imports nothing heavy: lancedb (and with it pyarrow and pydantic) is imported when a test first
-uses a LanceDB fixture.
+A pytest entry point of its own, so ``-p no:atom_gates_lancedb`` switches it off. At start-up only
+the settings are read; the rest of the fixtures' machinery is imported when a test first uses a
+LanceDB fixture, and lancedb itself (with pyarrow and pydantic) when a database is first made.
 """
 
 from __future__ import annotations
@@ -11,20 +11,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_atom_gates.lancedb.databases import Database, Databases
 from pytest_atom_gates.lancedb.settings import (
     MARKER,
     MISSING_REASON,
     OPTIONS,
+    LanceDBSettings,
     Switch,
     lancedb_installed,
     load_settings,
-)
-from pytest_atom_gates.lancedb.tables import (
-    AsyncTableFactory,
-    TableFactory,
-    async_table_factory,
-    table_factory,
 )
 from pytest_atom_gates.settings import add_options
 
@@ -34,7 +28,11 @@ if TYPE_CHECKING:
 
     from lancedb import AsyncConnection, DBConnection
 
-DATABASES_KEY = pytest.StashKey[Databases]()
+    from pytest_atom_gates.lancedb.databases import Database, Databases
+    from pytest_atom_gates.lancedb.tables import AsyncTableFactory, TableFactory
+
+SETTINGS_KEY = pytest.StashKey[LanceDBSettings]()
+DATABASES_KEY = pytest.StashKey["Databases"]()
 FIXTURES = frozenset(
     {
         "lancedb_uri",
@@ -56,18 +54,31 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}: a LanceDB integration test; added to every test that uses a LanceDB fixture.",
     )
-    config.stash[DATABASES_KEY] = Databases.for_config(config, load_settings(config))
+    config.stash[SETTINGS_KEY] = load_settings(config)
+
+
+def _databases(config: pytest.Config) -> Databases:
+    """This process's LanceDB state, made when a LanceDB fixture is first used."""
+    databases = config.stash.get(DATABASES_KEY, None)
+    if databases is None:
+        from pytest_atom_gates.lancedb.databases import Databases
+
+        databases = Databases.for_config(config, config.stash[SETTINGS_KEY])
+        config.stash[DATABASES_KEY] = databases
+    return databases
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # trylast: after pytest has torn down the session fixtures (lancedb_worker_db among them), and
     # still before an xdist worker reports that it has finished and may be shut down.
-    session.config.stash[DATABASES_KEY].finish()
+    databases = session.config.stash.get(DATABASES_KEY, None)
+    if databases is not None:
+        databases.finish()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[DATABASES_KEY].settings
+    settings = config.stash[SETTINGS_KEY]
     if not settings.configured:
         return []
     line = f"lancedb: test databases in {settings.location.uri}"
@@ -79,7 +90,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _skip_reason(config: pytest.Config) -> str | None:
-    settings = config.stash[DATABASES_KEY].settings
+    settings = config.stash[SETTINGS_KEY]
     if settings.switch is Switch.DISABLED:
         return settings.disabled_reason
     if settings.switch is Switch.AUTO and not lancedb_installed():
@@ -99,7 +110,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _open(request: pytest.FixtureRequest, uri: str) -> tuple[Databases, Database]:
-    databases = request.config.stash[DATABASES_KEY]
+    databases = _databases(request.config)
 
     def tmp_dir(name: str) -> Path:
         tmp_path: Path = request.getfixturevalue("tmp_path")
@@ -117,7 +128,7 @@ def lancedb_uri(pytestconfig: pytest.Config) -> str:
     ``atom_gates_lancedb_uri``, else ``memory://``. Override this fixture (in a module, a class or
     a conftest) or parametrize it to move some tests elsewhere, for example to ``"tmp_path"``.
     """
-    return pytestconfig.stash[DATABASES_KEY].settings.location.uri
+    return pytestconfig.stash[SETTINGS_KEY].location.uri
 
 
 @pytest.fixture
@@ -155,6 +166,8 @@ def lancedb_table(request: pytest.FixtureRequest, lancedb_db: DBConnection) -> T
     table, or the path of a ``.jsonl`` or ``.parquet`` file, relative to the test file's
     directory. The tables are dropped with the database at teardown.
     """
+    from pytest_atom_gates.lancedb.tables import table_factory
+
     return table_factory(lancedb_db, request.path.parent)
 
 
@@ -163,6 +176,8 @@ def lancedb_async_table(
     request: pytest.FixtureRequest, lancedb_async_db: AsyncConnection
 ) -> AsyncTableFactory:
     """``lancedb_table`` for ``async def`` tests: ``await lancedb_async_table(name, data)``."""
+    from pytest_atom_gates.lancedb.tables import async_table_factory
+
     return async_table_factory(lancedb_async_db, request.path.parent)
 
 
@@ -176,7 +191,7 @@ def lancedb_worker_db(
     which then runs once per worker. It lives at the configured location, in a place named after
     the run and the worker, and is removed at the end of the session.
     """
-    databases = pytestconfig.stash[DATABASES_KEY]
+    databases = _databases(pytestconfig)
     database = databases.open(databases.settings.location, "worker", tmp_path_factory.mktemp)
     connection = database.connect()
     yield connection
