@@ -38,6 +38,7 @@ from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
+from pytest_atom_gates.reporting.github import GitHubReporter, running_on_github
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
@@ -136,6 +137,7 @@ def start(config: pytest.Config) -> None:
     elif not is_xdist_worker(config):
         controller = GatesController(config, run)
         config.pluginmanager.register(controller, "atom-gates-controller")
+        _register_cooperation(config, controller)
         if is_xdist_controller(config):
             from pytest_atom_gates.xdist_bridge import XdistControllerHooks
 
@@ -159,6 +161,13 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
             "--atom-gates it sets the test's reruns",
         )
     return TestProtocol(config, run.seed, RerunPolicy(run.settings, honour_flaky_marker))
+
+
+def _register_cooperation(config: pytest.Config, controller: GatesController) -> None:
+    """The outputs for other tools, each registered only when that tool is in use."""
+    manager = config.pluginmanager
+    if running_on_github():
+        manager.register(GitHubReporter(controller), "atom-gates-github")
 
 
 def stop(config: pytest.Config) -> None:
