@@ -26,33 +26,6 @@ for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_ga
 
 pytest_plugins = ["pytester"]
 
-RERUN_ENGINE = """
-    import pytest
-    from _pytest.runner import runtestprotocol
-
-    # Reruns a failed test in place, up to twice, logging each failed attempt as a report with
-    # outcome "rerun" and then the final attempt as usual: what a rerun engine hands the ledger.
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(item, nextitem):
-        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        for attempt in range(3):
-            item.attempt = attempt
-            reports = runtestprotocol(item, nextitem=nextitem, log=False)
-            failed = next((r for r in reports if r.failed), None)
-            final = failed is None or attempt == 2
-            for report in reports:
-                if not final and report is failed:
-                    report.outcome = "rerun"
-                item.ihook.pytest_runtest_logreport(report=report)
-                if not final and report is failed:
-                    break
-            if final:
-                break
-        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        return True
-"""
-"""A conftest for inner suites: tests can read ``request.node.attempt`` (0, 1, 2)."""
-
 GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
 
 

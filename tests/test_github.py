@@ -17,16 +17,18 @@ from pytest_atom_gates.reporting.github import (
     escape_property,
     workflow_command,
 )
-from tests.conftest import RERUN_ENGINE, GatedRun, Gates, no_traceback
+from tests.conftest import GatedRun, Gates, no_traceback
 
 SUITE = """
     state = {}
+    attempts = []
 
     def test_ok():
         pass
 
-    def test_flaky(request):
-        assert request.node.attempt == 1, "not yet"
+    def test_flaky():
+        attempts.append(1)
+        assert len(attempts) > 1, "not yet"
 
     def test_first():
         state["x"] = 1
@@ -48,7 +50,6 @@ def order_dependent_run(pytester: pytest.Pytester, gates: Gates) -> GatedRun:
         for seed in range(100)
         if (order := shuffled_order(chains, seed)).index(2) < order.index(3)
     )
-    pytester.makeconftest(RERUN_ENGINE)
     pytester.makepyfile(test_s=SUITE)
     same_worker = ("--dist=loadfile",) if gates.engine == "xdist" else ()
     return gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=50", *same_worker)
@@ -97,16 +98,20 @@ def test_annotations_point_at_the_failing_lines(
 ) -> None:
     run = order_dependent_run(pytester, gates)
     commands = [line for line in run.result.outlines if line.startswith("::")]
-    assert len(commands) == 3
+    assert len(commands) == 4
     assert fnmatch(commands[0], "::error title=atom-gates TQ-01 independence::FAIL: *")
+    assert commands[1] == (
+        "::warning title=atom-gates TQ-04 determinism::WARN: 1 flaky, required flaky tests "
+        "warn%0Aflaky: test_s.py::test_flaky"
+    )
     assert fnmatch(
-        commands[1],
-        "::error file=test_s.py,line=13,title=test_s.py%3A%3Atest_second failed (tolerated "
+        commands[2],
+        "::error file=test_s.py,line=15,title=test_s.py%3A%3Atest_second failed (tolerated "
         "by TQ-02)::AssertionError: 100%25 polluted: x, y*%0Aorder-dependent: passed when run "
         "alone. Reproduce:%0Apytest --atom-gates --atom-gates-seed=* test_s.py::test_second",
     )
-    assert commands[2] == (
-        "::warning file=test_s.py,line=7,title=test_s.py%3A%3Atest_flaky is flaky::passed "
+    assert commands[3] == (
+        "::warning file=test_s.py,line=9,title=test_s.py%3A%3Atest_flaky is flaky::passed "
         "on attempt 2; attempt 1 failed in call: AssertionError: not yet"
     )
 
@@ -125,6 +130,30 @@ def test_warn_verdict_is_a_warning(
     )
     assert "| TQ-01 | independence | \u2796 OFF | - | - |" in on_github.read_text("utf-8")
     assert "WARN (warn only)" in on_github.read_text("utf-8")
+
+
+def test_quarantined_failures_are_listed_not_annotated(
+    pytester: pytest.Pytester, gates: Gates, on_github: Path
+) -> None:
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+
+        @pytest.mark.atom_gates_quarantine("ticket 42")
+        def test_known_bad():
+            assert 0, "known"
+
+        def test_ok():
+            pass
+    """
+    )
+    run = gates.run("--atom-gates-mode=TQ-01:off")
+    assert run.ret == 0
+    assert not [line for line in run.result.outlines if line.startswith("::")]
+    text = on_github.read_text("utf-8")
+    assert "#### Quarantined tests, counted by no gate (1)" in text
+    assert "- `test_s.py::test_known_bad` - `failed` (marker: ticket 42)" in text
+    assert "Failed tests" not in text
 
 
 def test_failure_in_a_helper_points_at_the_test(

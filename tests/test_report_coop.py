@@ -9,14 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RERUN_ENGINE, Gates
+from tests.conftest import Gates
 
 SUITE = """
     def test_ok():
         pass
 
-    def test_flaky(request):
-        assert request.node.attempt == 1, "not yet"
+    attempts = []
+
+    def test_flaky():
+        attempts.append(1)
+        assert len(attempts) > 1, "not yet"
 
     def test_broken():
         assert 0, "always"
@@ -32,7 +35,6 @@ def read_json(path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def rerun_suite(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(RERUN_ENGINE)
     pytester.makepyfile(test_s=SUITE)
     pytester.makepyfile(test_more="def test_also_ok(): pass\n")
 
@@ -55,6 +57,7 @@ def test_json_report_gains_the_gates_and_final_outcomes(
         ("TQ-01", "OFF"),
         ("TQ-02", "PASS"),
         ("TQ-03", "PASS"),
+        ("TQ-04", "WARN"),
     ]
     assert section["verdicts"] == run.report["verdicts"]
     attempts = section["attempts"]
@@ -70,16 +73,16 @@ def test_json_report_gains_the_gates_and_final_outcomes(
 
 
 @pytest.mark.usefixtures("rerun_suite")
-def test_json_report_alone_keeps_its_own_outcomes(pytester: pytest.Pytester) -> None:
-    """Without --atom-gates nothing changes: the rerun test keeps the outcome the plugin saw."""
+def test_json_report_alone_is_left_alone(pytester: pytest.Pytester) -> None:
+    """Without --atom-gates nothing is added, and nothing is rerun."""
     json_file = pytester.path / "json-report.json"
     result = pytester.runpytest("--json-report", f"--json-report-file={json_file}")
     assert result.ret == 1
     report = read_json(json_file)
     assert "atom_gates" not in report
     flaky = next(t for t in report["tests"] if t["nodeid"] == "test_s.py::test_flaky")
-    assert flaky["outcome"] == "rerun"
-    assert "atom_gates" not in flaky
+    assert flaky["outcome"] == "failed"
+    assert report["summary"] == {"passed": 2, "failed": 2, "total": 4, "collected": 4}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,12 @@ def test_json_report_gets_the_gates_whatever_the_plugin_order(
     )
     assert result.ret == 1
     report = read_json(json_file)
-    assert [v["verdict"] for v in report["atom_gates"]["verdicts"]] == ["OFF", "FAIL", "PASS"]
+    assert [v["verdict"] for v in report["atom_gates"]["verdicts"]] == [
+        "OFF",
+        "FAIL",
+        "PASS",
+        "PASS",
+    ]
 
 
 # -- JUnit XML ------------------------------------------------------------------------------------
@@ -139,6 +147,7 @@ def test_junit_xml_carries_seed_verdicts_and_flaky_marks(
         "atom_gates_TQ-01": "OFF: switched off",
         "atom_gates_TQ-02": "PASS: 75.00 % (3/4), required >= 70 %",
         "atom_gates_TQ-03": f"PASS: {run.verdict('TQ-03')['measured']}, required <= 3600 s",
+        "atom_gates_TQ-04": "WARN: 1 flaky, required flaky tests warn",
     }
     assert case_properties(xml_file) == {
         "test_ok": {},

@@ -134,14 +134,20 @@ def _test_annotations(
     checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
     reproduce = {c.nodeid: c.reproduce for c in checks.order_dependent}
     suffix = " (tolerated by TQ-02)" if failures_tolerated(verdicts) else ""
-    for nodeid in ledger.with_outcome(FAILED):
+    # Quarantined tests count for no gate; their known failures would only bury the others.
+    for nodeid in _counted(facts, FAILED):
         message = ledger.last_error(nodeid) or "failed"
         if nodeid in reproduce:
             message += f"\norder-dependent: passed when run alone. Reproduce:\n{reproduce[nodeid]}"
         yield Annotation("error", f"{nodeid} failed{suffix}", message, locations.get(nodeid))
-    for nodeid in ledger.with_outcome(FLAKY):
+    for nodeid in _counted(facts, FLAKY):
         text = attempts_text(ledger.attempts(nodeid))
         yield Annotation("warning", f"{nodeid} is flaky", text, locations.get(nodeid))
+
+
+def _counted(facts: RunFacts, outcome: str) -> list[str]:
+    """Tests with this final outcome that are not quarantined."""
+    return [n for n in facts.ledger.with_outcome(outcome) if n not in facts.quarantined]
 
 
 def run_annotations(
@@ -212,7 +218,7 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
 
     lines += _section(
         failures_heading(verdicts, facts),
-        [entry(n, ledger.last_error(n)) for n in ledger.with_outcome(FAILED)],
+        [entry(n, ledger.last_error(n)) for n in _counted(facts, FAILED)],
     )
     lines += _section(
         "tests that did not run", [entry(n, None) for n in ledger.with_outcome(NOT_RUN)]
@@ -224,6 +230,10 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
     lines += _section(
         "flaky tests",
         [entry(n, attempts_text(ledger.attempts(n))) for n in ledger.with_outcome(FLAKY)],
+    )
+    lines += _section(
+        "quarantined tests, counted by no gate",
+        [f"{entry(n, ledger.outcome(n))} ({reason})" for n, reason in facts.quarantined.items()],
     )
     checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
     lines += _section(
