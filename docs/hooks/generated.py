@@ -38,23 +38,39 @@ def _usage(spec: Any) -> str:
     return f"{spec.option}={spec.metavar}"
 
 
+def _ini(spec: Any) -> str:
+    """The ini key and the shape of its value; an action has none."""
+    if spec.cli_only:
+        return "none: command line only"
+    if spec.flag:
+        shape = "true or false"
+    elif spec.ini_type == "linelist":
+        shape = f"one {spec.metavar} per line"
+    elif spec.ini_type == "args":
+        shape = f"{spec.metavar} values separated by spaces, or a TOML list"
+    else:
+        shape = spec.metavar
+    return f"{_code(spec.ini)} ({shape})"
+
+
+def _default(spec: Any) -> str:
+    return _code(spec.default) if spec.default is not None else "unset"
+
+
 def render_options(module: str) -> str:
     """The settings of ``module.OPTIONS``: a summary table, then one section per setting."""
     specs: Sequence[Any] = importlib.import_module(module).OPTIONS
     lines = ["| option | ini key | default |", "| --- | --- | --- |"]
     for spec in specs:
-        default = _code(spec.default) if spec.default is not None else "unset"
-        anchor = spec.option.lstrip("-")
-        lines.append(f"| [{_code(spec.option)}](#{anchor}) | {_code(spec.ini)} | {default} |")
+        ini = "none" if spec.cli_only else _code(spec.ini)
+        link = f"[{_code(spec.option)}](#{spec.option.lstrip('-')})"
+        lines.append(f"| {link} | {ini} | {_default(spec)} |")
     for spec in specs:
         lines += ["", f"### `{spec.option}` {{ #{spec.option.lstrip('-')} }}", "", spec.help, ""]
-        lines.append(f"- command line: {_code(_usage(spec))}")
-        if spec.repeatable:
-            lines[-1] += ", repeatable"
-        ini_value = "true or false" if spec.flag else spec.metavar
-        lines.append(f"- ini key: {_code(spec.ini)} ({ini_value})")
-        default = _code(spec.default) if spec.default is not None else "unset"
-        lines.append(f"- default: {default}")
+        repeat = ", repeatable" if spec.repeatable else ""
+        lines.append(f"- command line: {_code(_usage(spec))}{repeat}")
+        lines.append(f"- ini key: {_ini(spec)}")
+        lines.append(f"- default: {_default(spec)}")
         lines.append(f"- accepts: {spec.accepted}")
     return "\n".join(lines)
 
