@@ -38,6 +38,9 @@ from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
+from pytest_atom_gates.reporting.github import GitHubReporter, running_on_github
+from pytest_atom_gates.reporting.json_report_coop import JsonReportCooperation
+from pytest_atom_gates.reporting.junit import JUnitProperties
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
@@ -136,6 +139,7 @@ def start(config: pytest.Config) -> None:
     elif not is_xdist_worker(config):
         controller = GatesController(config, run)
         config.pluginmanager.register(controller, "atom-gates-controller")
+        _register_cooperation(config, controller)
         if is_xdist_controller(config):
             from pytest_atom_gates.xdist_bridge import XdistControllerHooks
 
@@ -159,6 +163,17 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
             "--atom-gates it sets the test's reruns",
         )
     return TestProtocol(config, run.seed, RerunPolicy(run.settings, honour_flaky_marker))
+
+
+def _register_cooperation(config: pytest.Config, controller: GatesController) -> None:
+    """The outputs for other tools, each registered only when that tool is in use."""
+    manager = config.pluginmanager
+    if running_on_github():
+        manager.register(GitHubReporter(controller), "atom-gates-github")
+    if config.getoption("json_report", False):
+        manager.register(JsonReportCooperation(controller), "atom-gates-json-report")
+    if config.getoption("xmlpath", None):
+        manager.register(JUnitProperties(controller), "atom-gates-junit")
 
 
 def stop(config: pytest.Config) -> None:
@@ -308,8 +323,17 @@ class GatesController:
             budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
         )
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int
+    ) -> Generator[None, None, None]:
+        # A wrapper judges before every other plugin's sessionfinish, whatever order plugins
+        # were loaded in: pytest-json-report's is itself tryfirst, and it and JUnit XML read
+        # the verdicts and the exit status set here.
+        self._judge(session, int(exitstatus))
+        return (yield)
+
+    def _judge(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
         stopped = self._stop_reason(session)
         facts = RunFacts(
@@ -330,11 +354,11 @@ class GatesController:
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
-        status = self._exit_status(int(exitstatus), verdicts)
+        status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts
         if run.settings.report_path is not None:
-            self._write_report(facts, verdicts, status, int(exitstatus))
+            self._write_report(facts, verdicts, status, exitstatus)
 
     def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
         """The gates decide, except for interrupts, internal and usage errors, and no tests."""
