@@ -27,7 +27,6 @@ from pytest_atom_gates.gates import (
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
 from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
-from pytest_atom_gates.order_check import AloneChecker
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
     resolve_seed,
@@ -36,11 +35,8 @@ from pytest_atom_gates.ordering import (
 )
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
-from pytest_atom_gates.reporting import json_report
-from pytest_atom_gates.reporting.atomic import check_writable
-from pytest_atom_gates.reporting.github import GitHubReporter, running_on_github
-from pytest_atom_gates.reporting.json_report_coop import JsonReportCooperation
-from pytest_atom_gates.reporting.junit import JUnitProperties
+from pytest_atom_gates.reporting import running_on_github
+from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
@@ -166,13 +162,19 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
 
 
 def _register_cooperation(config: pytest.Config, controller: GatesController) -> None:
-    """The outputs for other tools, each registered only when that tool is in use."""
+    """The outputs for other tools, each registered (and imported) only when that tool is in use."""
     manager = config.pluginmanager
     if running_on_github():
+        from pytest_atom_gates.reporting.github import GitHubReporter
+
         manager.register(GitHubReporter(controller), "atom-gates-github")
     if config.getoption("json_report", False):
+        from pytest_atom_gates.reporting.json_report_coop import JsonReportCooperation
+
         manager.register(JsonReportCooperation(controller), "atom-gates-json-report")
     if config.getoption("xmlpath", None):
+        from pytest_atom_gates.reporting.junit import JUnitProperties
+
         manager.register(JUnitProperties(controller), "atom-gates-junit")
 
 
@@ -315,6 +317,8 @@ class GatesController:
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
         run = self.run
+        from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
+
         checker = AloneChecker(self.config, run.seed)
         return checker.check(
             facts.ledger,
@@ -403,6 +407,8 @@ class GatesController:
     def _write_report(
         self, facts: RunFacts, verdicts: list[GateVerdict], status: int, pytest_status: int
     ) -> None:
+        from pytest_atom_gates.reporting import json_report  # only runs that write a report
+
         path = self.run.settings.report_path
         assert path is not None
         workers = (
@@ -449,6 +455,6 @@ class GatesController:
         if self.report_problem:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
         elif self.report_written is not None and verbosity >= 0:
-            write(f"report: {json_report.display_path(self.report_written)}")
+            write(f"report: {display_path(self.report_written)}")
         text, markup = closing_line(self.verdicts, self.run.seed)
         write(text, **markup)

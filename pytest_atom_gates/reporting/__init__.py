@@ -6,12 +6,18 @@ the JUnit properties say the same thing in the same words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.numbers import format_threshold
 from pytest_atom_gates.ledger import Attempt
 from pytest_atom_gates.settings import GateMode
+
+
+def running_on_github(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether this run is a GitHub Actions job (``GITHUB_ACTIONS=true``)."""
+    return environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
 
 
 def failures_tolerated(verdicts: Sequence[GateVerdict]) -> bool:

@@ -31,7 +31,6 @@ from pytest_atom_gates.reporting.terminal import closing_line
 if TYPE_CHECKING:
     from pytest_atom_gates.session import GatesController
 
-ACTIONS_ENV = "GITHUB_ACTIONS"
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
 
@@ -46,10 +45,6 @@ _ICONS = {  # check mark, warning sign, cross mark, minus sign: as emoji on the 
     Verdict.FAIL: "\u274c",
     Verdict.OFF: "\u2796",
 }
-
-
-def running_on_github(environ: Mapping[str, str] = os.environ) -> bool:
-    return environ.get(ACTIONS_ENV, "").strip().lower() == "true"
 
 
 # -- workflow commands ----------------------------------------------------------------------------

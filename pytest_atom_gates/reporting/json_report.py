@@ -176,10 +176,3 @@ def build_report(
 
 def write_report(path: Path, report: Mapping[str, Any]) -> None:
     write_atomically(path, json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def display_path(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
