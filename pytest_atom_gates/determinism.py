@@ -37,17 +37,15 @@ class DeterminismFeature:
         self.rates: dict[str, FlakeRate] = {}
         self.history_warning: str | None = None
 
-    # -- hooks on the controller -----------------------------------------------------------
+    # -- reports, as the controller receives them ---------------------------------------------
 
-    def pytest_report_teststatus(
-        self, report: pytest.TestReport
-    ) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
-        if report.outcome == RERUN:
-            return "rerun", "R", ("RERUN", {"yellow": True})
-        return None
-
-    def observe_teardown(self, report: pytest.TestReport) -> None:
+    def observe(self, report: pytest.TestReport) -> None:
         """Quarantine marks and the rerun cap ride on each test's last report."""
+        if report.outcome == RERUN:
+            if not self.config.pluginmanager.has_plugin(RERUN_STATUS):
+                # Only from the first rerun on: a status hook would cost every report.
+                self.config.pluginmanager.register(RerunStatus(), RERUN_STATUS)
+            return
         reason = getattr(report, QUARANTINE_ATTRIBUTE, None)
         if reason is not None:
             self.marked[report.nodeid] = str(reason)
@@ -163,6 +161,20 @@ class DeterminismFeature:
             write(f"  {self.history_warning}", yellow=True)
 
 
+RERUN_STATUS = "atom-gates-rerun-status"
+
+
+class RerunStatus:
+    """Shows rerun attempts as ``R`` / ``RERUN``, and counts them apart from failures."""
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport
+    ) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
+        if report.outcome == RERUN:
+            return "rerun", "R", ("RERUN", {"yellow": True})
+        return None
+
+
 class CrashRerun:
     """Under xdist: a test whose worker died is rescheduled on a healthy worker, within budget."""
 
@@ -184,7 +196,7 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
     feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
     config.pluginmanager.register(feature, "atom-gates-determinism")
     controller.add_feature(feature)
-    controller.teardown_observers.append(feature.observe_teardown)
+    controller.report_observers.append(feature.observe)
     for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):

@@ -26,7 +26,7 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
-from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
+from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, RERUN, Ledger
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
     resolve_seed,
@@ -256,8 +256,9 @@ class GatesController:
         self.ledger = Ledger()
         self.gates: list[Gate] = default_gates()
         self.features: list[Feature] = []
-        self.teardown_observers: list[Callable[[pytest.TestReport], None]] = []
-        """Features that read the last report of each test, without a hook of their own."""
+        self.report_observers: list[Callable[[pytest.TestReport], None]] = []
+        """Features that read each test's last report and every rerun report, without a hook of
+        their own (a hook called for every report costs every test)."""
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -285,11 +286,12 @@ class GatesController:
         if report.failed:
             self.ledger.record_collect_report(report)
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal shows the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         node = getattr(report, "node", None)  # set by pytest-xdist: the worker that ran it
         self.ledger.record(report, MAIN_PROCESS if node is None else str(node.gateway.id))
-        if report.when == "teardown":
-            for observe in self.teardown_observers:
+        if report.when == "teardown" or report.outcome == RERUN:
+            for observe in self.report_observers:
                 observe(report)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
