@@ -143,6 +143,9 @@ class AloneChecker:
                 "pytest",
                 *self.base_command(),
                 "--atom-gates-order-checks=0",
+                # Its own TQ-05 would erase and rewrite the coverage data of the run that
+                # started it, which is still measuring.
+                "--atom-gates-mode=TQ-05:off",
                 f"--atom-gates-report={report}",
                 "-p",
                 "no:cacheprovider",

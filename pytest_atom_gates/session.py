@@ -139,6 +139,9 @@ def start(config: pytest.Config) -> None:
             )
     # Each feature module sets itself up in every process of the run: on xdist workers, and on
     # --collect-only, ``controller`` is None.
+    from pytest_atom_gates.cov.feature import setup as setup_coverage
+
+    setup_coverage(config, run, controller)
 
 
 def stop(config: pytest.Config) -> None:
