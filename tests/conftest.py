@@ -7,11 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import coverage  # noqa: F401  (see below)
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
 # Hypothesis is imported here, before any in-process pytester run takes its sys.modules snapshot:
 # otherwise its pytest plugin imports (and pytest rewrites) the whole package again in every run.
+# Coverage.py too: its C tracer cannot be imported a second time into the same process.
+
+NO_COVERAGE = "--atom-gates-mode=TQ-05:off"
+"""For inner runs that test another gate: TQ-05 would measure them, and in process it cannot
+measure while the outer run's coverage does (another tracer is active)."""
 
 pytest_plugins = ["pytester"]
 
@@ -44,15 +50,21 @@ class GatedRun:
 
 
 class Gates:
-    """Runs the inner suite with ``--atom-gates``, in process or in a subprocess with xdist."""
+    """Runs the inner suite with ``--atom-gates``, in process or in a subprocess with xdist.
 
-    def __init__(self, pytester: pytest.Pytester, engine: str = "single") -> None:
+    TQ-05 is off unless ``with_coverage`` is true; a test can still set its mode with ``args``.
+    """
+
+    def __init__(
+        self, pytester: pytest.Pytester, engine: str = "single", with_coverage: bool = False
+    ) -> None:
         self.pytester = pytester
         self.engine = engine
+        self.with_coverage = with_coverage
 
     def run(self, *args: str, subprocess: bool = False, report: bool = True) -> GatedRun:
         path = self.pytester.path / "atom-gates-report.json"
-        argv = ["--atom-gates", *args]
+        argv = ["--atom-gates", *([] if self.with_coverage else [NO_COVERAGE]), *args]
         if report:
             argv.append(f"--atom-gates-report={path}")
         if self.engine == "xdist":
