@@ -33,3 +33,25 @@ def switch_off_other_shufflers(config: pytest.Config) -> list[str]:
         option.random_order_seed = "default:0"
         notes.append("pytest-random-order's reordering is off for this run")
     return notes
+
+
+RERUNNERS = {"rerunfailures": "pytest-rerunfailures", "flaky": "flaky"}
+SWITCHED_OFF_RERUNNERS = pytest.StashKey[list[str]]()
+"""The rerun plugins ``--atom-gates`` switched off for this run, by project name."""
+
+
+def switch_off_other_rerunners(config: pytest.Config) -> list[str]:
+    """Unregister pytest-rerunfailures and flaky before they are configured.
+
+    Called from ``pytest_cmdline_main``, before any ``pytest_configure``, so neither of them ever
+    hooks into the run: exactly one rerun engine runs, atom-gates'. Their options stay known (and
+    are ignored), so a command line or ini file that mentions them still parses.
+    """
+    switched_off = []
+    for name, project in RERUNNERS.items():
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
+            switched_off.append(project)
+    config.stash[SWITCHED_OFF_RERUNNERS] = switched_off
+    return switched_off

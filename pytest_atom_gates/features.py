@@ -19,7 +19,11 @@ Writer = Callable[..., None]
 class Feature(Protocol):
     name: str
     """Key of the feature's section in the JSON report."""
-    gate: Gate
+
+    @property
+    def gate(self) -> Gate:
+        """The gate this feature brings."""
+        ...
 
     def header(self) -> str:
         """This feature's part of the header line, e.g. ``TQ-05 coverage >= 25 %``."""

@@ -33,15 +33,19 @@ CRASH_PHASE = "???"
 MAIN_PROCESS = "main"
 
 
+def exception_text(report: pytest.TestReport | pytest.CollectReport) -> str | None:
+    """``ExceptionType: message`` of a failed report, when pytest recorded the exception."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "")).strip() if crash is not None else ""
+    return message or None
+
+
 def _crash_line(report: pytest.TestReport | pytest.CollectReport) -> str:
     """One line saying why a report failed, without rendering the whole traceback."""
     longrepr = report.longrepr
-    crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None:
-        message = str(getattr(crash, "message", "")).strip()
-        first = message.splitlines()[0] if message else ""
-        if first:
-            return first
+    message = exception_text(report)
+    if message:
+        return message.splitlines()[0]
     if isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip reports: (path, line, reason)
         return str(longrepr[2])
     text = str(longrepr).strip() if longrepr is not None else ""

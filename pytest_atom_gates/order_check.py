@@ -143,8 +143,9 @@ class AloneChecker:
                 "pytest",
                 *self.base_command(),
                 "--atom-gates-order-checks=0",
-                # Its own TQ-05 would erase and rewrite the coverage data of the run that
-                # started it, which is still measuring.
+                "--atom-gates-reruns=0",
+                # Its own TQ-05 would erase the coverage data file that the run which
+                # started it has just written.
                 "--atom-gates-mode=TQ-05:off",
                 f"--atom-gates-report={report}",
                 "-p",
@@ -178,9 +179,9 @@ class AloneChecker:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
 
-    def check(self, ledger: Ledger, limit: int) -> OrderChecks:
-        failed = ledger.with_outcome(FAILED)
-        result = OrderChecks(unchecked=failed[limit:])
+    def check(self, ledger: Ledger, failed: Sequence[str], limit: int) -> OrderChecks:
+        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran."""
+        result = OrderChecks(unchecked=list(failed[limit:]))
         if result.unchecked:
             result.skipped_reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
         for nodeid in failed[:limit]:

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_atom_gates.ordering import KEEP_ORDER_MARKER
 from pytest_atom_gates.settings import add_options
+
+MARKERS = (
+    "atom_gates_keep_order: keep the tests of this module or class in file order when "
+    "--atom-gates shuffles (the module or class itself still moves).",
+    "atom_gates_reruns(count, delay=None): reruns for this test under --atom-gates; "
+    "0 switches them off.",
+    "atom_gates_quarantine(reason): the test runs and is reported, but counts for no gate.",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +38,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("atom_gates_history"):
+        from _pytest.main import wrap_session
+
+        from pytest_atom_gates.history import show_history
+
+        return int(wrap_session(config, show_history))
+    if config.getoption("atom_gates"):
+        from pytest_atom_gates.compat import switch_off_other_rerunners
+
+        switch_off_other_rerunners(config)
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Before conftest files are imported, so that what they and the package under test run on
     # import counts towards TQ-05. xdist workers build their configuration the same way.
@@ -41,11 +63,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{KEEP_ORDER_MARKER}: keep the tests of this module or class in file order when "
-        "--atom-gates shuffles (the module or class itself still moves).",
-    )
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     if config.getoption("atom_gates"):
         from pytest_atom_gates.session import start
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.clock import Stopwatch
-from pytest_atom_gates.compat import switch_off_other_shufflers
+from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
@@ -26,17 +26,17 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
-from pytest_atom_gates.ledger import FAILED, MAIN_PROCESS, Ledger
+from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, Ledger
 from pytest_atom_gates.order_check import AloneChecker
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
-    reseed_globals,
     resolve_seed,
     seed_hypothesis_tests,
     shuffle_items,
-    test_seed,
 )
 from pytest_atom_gates.partial import partial_reason
+from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
+from pytest_atom_gates.quarantine import marker_reason
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
@@ -122,6 +122,7 @@ def start(config: pytest.Config) -> None:
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
+        config.pluginmanager.register(_test_protocol(config, run), "atom-gates-protocol")
         if settings.stop_on_budget:
             config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
     controller: GatesController | None = None
@@ -139,21 +140,31 @@ def start(config: pytest.Config) -> None:
             )
     # Each feature module sets itself up in every process of the run: on xdist workers, and on
     # --collect-only, ``controller`` is None.
+    from pytest_atom_gates import determinism
+
+    determinism.setup(config, run, controller)
+
     from pytest_atom_gates.cov.feature import setup as setup_coverage
 
     setup_coverage(config, run, controller)
 
 
+def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
+    switched_off = config.stash.get(SWITCHED_OFF_RERUNNERS, [])
+    honour_flaky_marker = "pytest-rerunfailures" in switched_off
+    if honour_flaky_marker:  # its marker stays valid under --strict-markers
+        config.addinivalue_line(
+            "markers",
+            "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
+            "--atom-gates it sets the test's reruns",
+        )
+    return TestProtocol(run.seed, RerunPolicy(run.settings, honour_flaky_marker), marker_reason)
+
+
 def stop(config: pytest.Config) -> None:
-    for name in (
-        "atom-gates-runner",
-        "atom-gates-budget",
-        "atom-gates-controller",
-        "atom-gates-xdist",
-        "atom-gates-header",
-    ):
-        plugin = config.pluginmanager.get_plugin(name)
-        if plugin is not None:
+    """Unregister every part ``start`` and the features registered (all named ``atom-gates-*``)."""
+    for name, plugin in config.pluginmanager.list_name_plugin():
+        if name.startswith("atom-gates-") and plugin is not None:
             config.pluginmanager.unregister(plugin)
 
 
@@ -185,12 +196,11 @@ class HeaderOnly:
 
 
 class GatesRunner:
-    """Where tests run: shuffles, reseeds the RNGs per test and stops on budget."""
+    """Where tests run: shuffles the collected tests (the test protocol reseeds per test)."""
 
     def __init__(self, run: GatesRun) -> None:
         self.run = run
         self.seed = run.seed
-        self._test_seed: tuple[str | None, int] = (None, 0)  # (node id, its seed) from setup
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
@@ -198,18 +208,6 @@ class GatesRunner:
     ) -> None:
         shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        seed = test_seed(self.seed, item.nodeid)
-        self._test_seed = (item.nodeid, seed)
-        reseed_globals(seed)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        # Again after the fixtures ran, so every attempt's test body draws the same numbers.
-        nodeid, seed = self._test_seed
-        reseed_globals(seed if nodeid == item.nodeid else test_seed(self.seed, item.nodeid))
 
 
 class BudgetStop:
@@ -297,13 +295,13 @@ class GatesController:
         return None
 
     def _order_checks(self, facts: RunFacts) -> OrderChecks:
-        failed = facts.ledger.with_outcome(FAILED)
+        failed = [n for n in facts.ledger.with_outcome(FAILED) if n not in facts.quarantined]
         if not failed or self.run.settings.mode("TQ-01") is GateMode.OFF:
             return OrderChecks()
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
         checker = AloneChecker(self.config, self.run.seed)
-        return checker.check(facts.ledger, self.run.settings.order_checks)
+        return checker.check(facts.ledger, failed, self.run.settings.order_checks)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -321,9 +319,9 @@ class GatesController:
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
-        facts.extras["order_checks"] = self._order_checks(facts)
         for feature in self.features:
             feature.contribute(facts)
+        facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
         status = self._exit_status(int(exitstatus), verdicts)
@@ -349,7 +347,10 @@ class GatesController:
             pytest.ExitCode.INTERRUPTED,
         ):
             return pytest_status
-        explained = bool(self.ledger.with_outcome(FAILED)) or bool(self.ledger.collection_errors)
+        # Failed attempts of flaky tests (a failed subtest, say) may have made pytest say 1.
+        explained = bool(self.ledger.with_outcome(FAILED, FLAKY)) or bool(
+            self.ledger.collection_errors
+        )
         if pytest_status == pytest.ExitCode.TESTS_FAILED and not explained and gate_status == 0:
             self.unexplained_failure = True
             return pytest_status

@@ -63,6 +63,17 @@ _GATE_LOOKUP = _gate_lookup()
 
 
 @dataclass(frozen=True)
+class FlakyLimit:
+    """TQ-04's limit on flaky tests: a count, or a percentage of the tests counted by TQ-02."""
+
+    count: int | None = None
+    percent: Decimal | None = None
+
+    def __str__(self) -> str:
+        return f"{self.count}" if self.count is not None else f"{self.percent} %"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings of one ``--atom-gates`` run."""
 
@@ -82,6 +93,14 @@ class Settings:
     """What TQ-05 measures; empty means coverage.py's own configuration decides."""
     coverage_reports: tuple[CoverageReport, ...]
     min_coverage_per_package: tuple[tuple[str, Decimal], ...]
+    reruns: int = 2
+    rerun_delay: float = 1.0
+    rerun_only: tuple[re.Pattern[str], ...] = ()
+    rerun_except: tuple[re.Pattern[str], ...] = ()
+    rerun_cap: Decimal = Decimal(20)
+    rerun_cap_min: int = 10
+    max_flaky: FlakyLimit | None = None
+    quarantine_path: Path | None = None
 
     def mode(self, gate_id: str) -> GateMode:
         return self.modes.get(gate_id, GateMode.ENFORCE)
@@ -124,7 +143,8 @@ _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|mi
 _UNIT_SECONDS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
-def parse_seconds(text: str) -> float:
+def parse_delay(text: str) -> float:
+    """A duration in seconds that may be zero."""
     match = _DURATION.match(text.strip().lower())
     if match is None:
         if text.strip().startswith("-"):
@@ -133,9 +153,32 @@ def parse_seconds(text: str) -> float:
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not math.isfinite(seconds):
         raise _Invalid("not a finite duration")
+    return seconds
+
+
+def parse_seconds(text: str) -> float:
+    """A positive duration in seconds."""
+    seconds = parse_delay(text)
     if seconds <= 0:
         raise _Invalid("not a positive duration")
     return seconds
+
+
+def parse_regex(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise _Invalid(f"not a regular expression: {exc}") from None
+
+
+def parse_flaky_limit(text: str) -> FlakyLimit:
+    cleaned = text.strip()
+    if cleaned.endswith("%"):
+        return FlakyLimit(percent=parse_percent(cleaned))
+    try:
+        return FlakyLimit(count=parse_count(cleaned))
+    except _Invalid:
+        raise _Invalid("not a whole number >= 0 or a percentage like 2%") from None
 
 
 def parse_count(text: str) -> int:
@@ -234,6 +277,9 @@ class OptionSpec:
     flag: bool = False
     repeatable: bool = False
     ini_name: str | None = None
+    ini_type: Literal["string", "args", "linelist"] = "string"
+    cli_only: bool = False
+    """An action rather than a setting (``--atom-gates-history``): no ini key."""
     parse: Callable[[str], Any] = field(default=str, repr=False)
 
     @property
@@ -300,6 +346,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "MODE one of enforce, warn, off",
         repeatable=True,
         ini_name="atom_gates_modes",
+        ini_type="args",
         parse=parse_mode,
     ),
     OptionSpec(
@@ -349,6 +396,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "default: coverage.py's configuration ([run] source).",
         "a package name or a directory",
         repeatable=True,
+        ini_type="args",
         parse=parse_source,
     ),
     OptionSpec(
@@ -358,6 +406,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "json[:PATH] or lcov[:PATH] (repeatable).",
         "term, term-missing, xml[:PATH], html[:DIR], json[:PATH] or lcov[:PATH]",
         repeatable=True,
+        ini_type="args",
         parse=parse_coverage_report,
     ),
     OptionSpec(
@@ -366,7 +415,82 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "TQ-05: minimum coverage of one package, e.g. core:60 (repeatable).",
         "PACKAGE:PCT pairs such as core:60 api:40, PCT from 0 to 100",
         repeatable=True,
+        ini_type="args",
         parse=parse_package_minimum,
+    ),
+    OptionSpec(
+        "reruns",
+        "N",
+        "TQ-04: rerun a failed test up to N more times, right after it failed.",
+        "a whole number >= 0 (0 switches reruns off)",
+        default="2",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "rerun-delay",
+        "SECONDS",
+        "TQ-04: pause between a failed attempt and its rerun.",
+        "a number of seconds >= 0, optionally with a unit: 1, 0.5s, 0",
+        default="1",
+        parse=parse_delay,
+    ),
+    OptionSpec(
+        "rerun-only",
+        "REGEX",
+        "TQ-04: rerun only failures whose 'ExceptionType: message' matches (repeatable).",
+        "a Python regular expression, one per option or ini line",
+        repeatable=True,
+        ini_type="linelist",
+        parse=parse_regex,
+    ),
+    OptionSpec(
+        "rerun-except",
+        "REGEX",
+        "TQ-04: never rerun failures whose 'ExceptionType: message' matches (repeatable).",
+        "a Python regular expression, one per option or ini line",
+        repeatable=True,
+        ini_type="linelist",
+        parse=parse_regex,
+    ),
+    OptionSpec(
+        "rerun-cap",
+        "PCT",
+        "TQ-04: stop rerunning once more than PCT of the tests failed their first attempt.",
+        "a percentage from 0 to 100, such as 20",
+        default="20",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "rerun-cap-min",
+        "N",
+        "TQ-04: the rerun cap applies only once at least N tests failed their first attempt.",
+        "a whole number >= 0",
+        default="10",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "max-flaky",
+        "N|PCT%",
+        "TQ-04: fail when more tests than this are flaky (default: flaky tests only warn).",
+        "a whole number >= 0, or a percentage of the counted tests such as 2%",
+        parse=parse_flaky_limit,
+    ),
+    OptionSpec(
+        "quarantine",
+        "PATH",
+        "File of quarantined tests (node ids or globs, one per line, # comments): they run, "
+        "but their failures count against neither TQ-02 nor TQ-04.",
+        "a readable text file",
+        parse=str,
+    ),
+    OptionSpec(
+        "history",
+        "",
+        "Show the flakiest tests recorded in pytest's cache, then exit.",
+        "a flag",
+        flag=True,
+        cli_only=True,
+        parse=parse_bool,
     ),
 )
 
@@ -387,8 +511,8 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 metavar=spec.metavar,
                 help=spec.help,
             )
-        ini_type: Literal["args", "string"] = "args" if spec.repeatable else "string"
-        parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=ini_type)
+        if not spec.cli_only:
+            parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=spec.ini_type)
 
 
 def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
@@ -411,7 +535,7 @@ def _read(
     if cli not in (None, []):
         values = cli if isinstance(cli, list) else [cli]
         return [(str(value), spec.option) for value in values]
-    ini = config.getini(spec.ini)
+    ini = None if spec.cli_only else config.getini(spec.ini)
     if ini not in (None, "", []):
         values = ini if isinstance(ini, list) else [ini]
         return [(str(value), _describe_ini(config, spec)) for value in values]
@@ -440,6 +564,13 @@ def read_setting(
     return _parse(spec, value, source)
 
 
+def read_all(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None = None
+) -> list[Any]:
+    """The parsed values of a repeatable setting, from the command line or else the ini file."""
+    return [_parse(spec, value, source) for value, source in _read(config, spec, namespace)]
+
+
 def _read_modes(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
 ) -> dict[str, GateMode]:
@@ -456,18 +587,19 @@ def _read_modes(
     return modes
 
 
-def _resolve_path(config: pytest.Config, spec: OptionSpec, raw: str, source: str) -> Path:
-    """A path given on the command line is relative to where pytest was invoked; from the ini
-    file, relative to that file."""
+def _relative_to_source(config: pytest.Config, spec: OptionSpec, raw: str, source: str) -> Path:
+    """A path from the command line is relative to the invocation directory; from the ini file,
+    to the ini file's folder."""
     base = config.invocation_params.dir
     if source != spec.option and config.inipath is not None:
         base = config.inipath.parent
     return (base / Path(raw).expanduser()).absolute()
 
 
-def _resolve_report_path(
+def _resolve_path(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
 ) -> Path | None:
+    """A path setting: relative to the invocation directory, or to the ini file's folder."""
     values = _read(config, spec, namespace)
     if not values:
         return None
@@ -476,20 +608,20 @@ def _resolve_report_path(
         raise pytest.UsageError(
             f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}."
         )
-    return _resolve_path(config, spec, raw, source)
+    return _relative_to_source(config, spec, raw, source)
 
 
 def _read_list(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
-) -> list[tuple[Any, str, str]]:
-    """Every value of a repeatable setting, parsed, with its raw text and where it came from.
+) -> list[tuple[Any, str]]:
+    """Every value of a repeatable setting, parsed, with where it came from.
 
     Values may also be separated by commas, as in ``core:60,api:40``.
     """
     values = []
     for raw, source in _read(config, spec, namespace):
         for part in filter(None, (piece.strip() for piece in raw.split(","))):
-            values.append((_parse(spec, part, source), part, source))
+            values.append((_parse(spec, part, source), source))
     return values
 
 
@@ -497,19 +629,10 @@ def _read_coverage_reports(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
 ) -> tuple[CoverageReport, ...]:
     reports = []
-    for (kind, path), _, source in _read_list(config, spec, namespace):
-        where = None if path is None else _resolve_path(config, spec, path, source)
+    for (kind, path), source in _read_list(config, spec, namespace):
+        where = None if path is None else _relative_to_source(config, spec, path, source)
         reports.append(CoverageReport(kind, where))
     return tuple(reports)
-
-
-def _read_package_minimums(
-    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
-) -> tuple[tuple[str, Decimal], ...]:
-    minimums: dict[str, Decimal] = {}
-    for (package, minimum), _, _ in _read_list(config, spec, namespace):
-        minimums[package] = minimum
-    return tuple(minimums.items())
 
 
 SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
@@ -525,6 +648,9 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
     def value(name: str) -> Any:
         return read_setting(config, SPEC_BY_NAME[name], namespace)
 
+    def each(name: str) -> list[Any]:
+        return [parsed for parsed, _ in _read_list(config, SPEC_BY_NAME[name], namespace)]
+
     return Settings(
         seed=value("seed"),
         min_pass_rate=value("min-pass-rate"),
@@ -532,16 +658,21 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         max_test_duration=value("max-test-duration"),
         stop_on_budget=value("stop-on-budget"),
         modes=_read_modes(config, SPEC_BY_NAME["mode"], namespace),
-        report_path=_resolve_report_path(config, SPEC_BY_NAME["report"], namespace),
+        report_path=_resolve_path(config, SPEC_BY_NAME["report"], namespace),
         strict=value("strict"),
         order_checks=value("order-checks"),
         slowest=value("slowest"),
         min_coverage=value("min-coverage"),
-        coverage_sources=tuple(
-            source for source, _, _ in _read_list(config, SPEC_BY_NAME["cov"], namespace)
-        ),
+        coverage_sources=tuple(each("cov")),
         coverage_reports=_read_coverage_reports(config, SPEC_BY_NAME["cov-report"], namespace),
-        min_coverage_per_package=_read_package_minimums(
-            config, SPEC_BY_NAME["min-coverage-per-package"], namespace
-        ),
+        # A package named twice keeps the minimum named last.
+        min_coverage_per_package=tuple(dict(each("min-coverage-per-package")).items()),
+        reruns=value("reruns"),
+        rerun_delay=value("rerun-delay"),
+        rerun_only=tuple(read_all(config, SPEC_BY_NAME["rerun-only"], namespace)),
+        rerun_except=tuple(read_all(config, SPEC_BY_NAME["rerun-except"], namespace)),
+        rerun_cap=value("rerun-cap"),
+        rerun_cap_min=value("rerun-cap-min"),
+        max_flaky=value("max-flaky"),
+        quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"], namespace),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,9 +14,17 @@ import coverage  # noqa: F401  (see below)
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
-# Hypothesis is imported here, before any in-process pytester run takes its sys.modules snapshot:
-# otherwise its pytest plugin imports (and pytest rewrites) the whole package again in every run.
+import pytest_atom_gates
+
+# In-process pytester runs drop the modules imported during the run. The plugin imports most of
+# its modules only when a run is switched on, so they are imported here, before the first run, or
+# every run would load fresh copies beside the old ones (enum members would stop comparing equal).
+# Hypothesis likewise, or its pytest plugin would import and rewrite the whole package every run.
 # Coverage.py too: its C tracer cannot be imported a second time into the same process.
+for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_gates."):
+    # A part that needs an optional extra which is not installed is skipped.
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module.name)
 
 NO_COVERAGE = "--atom-gates-mode=TQ-05:off"
 """For inner runs that test another gate: TQ-05 would measure them, and in process it cannot
@@ -65,6 +76,8 @@ class Gates:
     def run(self, *args: str, subprocess: bool = False, report: bool = True) -> GatedRun:
         path = self.pytester.path / "atom-gates-report.json"
         argv = ["--atom-gates", *([] if self.with_coverage else [NO_COVERAGE]), *args]
+        if not any(arg.startswith("--atom-gates-rerun-delay") for arg in args):
+            argv.append("--atom-gates-rerun-delay=0")  # the pause itself is tested on its own
         if report:
             argv.append(f"--atom-gates-report={path}")
         if self.engine == "xdist":

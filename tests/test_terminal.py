@@ -21,7 +21,8 @@ def test_header_names_seed_thresholds_and_reproduce_hint(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         [
             "atom-gates: seed 77 | TQ-01 independence | TQ-02 pass rate >= 98 % | "
-            "TQ-03 duration <= 3600 s (warn) | TQ-05 coverage >= 25 % (off) | "
+            "TQ-03 duration <= 3600 s (warn) | TQ-04 reruns 2 (1 s apart, same test seed) | "
+            "TQ-05 coverage >= 25 % (off) | "
             "reproduce with --atom-gates-seed=77",
         ]
     )

@@ -69,6 +69,8 @@ class RunFacts:
     budget_stop: bool = False
     partial_reason: str | None = None
     """Why the run covers only part of the suite (-k, -m, node ids, --lf), if it does."""
+    quarantined: dict[str, str] = field(default_factory=dict)
+    """Quarantined tests that ran, and why they are quarantined: they count for no gate."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Facts contributed by optional parts (order checks, coverage, reruns)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
@@ -28,7 +29,11 @@ class PassRateGate:
     id = "TQ-02"
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
-        counts = facts.ledger.counts()
+        counts = Counter(
+            outcome
+            for nodeid, outcome in facts.ledger.outcomes()
+            if nodeid not in facts.quarantined
+        )
         passed = counts[PASSED] + counts[FLAKY]
         excluded = counts[SKIPPED] + counts[XFAILED] + counts[XPASSED]
         selected = sum(counts.values())
@@ -36,7 +41,12 @@ class PassRateGate:
         minimum = facts.settings.min_pass_rate
         required = f">= {format_threshold(minimum)}"
         data: dict[str, Any] = {outcome: counts[outcome] for outcome in OUTCOMES}
-        data.update(selected=selected, counted=counted, min_pass_rate=str(minimum))
+        data.update(
+            selected=selected,
+            counted=counted,
+            min_pass_rate=str(minimum),
+            quarantined=len(facts.quarantined),
+        )
         errors = facts.ledger.collection_errors
 
         reasons = []

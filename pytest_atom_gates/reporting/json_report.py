@@ -79,6 +79,9 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
         "strict": settings.strict,
         "order_checks": settings.order_checks,
         "slowest": settings.slowest,
+        "reruns": settings.reruns,
+        "rerun_delay": settings.rerun_delay,
+        "max_flaky": None if settings.max_flaky is None else str(settings.max_flaky),
     }
 
 

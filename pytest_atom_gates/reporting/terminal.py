@@ -24,7 +24,7 @@ Writer = Callable[..., None]
 
 def _row(verdict: GateVerdict) -> tuple[str, ...]:
     label = verdict.verdict.value
-    if verdict.mode.value == "warn" and verdict.verdict is not Verdict.OFF:
+    if verdict.mode.value == "warn" and verdict.verdict is Verdict.WARN:
         label += " (warn only)"
     return (verdict.gate, verdict.name, label, verdict.measured, verdict.required)
 
@@ -82,7 +82,7 @@ def render_summary(
         error = ledger.last_error(nodeid) if with_errors else None
         return f"{nodeid} - {error}" if error else nodeid
 
-    failed = ledger.with_outcome(FAILED)
+    failed = [n for n in ledger.with_outcome(FAILED) if n not in facts.quarantined]
     pass_rate = next((v for v in verdicts if v.gate == "TQ-02"), None)
     tolerated = pass_rate is not None and pass_rate.verdict is Verdict.PASS
     if tolerated:

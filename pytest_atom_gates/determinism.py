@@ -1,0 +1,189 @@
+"""TQ-04 wiring: the rerun engine where tests run; flaky tests, quarantine and history on the
+controller, where the reports of every process arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS
+from pytest_atom_gates.features import Writer
+from pytest_atom_gates.gates.base import RunFacts
+from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
+from pytest_atom_gates.gates.numbers import format_seconds
+from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rates
+from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
+from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
+from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
+from pytest_atom_gates.session import GatesController, GatesRun, is_xdist_controller
+
+
+class DeterminismFeature:
+    """Collects what TQ-04 judges and shows: flaky tests, quarantine, the cap, the history."""
+
+    name = "determinism"
+
+    def __init__(self, config: pytest.Config, run: GatesRun, quarantine: QuarantineList) -> None:
+        self.config = config
+        self.run = run
+        self.gate = DeterminismGate()
+        self.quarantine = quarantine
+        self.marked: dict[str, str] = {}
+        self.capped: list[str] = []
+        self.unused: list[QuarantineEntry] = []
+        self.rates: dict[str, FlakeRate] = {}
+        self.history_warning: str | None = None
+
+    # -- hooks on the controller -----------------------------------------------------------
+
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport
+    ) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
+        if report.outcome == RERUN:
+            return "rerun", "R", ("RERUN", {"yellow": True})
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        reason = getattr(report, QUARANTINE_ATTRIBUTE, None)
+        if reason is not None:
+            self.marked[report.nodeid] = str(reason)
+        capped = getattr(report, CAPPED_ATTRIBUTE, None)
+        if capped is not None:
+            node = getattr(report, "node", None)
+            where = f"{node.gateway.id}: " if node is not None else ""
+            self.capped.append(f"{where}{capped}")
+
+    # -- the Feature protocol --------------------------------------------------------------
+
+    def header(self) -> str:
+        settings = self.run.settings
+        if not settings.reruns:
+            return "TQ-04 reruns off"
+        delay = settings.rerun_delay
+        pause = f"{delay:g} s apart" if delay else "no pause"
+        text = f"TQ-04 reruns {settings.reruns} ({pause}, same test seed)"
+        if settings.max_flaky is not None:
+            text += f", flaky <= {settings.max_flaky}"
+        return text
+
+    def contribute(self, facts: RunFacts) -> None:
+        ledger = facts.ledger
+        nodeids = ledger.nodeids()
+        for nodeid in nodeids:
+            reason = self.marked.get(nodeid) or self.quarantine.reason(nodeid)
+            if reason is not None:
+                facts.quarantined[nodeid] = reason
+        self.unused = self.quarantine.unused(nodeids)
+        facts.extras["reruns"] = RerunFacts(self.run.settings.reruns, list(self.capped))
+        self._update_history(facts)
+
+    def _update_history(self, facts: RunFacts) -> None:
+        cache = getattr(self.config, "cache", None)
+        if cache is None:
+            return
+        history = FlakeHistory(cache.mkdir("atom_gates"))
+        outcomes = {n: o for n, o in facts.ledger.outcomes() if n in facts.ledger.durations}
+        self.history_warning = history.record(outcomes)
+        recorded, _ = history.load()
+        flaky = set(facts.ledger.with_outcome(FLAKY))
+        self.rates = {n: r for n, r in flake_rates(recorded).items() if n in flaky}
+
+    def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
+        settings = self.run.settings
+        return {
+            "reruns": settings.reruns,
+            "rerun_delay": settings.rerun_delay,
+            "flaky": [
+                {
+                    "nodeid": nodeid,
+                    "history": None
+                    if nodeid not in self.rates
+                    else {
+                        "flaky": self.rates[nodeid].flaky,
+                        "runs": self.rates[nodeid].runs,
+                    },
+                }
+                for nodeid in facts.ledger.with_outcome(FLAKY)
+            ],
+            "rerun_cap": self.capped,
+            "quarantined": [
+                {"nodeid": n, "reason": r, "outcome": facts.ledger.outcome(n)}
+                for n, r in facts.quarantined.items()
+            ],
+            "unused_quarantine_entries": [
+                {"pattern": e.pattern, "line": e.line} for e in self.unused
+            ],
+            "history_warning": self.history_warning,
+        }
+
+    def render(self, write: Writer, verbosity: int, facts: RunFacts) -> None:
+        ledger = facts.ledger
+        flaky = ledger.with_outcome(FLAKY)
+        if flaky:
+            write("")
+            write(f"flaky tests ({len(flaky)}), passed on a rerun:", bold=True, yellow=True)
+            for nodeid in flaky:
+                rate = self.rates.get(nodeid)
+                write(f"  {nodeid}" + (f" - {rate}" if rate else ""))
+                for number, attempt in enumerate(ledger.attempts(nodeid), start=1):
+                    how = (
+                        f"{attempt.outcome} in {attempt.phase}"
+                        if attempt.outcome == FAILED
+                        else attempt.outcome
+                    )
+                    error = f" - {attempt.error}" if attempt.error and verbosity >= 0 else ""
+                    write(
+                        f"    attempt {number}: {how} after "
+                        f"{format_seconds(attempt.duration)}{error}"
+                    )
+        for message in self.capped:
+            write(f"  {message}", yellow=True)
+        if facts.quarantined:
+            write("")
+            write(
+                f"quarantined tests ({len(facts.quarantined)}), counted by no gate:",
+                bold=True,
+                yellow=True,
+            )
+            for nodeid, reason in facts.quarantined.items():
+                write(f"  {nodeid} - {ledger.outcome(nodeid)} ({reason})")
+        for entry in self.unused:
+            write(
+                f"  quarantine entry matches no test: {entry.pattern} "
+                f"({self.quarantine.path}:{entry.line})",
+                yellow=True,
+            )
+        if self.history_warning:
+            write(f"  {self.history_warning}", yellow=True)
+
+
+class CrashRerun:
+    """Under xdist: a test whose worker died is rescheduled on a healthy worker, within budget."""
+
+    def __init__(self, reruns: int) -> None:
+        self.reruns = reruns
+        self.crashes: dict[str, int] = {}
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        crashes = self.crashes[crashitem] = self.crashes.get(crashitem, 0) + 1
+        if crashes <= self.reruns and hasattr(sched, "mark_test_pending"):
+            sched.mark_test_pending(crashitem)
+            report.outcome = RERUN  # type: ignore[assignment]
+
+
+def setup(config: pytest.Config, run: GatesRun, controller: GatesController | None) -> None:
+    """Register TQ-04's controller side; the reruns themselves run in the test protocol."""
+    if controller is None:
+        return
+    feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
+    config.pluginmanager.register(feature, "atom-gates-determinism")
+    controller.add_feature(feature)
+    for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
+        run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
+    if is_xdist_controller(config):
+        config.pluginmanager.register(CrashRerun(run.settings.reruns), "atom-gates-crash-rerun")

@@ -1,0 +1,158 @@
+"""Flake history: each test's last final outcomes, across runs, in pytest's cache folder.
+
+Only the controller writes it, once per session, under a lock file, so two sessions finishing
+at once each add their run. A damaged file is set aside with a warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED
+from pytest_atom_gates.reporting.atomic import write_atomically
+
+KEEP = 50
+"""Final outcomes kept per test."""
+_CODES = {PASSED: "P", FLAKY: "K", FAILED: "F"}
+_FORMAT_VERSION = 1
+_LOCK_WAIT = 10.0
+_LOCK_STALE = 60.0
+
+
+@dataclass(frozen=True)
+class FlakeRate:
+    flaky: int
+    runs: int
+    recent: str
+
+    def __str__(self) -> str:
+        return f"flaky in {self.flaky} of the last {self.runs} runs"
+
+
+class FlakeHistory:
+    """The history file in a cache folder (``.pytest_cache/d/atom_gates/history.json``)."""
+
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = folder / "history.json"
+        self._lock = folder / "history.lock"
+        self._clock = clock
+
+    def load(self) -> tuple[dict[str, str], str | None]:
+        """The recorded outcomes per test, and a warning when the file could not be used."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}, None
+        except OSError as exc:
+            return {}, f"flake history {self.path} is unreadable ({exc.strerror}); ignored"
+        try:
+            data = json.loads(text)
+            tests = data["tests"]
+            if (
+                data.get("version") != _FORMAT_VERSION
+                or not isinstance(tests, dict)
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in tests.items())
+            ):
+                raise ValueError("unexpected content")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return {}, f"flake history {self.path} is damaged ({exc}); a new one is started"
+        return tests, None
+
+    def record(self, outcomes: Mapping[str, str]) -> str | None:
+        """Append this run's final outcomes; return a warning instead of raising."""
+        try:
+            with self._locked():
+                tests, warning = self.load()
+                if warning and self.path.exists():
+                    os.replace(self.path, self.path.with_suffix(".damaged.json"))
+                for nodeid, outcome in outcomes.items():
+                    code = _CODES.get(outcome)
+                    if code is not None:
+                        tests[nodeid] = (tests.get(nodeid, "") + code)[-KEEP:]
+                payload = {"version": _FORMAT_VERSION, "tests": tests}
+                write_atomically(self.path, json.dumps(payload, separators=(",", ":")))
+                return warning
+        except (OSError, TimeoutError) as exc:
+            return f"flake history {self.path} was not updated: {exc}"
+
+    def _locked(self) -> _LockFile:
+        return _LockFile(self._lock, self._clock)
+
+
+def flake_rates(tests: Mapping[str, str]) -> dict[str, FlakeRate]:
+    return {
+        nodeid: FlakeRate(history.count("K"), len(history), history[-10:])
+        for nodeid, history in tests.items()
+    }
+
+
+class _LockFile:
+    """An exclusive lock made by creating a file; a lock older than a minute is stale."""
+
+    def __init__(self, path: Path, clock: Callable[[], float]) -> None:
+        self.path = path
+        self.clock = clock
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = self.clock() + _LOCK_WAIT
+        while True:
+            try:
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return
+            except FileExistsError:
+                try:
+                    if self.clock() - self.path.stat().st_mtime > _LOCK_STALE:
+                        self.path.unlink(missing_ok=True)
+                        continue
+                except FileNotFoundError:
+                    continue
+                if self.clock() > deadline:
+                    raise TimeoutError(f"{self.path} is held by another session") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def show_history(config: pytest.Config, session: pytest.Session) -> int:
+    """``pytest --atom-gates-history``: the flakiest tests on record, most flaky first."""
+    writer = config.get_terminal_writer()
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        writer.line(
+            "atom-gates: the flake history needs pytest's cache (-p no:cacheprovider is set)"
+        )
+        return int(pytest.ExitCode.USAGE_ERROR)
+    history = FlakeHistory(cache.mkdir("atom_gates"))
+    tests, warning = history.load()
+    if warning:
+        writer.line(f"atom-gates: {warning}", yellow=True)
+    rates = sorted(
+        ((nodeid, rate) for nodeid, rate in flake_rates(tests).items() if rate.flaky),
+        key=lambda pair: (-pair[1].flaky / pair[1].runs, -pair[1].flaky, pair[0]),
+    )
+    writer.sep("=", "atom-gates flake history")
+    writer.line(
+        f"{history.path}: {len(tests)} tests recorded, {len(rates)} flaky at least once "
+        f"in their last {KEEP} runs"
+    )
+    if rates:
+        limit = None if config.option.verbose > 0 else 20
+        writer.line(f"{'flaky':>6} {'runs':>5} {'rate':>7}  recent      test")
+        for nodeid, rate in rates[:limit]:
+            writer.line(
+                f"{rate.flaky:>6} {rate.runs:>5} {rate.flaky / rate.runs:>7.1%}  "
+                f"{rate.recent:<10}  {nodeid}"
+            )
+        if limit is not None and len(rates) > limit:
+            writer.line(f"... and {len(rates) - limit} more (-v lists all)")
+        writer.line("recent: the last outcomes, newest last: P passed, K flaky, F failed")
+    return 0

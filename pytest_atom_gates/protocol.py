@@ -1,0 +1,273 @@
+"""How each test runs under ``--atom-gates``: reseeded, and rerun in place when it fails.
+
+This is pytest's own run-test protocol plus two things. Before setup and before the call, the
+global RNGs are reseeded from the test's seed (TQ-01), so every attempt draws the same numbers.
+A failed attempt is rerun right away (TQ-04): only the test's own node (function-scoped fixtures,
+the class instance) is torn down in between; wider fixtures stay, unless their own setup failed.
+Intermediate attempts are logged as one report with outcome ``rerun``; the final attempt is
+logged as usual.
+
+It runs where the tests run (a single process, or each xdist worker), so no attempt needs a
+round trip to the controller: what the controller needs rides on the reports as plain
+attributes, which pytest-xdist serialises with them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from _pytest.runner import call_and_report, show_test_item
+
+from pytest_atom_gates.ledger import RERUN, exception_text
+from pytest_atom_gates.ordering import reseed_globals, test_seed
+from pytest_atom_gates.settings import Settings
+
+RERUNS_MARKER = "atom_gates_reruns"
+RERUNFAILURES_MARKER = "flaky"
+QUARANTINE_MARKER = "atom_gates_quarantine"
+
+CAPPED_ATTRIBUTE = "atom_gates_rerun_cap"
+"""Report attribute: the rerun cap was reached in this process; the text says when."""
+QUARANTINE_ATTRIBUTE = "atom_gates_quarantine"
+"""Report attribute: the test is quarantined by its marker; the value is the reason."""
+
+# pytest 9 added a keyword to show_test_item; --setup-show output must match pytest's own.
+_SHOW_TAKES_SPACE = "add_space" in inspect.signature(show_test_item).parameters
+
+
+@dataclass(frozen=True)
+class RerunPolicy:
+    """How many reruns a failure gets, and which failures get none."""
+
+    settings: Settings
+    honour_rerunfailures_marker: bool = False
+
+    def budget(self, item: pytest.Item) -> tuple[int, float]:
+        """Reruns allowed for ``item`` and the delay before each, markers first."""
+        settings = self.settings
+        keywords = item.keywords  # markers show up here; a cheap test before looking them up
+        marker = item.get_closest_marker(RERUNS_MARKER) if RERUNS_MARKER in keywords else None
+        if marker is not None:
+            count = marker.args[0] if marker.args else marker.kwargs.get("reruns", settings.reruns)
+            return int(count), float(marker.kwargs.get("delay", settings.rerun_delay))
+        if self.honour_rerunfailures_marker and RERUNFAILURES_MARKER in keywords:
+            legacy = item.get_closest_marker(RERUNFAILURES_MARKER)
+            if legacy is not None and "reruns" in legacy.kwargs:
+                delay = legacy.kwargs.get("reruns_delay", settings.rerun_delay)
+                return int(legacy.kwargs["reruns"]), float(delay)
+        return settings.reruns, settings.rerun_delay
+
+    def excludes(self, failure: pytest.TestReport) -> bool:
+        """True when the filters say this failure must not be rerun."""
+        settings = self.settings
+        if not settings.rerun_only and not settings.rerun_except:
+            return False
+        text = exception_text(failure) or ""
+        if settings.rerun_only and not any(p.search(text) for p in settings.rerun_only):
+            return True
+        return any(p.search(text) for p in settings.rerun_except)
+
+
+class OutageCap:
+    """Stops reruns once a large share of this process's tests failed their first attempt.
+
+    An outage is not flakiness: reruns must not multiply a broken run's time. Each process
+    judges its own share, so no worker waits on another.
+    """
+
+    def __init__(self, share: float, minimum: int) -> None:
+        self.share = share
+        self.minimum = minimum
+        self.started = 0
+        self.failed_first = 0
+        self.reached: str | None = None
+        self.announced = False
+
+    def test_started(self) -> None:
+        self.started += 1
+
+    def first_attempt_failed(self) -> None:
+        self.failed_first += 1
+        if (
+            self.reached is None
+            and self.failed_first >= self.minimum
+            and self.failed_first > self.share * self.started
+        ):
+            self.reached = (
+                f"reruns stopped: {self.failed_first} of {self.started} tests failed their first "
+                f"attempt (cap {self.share:.0%}, at least {self.minimum})"
+            )
+
+    def announcement(self) -> str | None:
+        """The cap message, once: it rides on the next report to the controller."""
+        if self.reached is None or self.announced:
+            return None
+        self.announced = True
+        return self.reached
+
+
+def _fresh_attempt(item: pytest.Item) -> None:
+    """Forget what the failed attempt left on the item so the next one starts clean."""
+    # A new instance of the test class: drop the cached one and the method bound to it.
+    item.__dict__.pop("_instance", None)
+    if "_obj" in item.__dict__ and getattr(item, "cls", None) is not None:
+        item.__dict__["_obj"] = None
+    # Fixtures whose setup raised keep that exception cached; forget it so they run again.
+    fixtureinfo = getattr(item, "_fixtureinfo", None)
+    for definitions in getattr(fixtureinfo, "name2fixturedefs", {}).values():
+        for definition in definitions:
+            cached = getattr(definition, "cached_result", None)
+            if cached is not None and cached[2] is not None:
+                definition.cached_result = None
+                finalizers = getattr(definition, "_finalizers", None)
+                if finalizers is not None:
+                    finalizers.clear()
+    # A collector whose setup raised (setup_module, a class's setup) stays on pytest's setup
+    # stack with its exception; tear it down so the rerun sets it up again.
+    setup_state = item.session._setupstate
+    failed = [node for node, (_, exc) in setup_state.stack.items() if exc is not None]
+    if failed and failed[0].parent is not None:
+        setup_state.teardown_exact(failed[0].parent)  # type: ignore[arg-type]
+
+
+def _restart_timeout(item: pytest.Item) -> None:
+    """Give the next attempt pytest-timeout's full per-test timeout, not what the last one left."""
+    plugin = item.config.pluginmanager.get_plugin("timeout")
+    item_settings = getattr(plugin, "_get_item_settings", None)
+    if item_settings is None:
+        return
+    settings = item_settings(item)
+    if settings.timeout and settings.timeout > 0 and not settings.func_only:
+        hook = item.config.pluginmanager.hook
+        hook.pytest_timeout_cancel_timer(item=item)
+        hook.pytest_timeout_set_timer(item=item, settings=settings)
+
+
+@dataclass
+class _TestRun:
+    """One test's way through the protocol, over all its attempts."""
+
+    item: pytest.Item
+    nextitem: pytest.Item | None
+    seed: int
+    reruns: int
+    tags: dict[str, str]
+    """Report attributes for the controller, set on the final attempt's teardown report."""
+
+
+class TestProtocol:
+    """Runs each test where the tests run: reseeded, attempt after attempt."""
+
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(
+        self,
+        seed: int,
+        policy: RerunPolicy,
+        quarantine: Callable[[pytest.Item], str | None],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.seed = seed
+        self.policy = policy
+        self.quarantine = quarantine
+        self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
+        self._sleep = sleep
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        reruns, delay = self.policy.budget(item)
+        reason = self.quarantine(item)
+        test = _TestRun(
+            item,
+            nextitem,
+            test_seed(self.seed, item.nodeid),
+            reruns,
+            {} if reason is None else {QUARANTINE_ATTRIBUTE: reason},
+        )
+        self.cap.test_started()
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        attempt = 1
+        while not self._attempt(test, attempt):
+            attempt += 1
+            _fresh_attempt(item)
+            if delay:
+                self._sleep(delay)
+            _restart_timeout(item)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _attempt(self, test: _TestRun, attempt: int) -> bool:
+        """Run one attempt; return True when it was the last one."""
+        item, seed = test.item, test.seed
+        config = item.config
+        hasrequest = hasattr(item, "_request")
+        if hasrequest and not item._request:  # type: ignore[attr-defined]
+            item._initrequest()  # type: ignore[attr-defined]
+        try:
+            reseed_globals(seed)
+            reports = [call_and_report(item, "setup", log=False)]
+            if reports[0].passed:
+                setup_only = config.getoption("setuponly", False)
+                if config.getoption("setupshow", False):
+                    if _SHOW_TAKES_SPACE:
+                        show_test_item(item, add_space=not setup_only)
+                    else:  # pytest < 9
+                        show_test_item(item)  # type: ignore[call-arg]
+                if not setup_only:
+                    # Again after the fixtures drew: every attempt's test body sees the same.
+                    reseed_globals(seed)
+                    reports.append(call_and_report(item, "call", log=False))
+            failure = next((report for report in reports if report.failed), None)
+            if failure is not None and attempt == 1:
+                self.cap.first_attempt_failed()
+            rerun = (
+                failure is not None
+                and attempt <= test.reruns
+                and self.cap.reached is None
+                and not self.policy.excludes(failure)
+            )
+            if rerun:
+                assert failure is not None
+                self._log_rerun(item, reports, failure)
+                return False
+            self._log_final(test, reports)
+            return True
+        finally:
+            if hasrequest:
+                item._request = False  # type: ignore[attr-defined]
+                item.funcargs = None  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _log_rerun(
+        item: pytest.Item, reports: list[pytest.TestReport], failure: pytest.TestReport
+    ) -> None:
+        # Only this attempt's own node goes: wider fixtures stay for the next attempt.
+        teardown = call_and_report(item, "teardown", log=False, nextitem=item.parent)
+        if teardown.failed:
+            failure.sections.append(("teardown of this attempt", str(teardown.longrepr)))
+        failure.outcome = RERUN  # type: ignore[assignment]
+        for report in reports:
+            if report is failure or report.passed:
+                item.ihook.pytest_runtest_logreport(report=report)
+            if report is failure:
+                break
+
+    def _log_final(self, test: _TestRun, reports: list[pytest.TestReport]) -> None:
+        item, nextitem = test.item, test.nextitem
+        session = item.session
+        if session.shouldfail or session.shouldstop:
+            nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
+        for report in reports:
+            item.ihook.pytest_runtest_logreport(report=report)
+        teardown = call_and_report(item, "teardown", log=False, nextitem=nextitem)
+        for name, value in test.tags.items():
+            setattr(teardown, name, value)
+        capped = self.cap.announcement()
+        if capped is not None:
+            setattr(teardown, CAPPED_ATTRIBUTE, capped)
+        item.ihook.pytest_runtest_logreport(report=teardown)

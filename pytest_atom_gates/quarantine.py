@@ -1,0 +1,73 @@
+"""Quarantine: known-bad tests that still run and are reported, but count for no gate.
+
+A test is quarantined by a line in the quarantine file (a node id or a glob, ``#`` comments) or
+by the ``atom_gates_quarantine`` marker. Entries that match no test are reported, so a
+quarantine list cannot silently rot.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    pattern: str
+    line: int
+
+
+@dataclass
+class QuarantineList:
+    """The entries of a quarantine file."""
+
+    path: Path | None = None
+    entries: list[QuarantineEntry] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path | None) -> QuarantineList:
+        """Read the file; a missing or unreadable file is a usage error naming it."""
+        if path is None:
+            return cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise pytest.UsageError(
+                f"--atom-gates-quarantine: cannot read {path}: {reason}. "
+                "Accepted: a readable text file with one node id or glob per line."
+            ) from None
+        entries = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            pattern = raw.split("#", 1)[0].strip()
+            if pattern:
+                entries.append(QuarantineEntry(pattern, number))
+        return cls(path, entries)
+
+    def reason(self, nodeid: str) -> str | None:
+        for entry in self.entries:
+            if nodeid == entry.pattern or fnmatch.fnmatchcase(nodeid, entry.pattern):
+                return f"{self.path.name if self.path else 'quarantine'}:{entry.line}"
+        return None
+
+    def unused(self, nodeids: list[str]) -> list[QuarantineEntry]:
+        """Entries that match none of ``nodeids``."""
+        return [
+            entry
+            for entry in self.entries
+            if not any(n == entry.pattern or fnmatch.fnmatchcase(n, entry.pattern) for n in nodeids)
+        ]
+
+
+def marker_reason(item: pytest.Item) -> str | None:
+    """The reason given by an ``atom_gates_quarantine`` marker, if the test carries one."""
+    if "atom_gates_quarantine" not in item.keywords:  # cheap test before the marker lookup
+        return None
+    marker = item.get_closest_marker("atom_gates_quarantine")
+    if marker is None:
+        return None
+    reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+    return f"marker: {reason}" if reason else "marker"
