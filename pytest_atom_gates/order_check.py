@@ -49,6 +49,9 @@ _CHILD_ENV_DROP = (
     "PYTEST_CURRENT_TEST",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
+    # Set by coverage.py's subprocess measurement of this run, which has ended by now: the
+    # child's data would only be left behind beside the combined data file.
+    "COVERAGE_PROCESS_CONFIG",
 )
 _INLINE_LIMIT = 30
 """At most this many preceding tests go inline into a reproduce command; more go into a file."""
