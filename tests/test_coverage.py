@@ -246,6 +246,9 @@ def test_killed_worker_fails_with_the_partial_figure(pytester: pytest.Pytester) 
     assert section["complete"] is False
 
 
+@pytest.mark.skipif(
+    coverage.version_info < (7, 10), reason="[run] patch = subprocess is new in coverage.py 7.10"
+)
 def test_subprocesses_are_measured_when_configured(
     pytester: pytest.Pytester, measured: Gates
 ) -> None:
