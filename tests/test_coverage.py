@@ -229,7 +229,10 @@ def test_killed_worker_fails_with_the_partial_figure(pytester: pytest.Pytester) 
             os._exit(3)
     """
     )
-    run = Gates(pytester, "xdist", with_coverage=True).run("--atom-gates-mode=TQ-01:off")
+    # No reruns: the rerun would crash the replacement worker too.
+    run = Gates(pytester, "xdist", with_coverage=True).run(
+        "--atom-gates-mode=TQ-01:off", "--atom-gates-reruns=0"
+    )
     assert run.ret == 1
     assert "INTERNALERROR" not in run.output
     verdict = run.verdict("TQ-05")
@@ -350,7 +353,7 @@ def test_bad_coverage_configuration_and_report_path(pytester: pytest.Pytester) -
     result.stderr.fnmatch_lines(
         ["ERROR: --atom-gates-cov-report: cannot write the html report to *blocker: *"]
     )
-    pytester.makepyprojecttoml('[tool.coverage.run]\ncore = "warp"\n')
+    pytester.makepyprojecttoml('[tool.coverage.run]\nconcurrency = ["warp"]\n')
     result = pytester.runpytest_subprocess("--atom-gates")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
@@ -382,7 +385,7 @@ def test_pytest_cov_with_a_killed_worker(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     pytester.makepyfile(test_crash="import os\ndef test_dies():\n    os._exit(3)\n")
     run = Gates(pytester, "xdist", with_coverage=True).run(
-        "--cov=pkg", "--atom-gates-mode=TQ-01:off"
+        "--cov=pkg", "--atom-gates-mode=TQ-01:off", "--atom-gates-reruns=0"
     )
     assert run.ret == 1
     verdict = run.verdict("TQ-05")

@@ -213,6 +213,14 @@ def coverage_warnings(into: list[str]) -> Iterator[None]:
             )
 
 
+def coverage_errors() -> tuple[type[Exception], ...]:
+    """What coverage.py raises for bad configuration or data; older coverage.py 7 releases
+    do not derive ``ConfigError`` from ``CoverageException``."""
+    from coverage.exceptions import ConfigError, CoverageException
+
+    return (CoverageException, ConfigError)
+
+
 _NO_SYSMON = "Can't use core=sysmon: "
 
 
@@ -242,7 +250,6 @@ class OwnTracer:
     @classmethod
     def start(cls, sources: tuple[str, ...]) -> OwnTracer:
         import coverage
-        from coverage.exceptions import CoverageException
 
         caught: list[str] = []
         try:
@@ -252,7 +259,7 @@ class OwnTracer:
                 cov.set_option("run:disable_warnings", quiet)
                 core_note = _prefer_sysmon(cov)
                 cov.start()
-        except CoverageException as exc:
+        except coverage_errors() as exc:
             raise pytest.UsageError(
                 f"TQ-05: coverage.py cannot measure with its configuration: {exc}. Fix the "
                 "coverage configuration, or switch the gate off with --atom-gates-mode=TQ-05:off."

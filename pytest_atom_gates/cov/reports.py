@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_atom_gates.cov.facts import CoverageFacts
+from pytest_atom_gates.cov.measure import coverage_errors
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.reporting.json_report import display_path
 from pytest_atom_gates.settings import CoverageReport
@@ -43,8 +44,6 @@ def write_reports(
     cov: coverage.Coverage, reports: Sequence[CoverageReport], facts: CoverageFacts
 ) -> None:
     """Write each requested report; a report that fails is noted, the others still written."""
-    from coverage.exceptions import CoverageException
-
     for report in reports:
         path = None if report.path is None else str(report.path)
         try:
@@ -61,7 +60,7 @@ def write_reports(
                 cov.lcov_report(outfile=path)
             else:
                 cov.html_report(directory=path)
-        except CoverageException as exc:
+        except coverage_errors() as exc:
             facts.warnings.append(f"could not write the {report.kind} report: {exc}")
             continue
         written = path or str(cov.get_option(_DEFAULT_OUTPUT[report.kind]))

@@ -30,7 +30,12 @@ from pytest_atom_gates.cov.facts import (
     PackageResult,
     ProcessResult,
 )
-from pytest_atom_gates.cov.measure import Measurement, OwnTracer, coverage_warnings
+from pytest_atom_gates.cov.measure import (
+    Measurement,
+    OwnTracer,
+    coverage_errors,
+    coverage_warnings,
+)
 from pytest_atom_gates.cov.reports import write_reports
 from pytest_atom_gates.ledger import MAIN_PROCESS
 from pytest_atom_gates.settings import Settings
@@ -132,7 +137,7 @@ def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> No
     One pass over the files, the same pass ``coverage report`` makes: the JSON total is the
     very float the text report prints, with the same files, ``omit`` and ``include``.
     """
-    from coverage.exceptions import CoverageException, NoDataError
+    from coverage.exceptions import NoDataError
 
     facts.precision = cast(int, cov.get_option("report:precision"))
     measured = sorted(cov.get_data().measured_files())
@@ -144,7 +149,7 @@ def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> No
         except NoDataError:
             facts.no_data = "no coverage data was collected"
             return
-        except CoverageException as exc:
+        except coverage_errors() as exc:
             facts.no_data = f"coverage.py could not report on the data: {exc}"
             return
         report = json.loads(out.read_text(encoding="utf-8"))
@@ -224,7 +229,6 @@ def _combine_own(
 ) -> None:
     import coverage
     from coverage.data import CoverageData
-    from coverage.exceptions import CoverageException
 
     facts.sources = configured_sources(tracer.cov)
     data_file = tracer.data_file
@@ -243,7 +247,7 @@ def _combine_own(
         try:
             cov.combine(keep=False)
             cov.save()
-        except CoverageException as exc:
+        except coverage_errors() as exc:
             facts.no_data = f"coverage.py could not combine the data: {exc}"
             return
         _figures_and_reports(cov, settings, facts, tracer.start_dir)
