@@ -75,7 +75,7 @@ class XdistController:
         worker = str(node.gateway.id)
         payload = (getattr(node, "workeroutput", None) or {}).get(PAYLOAD_KEY)
         if payload is not None:
-            self.received[worker] = ProcessResult.from_payload(worker, payload)
+            self.received[worker] = ProcessResult.from_payload(payload)
 
     def finish(self) -> CoverageFacts:
         own = self.measurement.finish(MAIN_PROCESS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -43,17 +43,6 @@ class Figures:
             percent=100.0 * run / denominator if denominator > 0 else 100.0,
         )
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "statements": self.statements,
-            "missing": self.missing,
-            "excluded": self.excluded,
-            "branches": self.branches,
-            "partial_branches": self.partial_branches,
-            "missing_branches": self.missing_branches,
-            "percent": self.percent,
-        }
-
 
 @dataclass(frozen=True)
 class FileFigures:
@@ -92,27 +81,12 @@ class ProcessResult:
     """Coverage.py's warnings in this process."""
 
     def to_payload(self) -> dict[str, Any]:
-        """A plain dict that pytest-xdist can carry in ``workeroutput``."""
-        return {
-            "measured_by": self.measured_by,
-            "core": self.core,
-            "core_note": self.core_note,
-            "problem": self.problem,
-            "data": self.data,
-            "warnings": list(self.warnings),
-        }
+        """Plain values that pytest-xdist can carry in ``workeroutput``."""
+        return asdict(self)
 
     @classmethod
-    def from_payload(cls, process: str, payload: dict[str, Any]) -> ProcessResult:
-        return cls(
-            process=process,
-            measured_by=payload.get("measured_by"),
-            core=payload.get("core"),
-            core_note=payload.get("core_note"),
-            problem=payload.get("problem"),
-            data=payload.get("data"),
-            warnings=tuple(payload.get("warnings") or ()),
-        )
+    def from_payload(cls, payload: dict[str, Any]) -> ProcessResult:
+        return cls(**{**payload, "warnings": tuple(payload["warnings"])})
 
 
 @dataclass

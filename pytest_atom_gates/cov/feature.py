@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ class CoverageFeature:
             missing_workers=list(cov.missing_workers),
             unmatched_sources=list(cov.unmatched_sources),
             precision=cov.precision,
-            totals=None if cov.totals is None else cov.totals.as_json(),
+            totals=None if cov.totals is None else asdict(cov.totals),
             packages=[
                 {
                     "package": package.package,
@@ -104,11 +105,11 @@ class CoverageFeature:
                     "files": package.files,
                     "problem": package.problem,
                     "passed": package_judgement(package, cov.precision)[1],
-                    "totals": None if package.figures is None else package.figures.as_json(),
+                    "totals": None if package.figures is None else asdict(package.figures),
                 }
                 for package in cov.packages
             ],
-            files=[{"path": f.path, **f.figures.as_json()} for f in cov.files],
+            files=[{"path": f.path, **asdict(f.figures)} for f in cov.files],
             data_file=cov.data_file,
             reports=list(cov.reports),
             warnings=list(cov.warnings),
