@@ -14,7 +14,7 @@ from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rates
+from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rate
 from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
@@ -46,9 +46,8 @@ class DeterminismFeature:
             return "rerun", "R", ("RERUN", {"yellow": True})
         return None
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "teardown":
-            return
+    def observe_teardown(self, report: pytest.TestReport) -> None:
+        """Quarantine marks and the rerun cap ride on each test's last report."""
         reason = getattr(report, QUARANTINE_ATTRIBUTE, None)
         if reason is not None:
             self.marked[report.nodeid] = str(reason)
@@ -88,10 +87,12 @@ class DeterminismFeature:
             return
         history = FlakeHistory(cache.mkdir("atom_gates"))
         outcomes = {n: o for n, o in facts.ledger.outcomes() if n in facts.ledger.durations}
-        self.history_warning = history.record(outcomes)
-        recorded, _ = history.load()
-        flaky = set(facts.ledger.with_outcome(FLAKY))
-        self.rates = {n: r for n, r in flake_rates(recorded).items() if n in flaky}
+        recorded, self.history_warning = history.record(outcomes)
+        self.rates = {
+            nodeid: flake_rate(recorded[nodeid])
+            for nodeid in facts.ledger.with_outcome(FLAKY)
+            if nodeid in recorded
+        }
 
     def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
         settings = self.run.settings
@@ -183,6 +184,7 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
     feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
     config.pluginmanager.register(feature, "atom-gates-determinism")
     controller.add_feature(feature)
+    controller.teardown_observers.append(feature.observe_teardown)
     for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):

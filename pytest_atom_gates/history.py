@@ -65,8 +65,9 @@ class FlakeHistory:
             return {}, f"flake history {self.path} is damaged ({exc}); a new one is started"
         return tests, None
 
-    def record(self, outcomes: Mapping[str, str]) -> str | None:
-        """Append this run's final outcomes; return a warning instead of raising."""
+    def record(self, outcomes: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+        """Append this run's final outcomes; return the history and a warning, never raise."""
+        tests: dict[str, str] = {}
         try:
             with self._locked():
                 tests, warning = self.load()
@@ -78,19 +79,17 @@ class FlakeHistory:
                         tests[nodeid] = (tests.get(nodeid, "") + code)[-KEEP:]
                 payload = {"version": _FORMAT_VERSION, "tests": tests}
                 write_atomically(self.path, json.dumps(payload, separators=(",", ":")))
-                return warning
+                return tests, warning
         except (OSError, TimeoutError) as exc:
-            return f"flake history {self.path} was not updated: {exc}"
+            return tests, f"flake history {self.path} was not updated: {exc}"
 
     def _locked(self) -> _LockFile:
         return _LockFile(self._lock, self._clock)
 
 
-def flake_rates(tests: Mapping[str, str]) -> dict[str, FlakeRate]:
-    return {
-        nodeid: FlakeRate(history.count("K"), len(history), history[-10:])
-        for nodeid, history in tests.items()
-    }
+def flake_rate(history: str) -> FlakeRate:
+    """A test's flake rate from its recorded outcomes (``P``, ``K`` flaky, ``F``)."""
+    return FlakeRate(history.count("K"), len(history), history[-10:])
 
 
 class _LockFile:
@@ -136,7 +135,7 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)
     rates = sorted(
-        ((nodeid, rate) for nodeid, rate in flake_rates(tests).items() if rate.flaky),
+        ((nodeid, flake_rate(history)) for nodeid, history in tests.items() if "K" in history),
         key=lambda pair: (-pair[1].flaky / pair[1].runs, -pair[1].flaky, pair[0]),
     )
     writer.sep("=", "atom-gates flake history")

@@ -123,6 +123,7 @@ class Ledger:
         self._running: dict[str, float] = {}
         self._spent: dict[str, float] = {}
         self._records: dict[str, TestRecord] = {}
+        self._final: dict[str, str] | None = None
 
     # -- recording ------------------------------------------------------------------------
 
@@ -193,6 +194,10 @@ class Ledger:
         else:
             self._spent[nodeid] = total
 
+    def finish(self) -> None:
+        """The run is over: compute every final outcome once, for the many reads that follow."""
+        self._final = {nodeid: self.outcome(nodeid) for nodeid in self.nodeids()}
+
     # -- reading ----------------------------------------------------------------------------
 
     def outcome(self, nodeid: str) -> str:
@@ -218,6 +223,9 @@ class Ledger:
         return known + list(dict.fromkeys(extra))
 
     def outcomes(self) -> Iterator[tuple[str, str]]:
+        if self._final is not None:
+            yield from self._final.items()
+            return
         for nodeid in self.nodeids():
             yield nodeid, self.outcome(nodeid)
 

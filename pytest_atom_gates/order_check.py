@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -182,14 +182,35 @@ class AloneChecker:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
 
-    def check(self, ledger: Ledger, failed: Sequence[str], limit: int) -> OrderChecks:
-        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran."""
-        result = OrderChecks(unchecked=list(failed[limit:]))
-        if result.unchecked:
-            result.skipped_reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
-        for nodeid in failed[:limit]:
+    def check(
+        self,
+        ledger: Ledger,
+        failed: Sequence[str],
+        limit: int,
+        budget_spent: Callable[[], bool] = lambda: False,
+    ) -> OrderChecks:
+        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran.
+
+        Stops early when the session's time budget is spent (the alone-runs count towards it)
+        or when interrupted; the tests left are reported unchecked, with the reason.
+        """
+        result = OrderChecks()
+        for index, nodeid in enumerate(failed):
+            reason = None
+            if index >= limit:
+                reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
+            elif budget_spent():
+                reason = "the session's time budget is spent"
+            if reason is not None:
+                result.unchecked, result.skipped_reason = list(failed[index:]), reason
+                break
             spent = ledger.durations.get(nodeid, 0.0)
-            verdict, detail = self.run_alone(nodeid, timeout=max(120.0, 10 * spent))
+            try:
+                verdict, detail = self.run_alone(nodeid, timeout=max(120.0, 10 * spent))
+            except KeyboardInterrupt:
+                result.unchecked = list(failed[index:])
+                result.skipped_reason = "interrupted during the alone-runs"
+                break
             before = tuple(ledger.ran_before(nodeid))
             reproduce = self.reproduce_command(nodeid, before) if verdict == ORDER_DEPENDENT else ""
             result.checks.append(AloneCheck(nodeid, verdict, detail, before, reproduce))

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from _pytest.nodes import Node
 from _pytest.runner import call_and_report, show_test_item
 
 from pytest_atom_gates.ledger import RERUN, exception_text
@@ -39,6 +41,40 @@ QUARANTINE_ATTRIBUTE = "atom_gates_quarantine"
 _SHOW_TAKES_SPACE = "add_space" in inspect.signature(show_test_item).parameters
 
 
+Marks = Mapping[str, pytest.Mark]
+"""The closest mark of each name this module reads, as ``item.get_closest_marker`` gives it."""
+
+
+class MarkIndex:
+    """The closest marks of a few names, per test, without walking the node chain every time.
+
+    Marks on modules and classes are read once per collector; a test adds its own.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self._inherited: dict[pytest.Collector, dict[str, pytest.Mark]] = {}
+
+    def marks(self, item: pytest.Item) -> Marks:
+        parent = item.parent
+        assert parent is not None  # every test has a collector above it
+        inherited = self._inherited.get(parent)
+        if inherited is None:
+            inherited = self._inherited[parent] = self._collect(parent.listchain())
+        if not item.own_markers:
+            return inherited
+        own = self._collect((item,))
+        return {**inherited, **own} if own else inherited
+
+    def _collect(self, chain: Iterable[Node]) -> dict[str, pytest.Mark]:
+        found: dict[str, pytest.Mark] = {}
+        for node in chain:  # from the session down: the closest node's mark wins
+            for mark in reversed(node.own_markers):  # and of one node's marks, the first
+                if mark.name in self.names:
+                    found[mark.name] = mark
+        return found
+
+
 @dataclass(frozen=True)
 class RerunPolicy:
     """How many reruns a failure gets, and which failures get none."""
@@ -46,19 +82,19 @@ class RerunPolicy:
     settings: Settings
     honour_rerunfailures_marker: bool = False
 
-    def budget(self, item: pytest.Item) -> tuple[int, float]:
-        """Reruns allowed for ``item`` and the delay before each, markers first."""
+    def budget(self, marks: Marks) -> tuple[int, float]:
+        """Reruns allowed for a test with these marks and the delay before each."""
         settings = self.settings
-        keywords = item.keywords  # markers show up here; a cheap test before looking them up
-        marker = item.get_closest_marker(RERUNS_MARKER) if RERUNS_MARKER in keywords else None
+        if not marks:
+            return settings.reruns, settings.rerun_delay
+        marker = marks.get(RERUNS_MARKER)
         if marker is not None:
             count = marker.args[0] if marker.args else marker.kwargs.get("reruns", settings.reruns)
             return int(count), float(marker.kwargs.get("delay", settings.rerun_delay))
-        if self.honour_rerunfailures_marker and RERUNFAILURES_MARKER in keywords:
-            legacy = item.get_closest_marker(RERUNFAILURES_MARKER)
-            if legacy is not None and "reruns" in legacy.kwargs:
-                delay = legacy.kwargs.get("reruns_delay", settings.rerun_delay)
-                return int(legacy.kwargs["reruns"]), float(delay)
+        legacy = marks.get(RERUNFAILURES_MARKER) if self.honour_rerunfailures_marker else None
+        if legacy is not None and "reruns" in legacy.kwargs:
+            delay = legacy.kwargs.get("reruns_delay", settings.rerun_delay)
+            return int(legacy.kwargs["reruns"]), float(delay)
         return settings.reruns, settings.rerun_delay
 
     def excludes(self, failure: pytest.TestReport) -> bool:
@@ -70,6 +106,15 @@ class RerunPolicy:
         if settings.rerun_only and not any(p.search(text) for p in settings.rerun_only):
             return True
         return any(p.search(text) for p in settings.rerun_except)
+
+
+def quarantine_reason(marks: Marks) -> str | None:
+    """The reason an ``atom_gates_quarantine`` mark gives, if the test carries one."""
+    mark = marks.get(QUARANTINE_MARKER)
+    if mark is None:
+        return None
+    reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+    return f"marker: {reason}" if reason else "marker"
 
 
 class OutageCap:
@@ -86,9 +131,6 @@ class OutageCap:
         self.failed_first = 0
         self.reached: str | None = None
         self.announced = False
-
-    def test_started(self) -> None:
-        self.started += 1
 
     def first_attempt_failed(self) -> None:
         self.failed_first += 1
@@ -147,12 +189,13 @@ def _restart_timeout(item: pytest.Item) -> None:
         hook.pytest_timeout_set_timer(item=item, settings=settings)
 
 
-@dataclass
+@dataclass(slots=True)
 class _TestRun:
     """One test's way through the protocol, over all its attempts."""
 
     item: pytest.Item
     nextitem: pytest.Item | None
+    ihook: Any
     seed: int
     reruns: int
     tags: dict[str, str]
@@ -166,30 +209,34 @@ class TestProtocol:
 
     def __init__(
         self,
+        config: pytest.Config,
         seed: int,
         policy: RerunPolicy,
-        quarantine: Callable[[pytest.Item], str | None],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.seed = seed
         self.policy = policy
-        self.quarantine = quarantine
+        self.marks = MarkIndex((RERUNS_MARKER, RERUNFAILURES_MARKER, QUARANTINE_MARKER))
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
         self._sleep = sleep
+        self._setup_only = bool(config.getoption("setuponly", False))
+        self._setup_show = bool(config.getoption("setupshow", False))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
-        reruns, delay = self.policy.budget(item)
-        reason = self.quarantine(item)
+        marks = self.marks.marks(item)
+        reruns, delay = self.policy.budget(marks)
+        reason = quarantine_reason(marks) if marks else None
+        ihook = item.ihook
         test = _TestRun(
             item,
             nextitem,
+            ihook,
             test_seed(self.seed, item.nodeid),
             reruns,
             {} if reason is None else {QUARANTINE_ATTRIBUTE: reason},
         )
-        self.cap.test_started()
-        ihook = item.ihook
+        self.cap.started += 1
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         attempt = 1
         while not self._attempt(test, attempt):
@@ -204,37 +251,40 @@ class TestProtocol:
     def _attempt(self, test: _TestRun, attempt: int) -> bool:
         """Run one attempt; return True when it was the last one."""
         item, seed = test.item, test.seed
-        config = item.config
         hasrequest = hasattr(item, "_request")
         if hasrequest and not item._request:  # type: ignore[attr-defined]
             item._initrequest()  # type: ignore[attr-defined]
         try:
             reseed_globals(seed)
-            reports = [call_and_report(item, "setup", log=False)]
-            if reports[0].passed:
-                setup_only = config.getoption("setuponly", False)
-                if config.getoption("setupshow", False):
+            setup = call_and_report(item, "setup", log=False)
+            reports = [setup]
+            if setup.passed:
+                if self._setup_show:
                     if _SHOW_TAKES_SPACE:
-                        show_test_item(item, add_space=not setup_only)
+                        show_test_item(item, add_space=not self._setup_only)
                     else:  # pytest < 9
                         show_test_item(item)  # type: ignore[call-arg]
-                if not setup_only:
-                    # Again after the fixtures drew: every attempt's test body sees the same.
-                    reseed_globals(seed)
+                if not self._setup_only:
+                    if getattr(item, "fixturenames", True):
+                        # Again after the fixtures drew: every attempt's body sees the same
+                        # numbers, even when wider fixtures are not set up again on a rerun.
+                        reseed_globals(seed)
                     reports.append(call_and_report(item, "call", log=False))
-            failure = next((report for report in reports if report.failed), None)
-            if failure is not None and attempt == 1:
-                self.cap.first_attempt_failed()
-            rerun = (
-                failure is not None
-                and attempt <= test.reruns
-                and self.cap.reached is None
-                and not self.policy.excludes(failure)
-            )
-            if rerun:
-                assert failure is not None
-                self._log_rerun(item, reports, failure)
-                return False
+            failure = None
+            for report in reports:
+                if report.failed:
+                    failure = report
+                    break
+            if failure is not None:
+                if attempt == 1:
+                    self.cap.first_attempt_failed()
+                if (
+                    attempt <= test.reruns
+                    and self.cap.reached is None
+                    and not self.policy.excludes(failure)
+                ):
+                    self._log_rerun(test, reports, failure)
+                    return False
             self._log_final(test, reports)
             return True
         finally:
@@ -244,8 +294,9 @@ class TestProtocol:
 
     @staticmethod
     def _log_rerun(
-        item: pytest.Item, reports: list[pytest.TestReport], failure: pytest.TestReport
+        test: _TestRun, reports: list[pytest.TestReport], failure: pytest.TestReport
     ) -> None:
+        item = test.item
         # Only this attempt's own node goes: wider fixtures stay for the next attempt.
         teardown = call_and_report(item, "teardown", log=False, nextitem=item.parent)
         if teardown.failed:
@@ -253,21 +304,23 @@ class TestProtocol:
         failure.outcome = RERUN  # type: ignore[assignment]
         for report in reports:
             if report is failure or report.passed:
-                item.ihook.pytest_runtest_logreport(report=report)
+                test.ihook.pytest_runtest_logreport(report=report)
             if report is failure:
                 break
 
     def _log_final(self, test: _TestRun, reports: list[pytest.TestReport]) -> None:
-        item, nextitem = test.item, test.nextitem
+        item, nextitem, log = test.item, test.nextitem, test.ihook.pytest_runtest_logreport
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
         for report in reports:
-            item.ihook.pytest_runtest_logreport(report=report)
+            log(report=report)
         teardown = call_and_report(item, "teardown", log=False, nextitem=nextitem)
-        for name, value in test.tags.items():
-            setattr(teardown, name, value)
-        capped = self.cap.announcement()
-        if capped is not None:
-            setattr(teardown, CAPPED_ATTRIBUTE, capped)
-        item.ihook.pytest_runtest_logreport(report=teardown)
+        if test.tags:
+            for name, value in test.tags.items():
+                setattr(teardown, name, value)
+        if self.cap.reached is not None:
+            capped = self.cap.announcement()
+            if capped is not None:
+                setattr(teardown, CAPPED_ATTRIBUTE, capped)
+        log(report=teardown)

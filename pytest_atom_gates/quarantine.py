@@ -60,14 +60,3 @@ class QuarantineList:
             for entry in self.entries
             if not any(n == entry.pattern or fnmatch.fnmatchcase(n, entry.pattern) for n in nodeids)
         ]
-
-
-def marker_reason(item: pytest.Item) -> str | None:
-    """The reason given by an ``atom_gates_quarantine`` marker, if the test carries one."""
-    if "atom_gates_quarantine" not in item.keywords:  # cheap test before the marker lookup
-        return None
-    marker = item.get_closest_marker("atom_gates_quarantine")
-    if marker is None:
-        return None
-    reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
-    return f"marker: {reason}" if reason else "marker"

@@ -7,8 +7,8 @@ test reports to the controller, which records them, judges once and writes every
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,11 @@ from pytest_atom_gates.ordering import (
 )
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
-from pytest_atom_gates.quarantine import marker_reason
 from pytest_atom_gates.reporting import json_report
 from pytest_atom_gates.reporting.atomic import check_writable
+from pytest_atom_gates.reporting.github import GitHubReporter, running_on_github
+from pytest_atom_gates.reporting.json_report_coop import JsonReportCooperation
+from pytest_atom_gates.reporting.junit import JUnitProperties
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
@@ -115,8 +117,13 @@ def start(config: pytest.Config) -> None:
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.set(SEED_CACHE_KEY, seed)
+    debugging = config.getoption("usepdb", False) or config.getoption("trace", False)
+    if debugging and settings.reruns:
+        settings = replace(settings, reruns=0)  # one failure, one debugger session
     run = GatesRun(settings, seed, clock, budget_left)
     run.notes += switch_off_other_shufflers(config)
+    if debugging:
+        run.notes.append("reruns are off while debugging (--pdb, --trace)")
     config.stash[RUN_KEY] = run
 
     skipped = _not_evaluated_reason(config)
@@ -132,6 +139,7 @@ def start(config: pytest.Config) -> None:
     elif not is_xdist_worker(config):
         controller = GatesController(config, run)
         config.pluginmanager.register(controller, "atom-gates-controller")
+        _register_cooperation(config, controller)
         if is_xdist_controller(config):
             from pytest_atom_gates.xdist_bridge import XdistControllerHooks
 
@@ -158,7 +166,18 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
             "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
             "--atom-gates it sets the test's reruns",
         )
-    return TestProtocol(run.seed, RerunPolicy(run.settings, honour_flaky_marker), marker_reason)
+    return TestProtocol(config, run.seed, RerunPolicy(run.settings, honour_flaky_marker))
+
+
+def _register_cooperation(config: pytest.Config, controller: GatesController) -> None:
+    """The outputs for other tools, each registered only when that tool is in use."""
+    manager = config.pluginmanager
+    if running_on_github():
+        manager.register(GitHubReporter(controller), "atom-gates-github")
+    if config.getoption("json_report", False):
+        manager.register(JsonReportCooperation(controller), "atom-gates-json-report")
+    if config.getoption("xmlpath", None):
+        manager.register(JUnitProperties(controller), "atom-gates-junit")
 
 
 def stop(config: pytest.Config) -> None:
@@ -230,13 +249,6 @@ class BudgetStop:
             session.shouldstop = BUDGET_STOP
 
 
-def _worker_of(report: pytest.TestReport) -> str:
-    node = getattr(report, "node", None)
-    if node is None:
-        return MAIN_PROCESS
-    return str(node.gateway.id)
-
-
 class GatesController:
     """Records facts, judges once at the end, sets the exit status and writes the reports."""
 
@@ -246,6 +258,8 @@ class GatesController:
         self.ledger = Ledger()
         self.gates: list[Gate] = default_gates()
         self.features: list[Feature] = []
+        self.teardown_observers: list[Callable[[pytest.TestReport], None]] = []
+        """Features that read the last report of each test, without a hook of their own."""
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -274,7 +288,11 @@ class GatesController:
             self.ledger.record_collect_report(report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.ledger.record(report, _worker_of(report))
+        node = getattr(report, "node", None)  # set by pytest-xdist: the worker that ran it
+        self.ledger.record(report, MAIN_PROCESS if node is None else str(node.gateway.id))
+        if report.when == "teardown":
+            for observe in self.teardown_observers:
+                observe(report)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         value = excinfo.value
@@ -300,11 +318,26 @@ class GatesController:
             return OrderChecks()
         if facts.interrupted:
             return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
-        checker = AloneChecker(self.config, self.run.seed)
-        return checker.check(facts.ledger, failed, self.run.settings.order_checks)
+        run = self.run
+        checker = AloneChecker(self.config, run.seed)
+        return checker.check(
+            facts.ledger,
+            failed,
+            run.settings.order_checks,
+            budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
+        )
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int
+    ) -> Generator[None, None, None]:
+        # A wrapper judges before every other plugin's sessionfinish, whatever order plugins
+        # were loaded in: pytest-json-report's is itself tryfirst, and it and JUnit XML read
+        # the verdicts and the exit status set here.
+        self._judge(session, int(exitstatus))
+        return (yield)
+
+    def _judge(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
         stopped = self._stop_reason(session)
         facts = RunFacts(
@@ -319,16 +352,17 @@ class GatesController:
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
+        self.ledger.finish()
         for feature in self.features:
             feature.contribute(facts)
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
-        status = self._exit_status(int(exitstatus), verdicts)
+        status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts
         if run.settings.report_path is not None:
-            self._write_report(facts, verdicts, status, int(exitstatus))
+            self._write_report(facts, verdicts, status, exitstatus)
 
     def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
         """The gates decide, except for interrupts, internal and usage errors, and no tests."""

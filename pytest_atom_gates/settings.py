@@ -1,8 +1,9 @@
 """Options, ini keys and their validation: the one place where settings are read.
 
-Every setting comes from the command line, else from the ini file, else from its default, and is
-validated here before any test is collected. A bad value is a ``pytest.UsageError`` that names the
-option, the value and what is accepted.
+Every setting comes from the command line, else from its environment variable (for the few that
+have one), else from the ini file, else from its default, and is validated here before any test is
+collected. A bad value is a ``pytest.UsageError`` that names the option, the value and what is
+accepted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import enum
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -280,7 +282,11 @@ class OptionSpec:
     ini_type: Literal["string", "args", "linelist"] = "string"
     cli_only: bool = False
     """An action rather than a setting (``--atom-gates-history``): no ini key."""
+    env: str | None = None
+    """An environment variable that overrides the ini key (and yields to the command line)."""
     parse: Callable[[str], Any] = field(default=str, repr=False)
+    show: Callable[[str], str] = field(default=str, repr=False)
+    """How a bad value is quoted in the usage error; settings that may hold secrets hide them."""
 
     @property
     def option(self) -> str:
@@ -530,11 +536,14 @@ def _cli(config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace 
 def _read(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None = None
 ) -> list[tuple[str, str]]:
-    """The raw values of a setting with where each came from; CLI wins over ini over default."""
+    """The raw values of a setting with where each came from; CLI > environment > ini > default."""
     cli = _cli(config, spec, namespace)
     if cli not in (None, []):
         values = cli if isinstance(cli, list) else [cli]
         return [(str(value), spec.option) for value in values]
+    env = os.environ.get(spec.env, "") if spec.env else ""
+    if env.strip():
+        return [(env, f"environment variable {spec.env}")]
     ini = None if spec.cli_only else config.getini(spec.ini)
     if ini not in (None, "", []):
         values = ini if isinstance(ini, list) else [ini]
@@ -549,7 +558,7 @@ def _parse(spec: OptionSpec, value: str, source: str) -> Any:
         return spec.parse(value)
     except _Invalid as exc:
         raise pytest.UsageError(
-            f"{source}: invalid value {value!r} ({exc}). Accepted: {spec.accepted}."
+            f"{source}: invalid value {spec.show(value)!r} ({exc}). Accepted: {spec.accepted}."
         ) from None
 
 
@@ -587,15 +596,6 @@ def _read_modes(
     return modes
 
 
-def _relative_to_source(config: pytest.Config, spec: OptionSpec, raw: str, source: str) -> Path:
-    """A path from the command line is relative to the invocation directory; from the ini file,
-    to the ini file's folder."""
-    base = config.invocation_params.dir
-    if source != spec.option and config.inipath is not None:
-        base = config.inipath.parent
-    return (base / Path(raw).expanduser()).absolute()
-
-
 def _resolve_path(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
 ) -> Path | None:
@@ -608,7 +608,22 @@ def _resolve_path(
         raise pytest.UsageError(
             f"{source}: invalid value {raw!r} (empty). Accepted: {spec.accepted}."
         )
-    return _relative_to_source(config, spec, raw, source)
+    return (path_base(config, spec, source) / Path(raw).expanduser()).absolute()
+
+
+def path_base(config: pytest.Config, spec: OptionSpec, source: str) -> Path:
+    """What a relative path read from ``source`` is relative to.
+
+    A path in the ini file means the same wherever pytest is started, so it is relative to the ini
+    file's directory; one from the command line or the environment is relative to where pytest was
+    invoked, as a shell user expects.
+    """
+    if config.inipath is not None and source == _describe_ini(config, spec):
+        return config.inipath.parent
+    return config.invocation_params.dir
+
+
+SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
 
 
 def _read_list(
@@ -630,12 +645,11 @@ def _read_coverage_reports(
 ) -> tuple[CoverageReport, ...]:
     reports = []
     for (kind, path), source in _read_list(config, spec, namespace):
-        where = None if path is None else _relative_to_source(config, spec, path, source)
+        where = None
+        if path is not None:
+            where = (path_base(config, spec, source) / Path(path).expanduser()).absolute()
         reports.append(CoverageReport(kind, where))
     return tuple(reports)
-
-
-SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
 
 
 def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = None) -> Settings:

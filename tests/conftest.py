@@ -32,6 +32,19 @@ measure while the outer run's coverage does (another tracer is active)."""
 
 pytest_plugins = ["pytester"]
 
+GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
+
+
+@pytest.fixture(autouse=True)
+def _off_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs never see the GitHub job this suite may itself run in.
+
+    Otherwise their deliberate failures would land in the real job's step summary and log.
+    Tests of the GitHub output set the variables themselves.
+    """
+    for name in GITHUB_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
 
 @dataclass
 class GatedRun:

@@ -151,3 +151,16 @@ def test_long_reproduce_commands_use_an_argument_file(
     assert args_file.startswith("@")
     replay = pytester.runpytest(*command[1:], args_file)
     replay.assert_outcomes(passed=len(check["ran_before"]), failed=1)
+
+
+def test_no_alone_runs_once_the_time_budget_is_spent(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(
+        test_s="import time\ndef test_slow_failure():\n    time.sleep(0.4)\n    assert 0\n"
+    )
+    run = gates.run("--atom-gates-max-duration=0.3", "--atom-gates-reruns=0")
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "WARN"
+    assert "1 failed tests not rerun alone: the session's time budget is spent" in verdict["reason"]
+    assert run.report["order_checks"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from hypothesis import given
@@ -212,8 +213,12 @@ def test_rngs_reseeded_per_test_from_seed_and_node_id(pytester: pytest.Pytester)
     assert draws("--atom-gates-seed=8") != first
 
 
-def test_numpy_global_state_is_reseeded_when_imported(pytester: pytest.Pytester) -> None:
-    # A stand-in numpy records what it is seeded with; the real one is not a test dependency.
+def test_numpy_global_state_is_reseeded_when_imported(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in numpy records what it is seeded with; the real one is not a test dependency,
+    # but another test may have imported it (pyarrow does, for the LanceDB tests).
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
     pytester.makepyfile(
         numpy="""
         class _Random:

@@ -494,3 +494,26 @@ def test_unreadable_quarantine_file_is_a_usage_error(pytester: pytest.Pytester) 
     result.stderr.fnmatch_lines(
         ["ERROR: --atom-gates-quarantine: cannot read *missing.txt: No such file or directory.*"]
     )
+
+
+def test_no_reruns_while_debugging(pytester: pytest.Pytester, gates: Gates) -> None:
+    pytester.makepyfile(
+        test_s="""
+        def test_broken():
+            with open("attempts.txt", "a") as out:
+                out.write("x")
+            assert False
+    """
+    )
+    # --pdb reads the debugger's commands from stdin; "c" continues.
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "--atom-gates",
+        "--pdb",
+        "--atom-gates-mode=TQ-01:off",
+        stdin=b"c\n",
+    )
+    assert (pytester.path / "attempts.txt").read_text() == "x"
+    result.stdout.fnmatch_lines(["atom-gates: reruns are off while debugging (--pdb, --trace)"])

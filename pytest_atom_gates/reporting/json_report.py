@@ -22,7 +22,7 @@ import pytest
 from pytest_atom_gates import __version__
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts
 from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
-from pytest_atom_gates.ledger import OUTCOMES
+from pytest_atom_gates.ledger import OUTCOMES, Attempt
 from pytest_atom_gates.reporting.atomic import write_atomically
 
 SCHEMA_VERSION = 1
@@ -85,7 +85,8 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
     }
 
 
-def _verdict(verdict: GateVerdict) -> dict[str, Any]:
+def verdict_record(verdict: GateVerdict) -> dict[str, Any]:
+    """A verdict as the report's schema gives it (``$defs/verdict``)."""
     return {
         "gate": verdict.gate,
         "name": verdict.name,
@@ -95,6 +96,17 @@ def _verdict(verdict: GateVerdict) -> dict[str, Any]:
         "required": verdict.required,
         "reason": verdict.reason,
         "data": dict(verdict.data),
+    }
+
+
+def attempt_record(attempt: Attempt) -> dict[str, Any]:
+    """One attempt of a test as the report's schema gives it (``$defs/attempt``)."""
+    return {
+        "outcome": attempt.outcome,
+        "duration": attempt.duration,
+        "phase": attempt.phase,
+        "error": attempt.error,
+        "worker": attempt.worker,
     }
 
 
@@ -122,16 +134,7 @@ def build_report(
                 "duration": ledger.durations.get(nodeid, 0.0),
                 "worker": worker,
                 "order_dependent": nodeid in dependent,
-                "attempts": [
-                    {
-                        "outcome": a.outcome,
-                        "duration": a.duration,
-                        "phase": a.phase,
-                        "error": a.error,
-                        "worker": a.worker,
-                    }
-                    for a in attempts
-                ],
+                "attempts": [attempt_record(a) for a in attempts],
             }
         )
     report: dict[str, Any] = {
@@ -164,7 +167,7 @@ def build_report(
             }
             for c in checks.checks
         ],
-        "verdicts": [_verdict(v) for v in verdicts],
+        "verdicts": [verdict_record(v) for v in verdicts],
     }
     if extra_sections:
         report.update(extra_sections)

@@ -7,8 +7,9 @@ from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
-from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
+from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.ledger import FAILED, NOT_RUN
+from pytest_atom_gates.reporting import failures_heading, failures_tolerated, verdict_label
 
 _MARKUP = {
     Verdict.PASS: {"green": True},
@@ -23,10 +24,7 @@ Writer = Callable[..., None]
 
 
 def _row(verdict: GateVerdict) -> tuple[str, ...]:
-    label = verdict.verdict.value
-    if verdict.mode.value == "warn" and verdict.verdict is Verdict.WARN:
-        label += " (warn only)"
-    return (verdict.gate, verdict.name, label, verdict.measured, verdict.required)
+    return (verdict.gate, verdict.name, verdict_label(verdict), verdict.measured, verdict.required)
 
 
 def render_table(write: Writer, verdicts: Sequence[GateVerdict]) -> None:
@@ -82,17 +80,9 @@ def render_summary(
         error = ledger.last_error(nodeid) if with_errors else None
         return f"{nodeid} - {error}" if error else nodeid
 
-    failed = [n for n in ledger.with_outcome(FAILED) if n not in facts.quarantined]
-    pass_rate = next((v for v in verdicts if v.gate == "TQ-02"), None)
-    tolerated = pass_rate is not None and pass_rate.verdict is Verdict.PASS
-    if tolerated:
-        title = (
-            f"tolerated failures, within the TQ-02 minimum of "
-            f"{format_threshold(facts.settings.min_pass_rate)}"
-        )
-        _listing(write, title, [describe(n) for n in failed], limit, yellow=True)
-    else:
-        _listing(write, "failed tests", [describe(n) for n in failed], limit, red=True)
+    failed = [describe(n) for n in ledger.with_outcome(FAILED) if n not in facts.quarantined]
+    markup = {"yellow": True} if failures_tolerated(verdicts) else {"red": True}
+    _listing(write, failures_heading(verdicts, facts), failed, limit, **markup)
     _listing(write, "tests that did not run", ledger.with_outcome(NOT_RUN), limit, red=True)
     _listing(
         write,

@@ -1,0 +1,294 @@
+"""GitHub Actions: a Markdown summary on the job's page and annotations in the log.
+
+Registered on the controller only, and only when ``GITHUB_ACTIONS=true``. The summary is appended
+to the file ``GITHUB_STEP_SUMMARY`` names, as every step does; annotations are workflow commands
+(``::error ...::message``) printed at the end of the terminal summary. Neither can fail the run: a
+missing variable or an unwritable file is said once, on one line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.independence import OrderChecks
+from pytest_atom_gates.ledger import FAILED, FLAKY, NOT_RUN, RERUN
+from pytest_atom_gates.reporting import (
+    attempts_text,
+    failures_heading,
+    failures_tolerated,
+    verdict_label,
+    verdict_text,
+)
+from pytest_atom_gates.reporting.terminal import closing_line
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.session import GatesController
+
+ACTIONS_ENV = "GITHUB_ACTIONS"
+SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+WORKSPACE_ENV = "GITHUB_WORKSPACE"
+
+ANNOTATION_LIMIT = 10
+"""GitHub shows at most ten error and ten warning annotations per step; more are dropped."""
+LIST_LIMIT = 50
+"""Entries per list in the step summary, which GitHub caps at 1 MiB per step."""
+
+_ICONS = {  # check mark, warning sign, cross mark, minus sign: as emoji on the job page
+    Verdict.PASS: "\u2705",
+    Verdict.WARN: "\u26a0\ufe0f",
+    Verdict.FAIL: "\u274c",
+    Verdict.OFF: "\u2796",
+}
+
+
+def running_on_github(environ: Mapping[str, str] = os.environ) -> bool:
+    return environ.get(ACTIONS_ENV, "").strip().lower() == "true"
+
+
+# -- workflow commands ----------------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message, as the runner's own toolkit does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value, where ``:`` and ``,`` are separators."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(level: str, message: str, **properties: str | int | None) -> str:
+    """``::level key=value,...::message`` with every part escaped."""
+    pairs = ",".join(
+        f"{key}={escape_property(str(value))}"
+        for key, value in properties.items()
+        if value is not None
+    )
+    return f"::{level}{' ' + pairs if pairs else ''}::{escape_data(message)}"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an annotation points: a file relative to the repository, and a 1-based line."""
+
+    file: str
+    line: int | None
+
+
+def failure_location(report: pytest.TestReport, rootpath: Path, workspace: Path | None) -> Location:
+    """The test's file, at the line that failed when that is in the test's own file.
+
+    A failure inside a helper in another file points at the test's ``def`` line instead: the
+    annotation belongs on the test that failed, where a pull request's diff shows it.
+    """
+    relpath, def_line, _ = report.location
+    path = (rootpath / relpath).resolve()
+    line = None if def_line is None else def_line + 1
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and Path(crash.path).resolve() == path:
+        line = crash.lineno
+    if workspace is not None and path.is_relative_to(workspace):
+        return Location(path.relative_to(workspace).as_posix(), line)
+    return Location(Path(relpath).as_posix(), line)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One annotation: ``error`` or ``warning``, with a title, a message and maybe a place."""
+
+    level: str
+    title: str
+    message: str
+    location: Location | None = None
+
+    def command(self) -> str:
+        place = self.location
+        if place is None:
+            return workflow_command(self.level, self.message, title=self.title)
+        return workflow_command(
+            self.level, self.message, file=place.file, line=place.line, title=self.title
+        )
+
+
+def _gate_annotations(verdicts: Sequence[GateVerdict]) -> Iterator[Annotation]:
+    for verdict in verdicts:
+        if verdict.verdict in (Verdict.FAIL, Verdict.WARN):
+            level = "error" if verdict.verdict is Verdict.FAIL else "warning"
+            reason = f"\n{verdict.reason}" if verdict.reason else ""
+            title = f"atom-gates {verdict.gate} {verdict.name}"
+            yield Annotation(level, title, verdict_text(verdict) + reason)
+
+
+def _test_annotations(
+    facts: RunFacts, verdicts: Sequence[GateVerdict], locations: Mapping[str, Location]
+) -> Iterator[Annotation]:
+    ledger = facts.ledger
+    checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
+    reproduce = {c.nodeid: c.reproduce for c in checks.order_dependent}
+    suffix = " (tolerated by TQ-02)" if failures_tolerated(verdicts) else ""
+    # Quarantined tests count for no gate; their known failures would only bury the others.
+    for nodeid in _counted(facts, FAILED):
+        message = ledger.last_error(nodeid) or "failed"
+        if nodeid in reproduce:
+            message += f"\norder-dependent: passed when run alone. Reproduce:\n{reproduce[nodeid]}"
+        yield Annotation("error", f"{nodeid} failed{suffix}", message, locations.get(nodeid))
+    for nodeid in _counted(facts, FLAKY):
+        text = attempts_text(ledger.attempts(nodeid))
+        yield Annotation("warning", f"{nodeid} is flaky", text, locations.get(nodeid))
+
+
+def _counted(facts: RunFacts, outcome: str) -> list[str]:
+    """Tests with this final outcome that are not quarantined."""
+    return [n for n in facts.ledger.with_outcome(outcome) if n not in facts.quarantined]
+
+
+def run_annotations(
+    facts: RunFacts, verdicts: Sequence[GateVerdict], locations: Mapping[str, Location]
+) -> list[Annotation]:
+    """Errors for failed gates and tests, warnings for WARN verdicts and flaky tests.
+
+    Gates come first so that GitHub's per-step limit never hides them behind test failures.
+    """
+    emitted = {"error": 0, "warning": 0}
+    chosen = []
+    for annotation in (
+        *_gate_annotations(verdicts),
+        *_test_annotations(facts, verdicts, locations),
+    ):
+        if emitted[annotation.level] < ANNOTATION_LIMIT:
+            emitted[annotation.level] += 1
+            chosen.append(annotation)
+    return chosen
+
+
+# -- step summary ---------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """Inline code, also for text that holds backticks (parametrized ids may)."""
+    if "`" in text:
+        return f"`` {text} ``"
+    return f"`{text}`"
+
+
+def _section(title: str, entries: Sequence[str]) -> list[str]:
+    if not entries:
+        return []
+    lines = ["", f"#### {title[0].upper()}{title[1:]} ({len(entries)})", ""]
+    lines += entries[:LIST_LIMIT]
+    if len(entries) > LIST_LIMIT:
+        lines.append(f"- ... and {len(entries) - LIST_LIMIT} more: see the JSON report")
+    return lines
+
+
+def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
+    """The run in Markdown: the gate table, then what a reader acts on."""
+    ledger = facts.ledger
+    heading, _ = closing_line(verdicts, facts.seed)
+    lines = [
+        f"### {heading}",
+        "",
+        "| gate | name | verdict | measured | required |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for v in verdicts:
+        cells = (v.gate, v.name, f"{_ICONS[v.verdict]} {verdict_label(v)}", v.measured, v.required)
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    reasons = [v for v in verdicts if v.reason and v.verdict is not Verdict.OFF]
+    if reasons:
+        lines.append("")
+        lines += [f"- **{v.gate} {v.verdict.value}**: {_cell(v.reason or '')}" for v in reasons]
+    if facts.partial_reason:
+        lines += ["", f"Partial run: {facts.partial_reason}."]
+
+    def entry(nodeid: str, detail: str | None) -> str:
+        return f"- {_code(nodeid)} - {_code(detail)}" if detail else f"- {_code(nodeid)}"
+
+    lines += _section(
+        failures_heading(verdicts, facts),
+        [entry(n, ledger.last_error(n)) for n in _counted(facts, FAILED)],
+    )
+    lines += _section(
+        "tests that did not run", [entry(n, None) for n in ledger.with_outcome(NOT_RUN)]
+    )
+    lines += _section(
+        "collection errors",
+        [entry(e.nodeid or "session", e.message) for e in ledger.collection_errors],
+    )
+    lines += _section(
+        "flaky tests",
+        [entry(n, attempts_text(ledger.attempts(n))) for n in ledger.with_outcome(FLAKY)],
+    )
+    lines += _section(
+        "quarantined tests, counted by no gate",
+        [f"{entry(n, ledger.outcome(n))} ({reason})" for n, reason in facts.quarantined.items()],
+    )
+    checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
+    lines += _section(
+        "order-dependent tests",
+        [
+            f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}\n\n"
+            f"  ```sh\n  {c.reproduce}\n  ```\n"
+            for c in checks.order_dependent
+        ],
+    )
+    return "\n".join(lines) + "\n\n"
+
+
+def append_summary(file: str, markdown: str) -> str | None:
+    """Append to the step summary file; return why that was not possible, or None."""
+    if not file:
+        return f"{SUMMARY_ENV} is not set: no step summary written"
+    try:
+        with open(file, "a", encoding="utf-8") as stream:
+            stream.write(markdown)
+    except OSError as exc:
+        return f"could not append the step summary to {file}: {exc.strerror or exc}"
+    return None
+
+
+class GitHubReporter:
+    """Step summary and annotations of one run, on the controller."""
+
+    def __init__(
+        self, controller: GatesController, environ: Mapping[str, str] = os.environ
+    ) -> None:
+        self.controller = controller
+        self.rootpath = controller.config.rootpath
+        workspace = environ.get(WORKSPACE_ENV, "").strip()
+        self.workspace = Path(workspace).resolve() if workspace else None
+        self.summary_file = environ.get(SUMMARY_ENV, "").strip()
+        self.locations: dict[str, Location] = {}
+        self.problem: str | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Only a failed attempt needs a place; a passing test costs one comparison.
+        if report.outcome in ("failed", RERUN) and report.nodeid not in self.locations:
+            self.locations[report.nodeid] = failure_location(report, self.rootpath, self.workspace)
+
+    def pytest_sessionfinish(self) -> None:
+        # A plain hook: it runs after the controller's sessionfinish made the verdicts.
+        facts, verdicts = self.controller.facts, self.controller.verdicts
+        if facts is not None and verdicts is not None:
+            self.problem = append_summary(self.summary_file, step_summary(facts, verdicts))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        facts, verdicts = self.controller.facts, self.controller.verdicts
+        if facts is None or verdicts is None:
+            return
+        for annotation in run_annotations(facts, verdicts, self.locations):
+            terminalreporter.write_line(annotation.command())
+        if self.problem:
+            terminalreporter.write_line(f"atom-gates: {self.problem}", yellow=True)

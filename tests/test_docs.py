@@ -1,0 +1,107 @@
+"""The docs cannot drift from the code.
+
+The options reference and the report schema are rendered from the code by the site's hook
+(``docs/hooks/generated.py``); these tests render the pages the same way and hold them against
+what pytest itself lists in ``--help``: every option and ini key is documented, and the docs, the
+README and the example workflows name no option that does not exist.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from pytest_atom_gates.reporting.json_report import schema
+from pytest_atom_gates.settings import OPTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+OPTION = re.compile(r"--(?:no-)?atom-gates(?:-[a-z0-9]+)*")
+INI_KEY = re.compile(r"^  (atom_gates_\w+) \(", re.MULTILINE)
+
+
+def _render() -> Callable[[str], str]:
+    spec = importlib.util.spec_from_file_location("docs_hook", DOCS / "hooks" / "generated.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return cast(Callable[[str], str], module.render)
+
+
+render = _render()
+
+
+def page(name: str) -> str:
+    """A docs page as the site shows it: with the generated parts rendered."""
+    return render((DOCS / name).read_text(encoding="utf-8"))
+
+
+def all_pages() -> str:
+    return "\n".join(page(path.name) for path in sorted(DOCS.glob("*.md")))
+
+
+@pytest.fixture(scope="module")
+def pytest_help(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``pytest --help`` with this plugin installed, as a user sees it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd=tmp_path_factory.mktemp("help"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_every_option_is_documented(pytest_help: str) -> None:
+    options = set(OPTION.findall(pytest_help))
+    assert "--atom-gates-seed" in options  # the help was read, and has the group
+    documented = set(OPTION.findall(all_pages()))
+    assert options - documented == set()
+
+
+def test_every_ini_key_is_documented(pytest_help: str) -> None:
+    keys = set(INI_KEY.findall(pytest_help))
+    assert "atom_gates_seed" in keys
+    pages = all_pages()
+    assert {key for key in keys if not re.search(rf"\b{key}\b", pages)} == set()
+
+
+def test_docs_name_only_options_that_exist(pytest_help: str) -> None:
+    texts = [all_pages(), (ROOT / "README.md").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in (ROOT / "examples").rglob("*.yml")]
+    mentioned = set(OPTION.findall("\n".join(texts)))
+    assert mentioned - set(OPTION.findall(pytest_help)) == set()
+
+
+def test_options_reference_is_generated_from_the_registry() -> None:
+    reference = page("configuration.md")
+    assert "<!-- atom-gates:" not in reference
+    for spec in OPTIONS:
+        section = reference.split(f"### `{spec.option}`", 1)[1].split("###", 1)[0]
+        assert spec.help in section
+        assert ("ini key: none" if spec.cli_only else f"ini key: `{spec.ini}`") in section
+        assert f"accepts: {spec.accepted}" in section
+        default = f"`{spec.default}`" if spec.default is not None else "unset"
+        assert f"default: {default}" in section
+
+
+def test_schema_reference_covers_every_field() -> None:
+    reference = page("reports.md")
+    document = schema()
+    assert "<!-- atom-gates:" not in reference
+    for name in document["properties"]:
+        assert f"| `{name}` |" in reference
+    for name, definition in document["$defs"].items():
+        assert f"### `{name}`" in reference
+        for field in definition.get("properties", {}):
+            assert f"| `{field}` |" in reference
+    assert '"$schema": "https://json-schema.org/draft/2020-12/schema"' in reference

@@ -1,0 +1,165 @@
+"""Cooperation: pytest-json-report's report and JUnit XML carry the seed, verdicts and reruns."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Gates
+
+SUITE = """
+    def test_ok():
+        pass
+
+    attempts = []
+
+    def test_flaky():
+        attempts.append(1)
+        assert len(attempts) > 1, "not yet"
+
+    def test_broken():
+        assert 0, "always"
+"""
+# Three of four tests pass after reruns: 75 %, within a minimum of 70 %.
+FLAGS = ("--atom-gates-seed=9", "--atom-gates-min-pass-rate=70", "--atom-gates-mode=TQ-01:off")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def rerun_suite(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_s=SUITE)
+    pytester.makepyfile(test_more="def test_also_ok(): pass\n")
+
+
+# -- pytest-json-report ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("rerun_suite")
+def test_json_report_gains_the_gates_and_final_outcomes(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    json_file = pytester.path / "json-report.json"
+    run = any_engine.run(*FLAGS, "--json-report", f"--json-report-file={json_file}")
+    assert run.ret == 0
+    report = read_json(json_file)
+    assert report["exitcode"] == 0  # the gates' exit status, not pytest's 1 for a failed test
+    section = report["atom_gates"]
+    assert section["seed"] == 9
+    assert [(v["gate"], v["verdict"]) for v in section["verdicts"]] == [
+        ("TQ-01", "OFF"),
+        ("TQ-02", "PASS"),
+        ("TQ-03", "PASS"),
+        ("TQ-04", "WARN"),
+    ]
+    assert section["verdicts"] == run.report["verdicts"]
+    attempts = section["attempts"]
+    assert sorted(attempts) == ["test_s.py::test_broken", "test_s.py::test_flaky"]
+    assert [a["outcome"] for a in attempts["test_s.py::test_flaky"]] == ["failed", "passed"]
+    assert [a["outcome"] for a in attempts["test_s.py::test_broken"]] == ["failed"] * 3
+    tests = {t["nodeid"]: t for t in report["tests"]}
+    assert tests["test_s.py::test_flaky"]["outcome"] == "passed"
+    assert tests["test_s.py::test_flaky"]["atom_gates"] == {"outcome": "flaky", "attempts": 2}
+    assert tests["test_s.py::test_broken"]["outcome"] == "failed"
+    assert "atom_gates" not in tests["test_s.py::test_ok"]
+    assert report["summary"] == {"passed": 3, "failed": 1, "total": 4, "collected": 4}
+
+
+@pytest.mark.usefixtures("rerun_suite")
+def test_json_report_alone_is_left_alone(pytester: pytest.Pytester) -> None:
+    """Without --atom-gates nothing is added, and nothing is rerun."""
+    json_file = pytester.path / "json-report.json"
+    result = pytester.runpytest("--json-report", f"--json-report-file={json_file}")
+    assert result.ret == 1
+    report = read_json(json_file)
+    assert "atom_gates" not in report
+    flaky = next(t for t in report["tests"] if t["nodeid"] == "test_s.py::test_flaky")
+    assert flaky["outcome"] == "failed"
+    assert report["summary"] == {"passed": 2, "failed": 2, "total": 4, "collected": 4}
+
+
+@pytest.mark.parametrize(
+    "plugins",
+    [
+        ["pytest_atom_gates.plugin", "pytest_jsonreport.plugin"],
+        ["pytest_jsonreport.plugin", "pytest_atom_gates.plugin"],
+    ],
+    ids=["atom-gates-first", "json-report-first"],
+)
+def test_json_report_gets_the_gates_whatever_the_plugin_order(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, plugins: list[str]
+) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(test_s="def test_bad(): assert 0\n")
+    json_file = pytester.path / "json-report.json"
+    result = pytester.runpytest_subprocess(
+        *(arg for plugin in plugins for arg in ("-p", plugin)),
+        "--atom-gates",
+        "--atom-gates-mode=TQ-01:off",
+        "--json-report",
+        f"--json-report-file={json_file}",
+    )
+    assert result.ret == 1
+    report = read_json(json_file)
+    assert [v["verdict"] for v in report["atom_gates"]["verdicts"]] == [
+        "OFF",
+        "FAIL",
+        "PASS",
+        "PASS",
+    ]
+
+
+# -- JUnit XML ------------------------------------------------------------------------------------
+
+
+def suite_properties(path: Path) -> dict[str, str]:
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    return {p.get("name", ""): p.get("value", "") for p in suite.iterfind("properties/property")}
+
+
+def case_properties(path: Path) -> dict[str, dict[str, str]]:
+    cases = ET.parse(path).getroot().iterfind("testsuite/testcase")
+    return {
+        case.get("name", ""): {
+            p.get("name", ""): p.get("value", "") for p in case.iterfind("properties/property")
+        }
+        for case in cases
+    }
+
+
+@pytest.mark.usefixtures("rerun_suite")
+def test_junit_xml_carries_seed_verdicts_and_flaky_marks(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    xml_file = pytester.path / "junit.xml"
+    run = any_engine.run(*FLAGS, f"--junitxml={xml_file}")
+    assert run.ret == 0
+    assert suite_properties(xml_file) == {
+        "atom_gates_seed": "9",
+        "atom_gates_TQ-01": "OFF: switched off",
+        "atom_gates_TQ-02": "PASS: 75.00 % (3/4), required >= 70 %",
+        "atom_gates_TQ-03": f"PASS: {run.verdict('TQ-03')['measured']}, required <= 3600 s",
+        "atom_gates_TQ-04": "WARN: 1 flaky, required flaky tests warn",
+    }
+    assert case_properties(xml_file) == {
+        "test_ok": {},
+        "test_also_ok": {},
+        "test_flaky": {"atom_gates_attempts": "2", "atom_gates_flaky": "true"},
+        "test_broken": {"atom_gates_attempts": "3"},
+    }
+
+
+def test_junit_xml_alone_has_no_gates(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    xml_file = pytester.path / "junit.xml"
+    result = pytester.runpytest(f"--junitxml={xml_file}")
+    assert result.ret == 0
+    assert suite_properties(xml_file) == {}
