@@ -49,6 +49,9 @@ _CHILD_ENV_DROP = (
     "PYTEST_CURRENT_TEST",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
+    # Set by coverage.py's subprocess measurement of this run, which has ended by now: the
+    # child's data would only be left behind beside the combined data file.
+    "COVERAGE_PROCESS_CONFIG",
 )
 _INLINE_LIMIT = 30
 """At most this many preceding tests go inline into a reproduce command; more go into a file."""
@@ -144,6 +147,9 @@ class AloneChecker:
                 *self.base_command(),
                 "--atom-gates-order-checks=0",
                 "--atom-gates-reruns=0",
+                # Its own TQ-05 would erase the coverage data file that the run which
+                # started it has just written.
+                "--atom-gates-mode=TQ-05:off",
                 f"--atom-gates-report={report}",
                 "-p",
                 "no:cacheprovider",

@@ -52,6 +52,16 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Before conftest files are imported, so that what they and the package under test run on
+    # import counts towards TQ-05. xdist workers build their configuration the same way.
+    if getattr(early_config.known_args_namespace, "atom_gates", False):
+        from pytest_atom_gates.cov.measure import start_early
+
+        start_early(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)

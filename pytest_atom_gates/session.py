@@ -148,6 +148,10 @@ def start(config: pytest.Config) -> None:
 
     determinism.setup(config, run, controller)
 
+    from pytest_atom_gates.cov.feature import setup as setup_coverage
+
+    setup_coverage(config, run, controller)
+
 
 def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
     switched_off = config.stash.get(SWITCHED_OFF_RERUNNERS, [])

@@ -8,6 +8,7 @@ accepted.
 
 from __future__ import annotations
 
+import argparse
 import enum
 import math
 import os
@@ -89,6 +90,11 @@ class Settings:
     strict: bool
     order_checks: int
     slowest: int
+    min_coverage: Decimal
+    coverage_sources: tuple[str, ...]
+    """What TQ-05 measures; empty means coverage.py's own configuration decides."""
+    coverage_reports: tuple[CoverageReport, ...]
+    min_coverage_per_package: tuple[tuple[str, Decimal], ...]
     reruns: int = 2
     rerun_delay: float = 1.0
     rerun_only: tuple[re.Pattern[str], ...] = ()
@@ -100,6 +106,19 @@ class Settings:
 
     def mode(self, gate_id: str) -> GateMode:
         return self.modes.get(gate_id, GateMode.ENFORCE)
+
+
+COVERAGE_REPORT_KINDS = ("term", "term-missing", "xml", "html", "json", "lcov")
+_REPORTS_WITH_PATH = ("xml", "html", "json", "lcov")
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """One coverage report to produce at the end: its kind and, for files, where it goes."""
+
+    kind: str
+    path: Path | None = None
+    """None writes to the place coverage.py's configuration names (coverage.xml, htmlcov...)."""
 
 
 class _Invalid(ValueError):
@@ -216,6 +235,36 @@ def parse_mode(text: str) -> tuple[str, GateMode]:
     except ValueError:
         raise _Invalid(f"unknown mode {mode_text.strip()!r}") from None
     return gate, mode
+
+
+def parse_package_minimum(text: str) -> tuple[str, Decimal]:
+    package, sep, percent = text.partition(":")
+    if not sep:
+        raise _Invalid("missing ':' between package and percentage")
+    name = package.strip()
+    if not name:
+        raise _Invalid("no package before ':'")
+    return name, parse_percent(percent)
+
+
+def parse_coverage_report(text: str) -> tuple[str, str | None]:
+    """``KIND`` or ``KIND:PATH``; the path is resolved later, against where it was given."""
+    kind, sep, path = text.strip().partition(":")
+    kind = kind.strip().lower()
+    if kind not in COVERAGE_REPORT_KINDS:
+        raise _Invalid(f"unknown report {kind!r}")
+    if sep and kind not in _REPORTS_WITH_PATH:
+        raise _Invalid(f"{kind} is shown in the terminal and takes no path")
+    if sep and not path.strip():
+        raise _Invalid("empty path after ':'")
+    return kind, path.strip() if sep else None
+
+
+def parse_source(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise _Invalid("empty")
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -339,6 +388,43 @@ OPTIONS: tuple[OptionSpec, ...] = (
         parse=parse_count,
     ),
     OptionSpec(
+        "min-coverage",
+        "PCT",
+        "TQ-05: minimum total coverage, compared as coverage.py's fail_under is.",
+        "a percentage from 0 to 100, such as 25 or 87.5",
+        default="25",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "cov",
+        "PACKAGE_OR_PATH",
+        "TQ-05: measure this package or directory (repeatable); "
+        "default: coverage.py's configuration ([run] source).",
+        "a package name or a directory",
+        repeatable=True,
+        ini_type="args",
+        parse=parse_source,
+    ),
+    OptionSpec(
+        "cov-report",
+        "KIND[:PATH]",
+        "TQ-05: also write a coverage report: term, term-missing, xml[:PATH], html[:DIR], "
+        "json[:PATH] or lcov[:PATH] (repeatable).",
+        "term, term-missing, xml[:PATH], html[:DIR], json[:PATH] or lcov[:PATH]",
+        repeatable=True,
+        ini_type="args",
+        parse=parse_coverage_report,
+    ),
+    OptionSpec(
+        "min-coverage-per-package",
+        "PACKAGE:PCT",
+        "TQ-05: minimum coverage of one package, e.g. core:60 (repeatable).",
+        "PACKAGE:PCT pairs such as core:60 api:40, PCT from 0 to 100",
+        repeatable=True,
+        ini_type="args",
+        parse=parse_package_minimum,
+    ),
+    OptionSpec(
         "reruns",
         "N",
         "TQ-04: rerun a failed test up to N more times, right after it failed.",
@@ -440,9 +526,18 @@ def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
     return f"ini option {spec.ini}{where}"
 
 
-def _read(config: pytest.Config, spec: OptionSpec) -> list[tuple[str, str]]:
+def _cli(config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None) -> Any:
+    """The command line value; before pytest parsed it fully, from the namespace of known args."""
+    if namespace is not None:
+        return getattr(namespace, spec.dest, None)
+    return config.getoption(spec.dest, None)
+
+
+def _read(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None = None
+) -> list[tuple[str, str]]:
     """The raw values of a setting with where each came from; CLI > environment > ini > default."""
-    cli = config.getoption(spec.dest, None)
+    cli = _cli(config, spec, namespace)
     if cli not in (None, []):
         values = cli if isinstance(cli, list) else [cli]
         return [(str(value), spec.option) for value in values]
@@ -467,24 +562,30 @@ def _parse(spec: OptionSpec, value: str, source: str) -> Any:
         ) from None
 
 
-def read_setting(config: pytest.Config, spec: OptionSpec) -> Any:
+def read_setting(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None = None
+) -> Any:
     """The parsed value of a single-valued setting, or None when it is unset."""
-    values = _read(config, spec)
+    values = _read(config, spec, namespace)
     if not values:
         return None
     value, source = values[-1]
     return _parse(spec, value, source)
 
 
-def read_all(config: pytest.Config, spec: OptionSpec) -> list[Any]:
+def read_all(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None = None
+) -> list[Any]:
     """The parsed values of a repeatable setting, from the command line or else the ini file."""
-    return [_parse(spec, value, source) for value, source in _read(config, spec)]
+    return [_parse(spec, value, source) for value, source in _read(config, spec, namespace)]
 
 
-def _read_modes(config: pytest.Config, spec: OptionSpec) -> dict[str, GateMode]:
+def _read_modes(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
+) -> dict[str, GateMode]:
     """Gate modes from the ini file, then the command line on top, gate by gate."""
     ini = config.getini(spec.ini) or []
-    cli = config.getoption(spec.dest, None) or []
+    cli = _cli(config, spec, namespace) or []
     sources = [(str(v), _describe_ini(config, spec)) for v in ini]
     sources += [(str(v), spec.option) for v in cli]
     modes: dict[str, GateMode] = {}
@@ -495,9 +596,11 @@ def _read_modes(config: pytest.Config, spec: OptionSpec) -> dict[str, GateMode]:
     return modes
 
 
-def _resolve_path(config: pytest.Config, spec: OptionSpec) -> Path | None:
+def _resolve_path(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
+) -> Path | None:
     """A path setting: relative to the invocation directory, or to the ini file's folder."""
-    values = _read(config, spec)
+    values = _read(config, spec, namespace)
     if not values:
         return None
     raw, source = values[-1]
@@ -523,11 +626,44 @@ def path_base(config: pytest.Config, spec: OptionSpec, source: str) -> Path:
 SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
 
 
-def load_settings(config: pytest.Config) -> Settings:
-    """Read and validate every setting; raises ``pytest.UsageError`` on the first bad one."""
+def _read_list(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
+) -> list[tuple[Any, str]]:
+    """Every value of a repeatable setting, parsed, with where it came from.
+
+    Values may also be separated by commas, as in ``core:60,api:40``.
+    """
+    values = []
+    for raw, source in _read(config, spec, namespace):
+        for part in filter(None, (piece.strip() for piece in raw.split(","))):
+            values.append((_parse(spec, part, source), source))
+    return values
+
+
+def _read_coverage_reports(
+    config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
+) -> tuple[CoverageReport, ...]:
+    reports = []
+    for (kind, path), source in _read_list(config, spec, namespace):
+        where = None
+        if path is not None:
+            where = (path_base(config, spec, source) / Path(path).expanduser()).absolute()
+        reports.append(CoverageReport(kind, where))
+    return tuple(reports)
+
+
+def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = None) -> Settings:
+    """Read and validate every setting; raises ``pytest.UsageError`` on the first bad one.
+
+    Before pytest has parsed the whole command line (``pytest_load_initial_conftests``), pass
+    ``early_config.known_args_namespace`` as ``namespace``.
+    """
 
     def value(name: str) -> Any:
-        return read_setting(config, SPEC_BY_NAME[name])
+        return read_setting(config, SPEC_BY_NAME[name], namespace)
+
+    def each(name: str) -> list[Any]:
+        return [parsed for parsed, _ in _read_list(config, SPEC_BY_NAME[name], namespace)]
 
     return Settings(
         seed=value("seed"),
@@ -535,17 +671,22 @@ def load_settings(config: pytest.Config) -> Settings:
         max_duration=value("max-duration"),
         max_test_duration=value("max-test-duration"),
         stop_on_budget=value("stop-on-budget"),
-        modes=_read_modes(config, SPEC_BY_NAME["mode"]),
-        report_path=_resolve_path(config, SPEC_BY_NAME["report"]),
+        modes=_read_modes(config, SPEC_BY_NAME["mode"], namespace),
+        report_path=_resolve_path(config, SPEC_BY_NAME["report"], namespace),
         strict=value("strict"),
         order_checks=value("order-checks"),
         slowest=value("slowest"),
+        min_coverage=value("min-coverage"),
+        coverage_sources=tuple(each("cov")),
+        coverage_reports=_read_coverage_reports(config, SPEC_BY_NAME["cov-report"], namespace),
+        # A package named twice keeps the minimum named last.
+        min_coverage_per_package=tuple(dict(each("min-coverage-per-package")).items()),
         reruns=value("reruns"),
         rerun_delay=value("rerun-delay"),
-        rerun_only=tuple(read_all(config, SPEC_BY_NAME["rerun-only"])),
-        rerun_except=tuple(read_all(config, SPEC_BY_NAME["rerun-except"])),
+        rerun_only=tuple(read_all(config, SPEC_BY_NAME["rerun-only"], namespace)),
+        rerun_except=tuple(read_all(config, SPEC_BY_NAME["rerun-except"], namespace)),
         rerun_cap=value("rerun-cap"),
         rerun_cap_min=value("rerun-cap-min"),
         max_flaky=value("max-flaky"),
-        quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"]),
+        quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"], namespace),
     )

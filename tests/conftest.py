@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import coverage  # noqa: F401  (see below)
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
@@ -19,10 +20,15 @@ import pytest_atom_gates
 # its modules only when a run is switched on, so they are imported here, before the first run, or
 # every run would load fresh copies beside the old ones (enum members would stop comparing equal).
 # Hypothesis likewise, or its pytest plugin would import and rewrite the whole package every run.
+# Coverage.py too: its C tracer cannot be imported a second time into the same process.
 for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_gates."):
     # A part that needs an optional extra which is not installed is skipped.
     with contextlib.suppress(ImportError):
         importlib.import_module(_module.name)
+
+NO_COVERAGE = "--atom-gates-mode=TQ-05:off"
+"""For inner runs that test another gate: TQ-05 would measure them, and in process it cannot
+measure while the outer run's coverage does (another tracer is active)."""
 
 pytest_plugins = ["pytester"]
 
@@ -68,15 +74,21 @@ class GatedRun:
 
 
 class Gates:
-    """Runs the inner suite with ``--atom-gates``, in process or in a subprocess with xdist."""
+    """Runs the inner suite with ``--atom-gates``, in process or in a subprocess with xdist.
 
-    def __init__(self, pytester: pytest.Pytester, engine: str = "single") -> None:
+    TQ-05 is off unless ``with_coverage`` is true; a test can still set its mode with ``args``.
+    """
+
+    def __init__(
+        self, pytester: pytest.Pytester, engine: str = "single", with_coverage: bool = False
+    ) -> None:
         self.pytester = pytester
         self.engine = engine
+        self.with_coverage = with_coverage
 
     def run(self, *args: str, subprocess: bool = False, report: bool = True) -> GatedRun:
         path = self.pytester.path / "atom-gates-report.json"
-        argv = ["--atom-gates", *args]
+        argv = ["--atom-gates", *([] if self.with_coverage else [NO_COVERAGE]), *args]
         if not any(arg.startswith("--atom-gates-rerun-delay") for arg in args):
             argv.append("--atom-gates-rerun-delay=0")  # the pause itself is tested on its own
         if report:

@@ -26,9 +26,6 @@ DOCS = ROOT / "docs"
 OPTION = re.compile(r"--(?:no-)?atom-gates(?:-[a-z0-9]+)*")
 INI_KEY = re.compile(r"^  (atom_gates_\w+) \(", re.MULTILINE)
 
-PLANNED = frozenset({"--atom-gates-cov", "--atom-gates-min-coverage", "--atom-gates-cov-report"})
-"""Options the migration guide names ahead of their code: those of TQ-05 coverage."""
-
 
 def _render() -> Callable[[str], str]:
     spec = importlib.util.spec_from_file_location("docs_hook", DOCS / "hooks" / "generated.py")
@@ -82,12 +79,7 @@ def test_docs_name_only_options_that_exist(pytest_help: str) -> None:
     texts = [all_pages(), (ROOT / "README.md").read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8") for p in (ROOT / "examples").rglob("*.yml")]
     mentioned = set(OPTION.findall("\n".join(texts)))
-    assert mentioned - set(OPTION.findall(pytest_help)) - PLANNED == set()
-
-
-def test_planned_options_do_not_exist_yet(pytest_help: str) -> None:
-    """Once they exist, they leave PLANNED and the docs drop the note that they are coming."""
-    assert PLANNED & set(OPTION.findall(pytest_help)) == set()
+    assert mentioned - set(OPTION.findall(pytest_help)) == set()
 
 
 def test_options_reference_is_generated_from_the_registry() -> None:

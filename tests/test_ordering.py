@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_atom_gates.ordering import shuffled_order, test_seed
-from tests.conftest import no_traceback
+from tests.conftest import NO_COVERAGE, no_traceback
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -202,7 +202,7 @@ def test_rngs_reseeded_per_test_from_seed_and_node_id(pytester: pytest.Pytester)
 
     def draws(*args: str) -> dict[str, float]:
         (pytester.path / "draws.jsonl").unlink(missing_ok=True)
-        assert pytester.runpytest("--atom-gates", *args).ret == 0
+        assert pytester.runpytest("--atom-gates", NO_COVERAGE, *args).ret == 0
         lines = (pytester.path / "draws.jsonl").read_text().splitlines()
         return dict(json.loads(line) for line in lines)
 
@@ -241,7 +241,7 @@ def test_numpy_global_state_is_reseeded_when_imported(
             config._atom_expected = test_seed(99, "test_np.py::test_sees_its_seed")
     """)
     pytester.syspathinsert()
-    result = pytester.runpytest("--atom-gates", "--atom-gates-seed=99")
+    result = pytester.runpytest("--atom-gates", NO_COVERAGE, "--atom-gates-seed=99")
     result.assert_outcomes(passed=1)
 
 
@@ -265,7 +265,7 @@ def test_hypothesis_follows_the_session_seed(pytester: pytest.Pytester) -> None:
 
     def examples(*args: str) -> list[str]:
         (pytester.path / "examples.txt").unlink(missing_ok=True)
-        result = pytester.runpytest_subprocess("--atom-gates", *args)
+        result = pytester.runpytest_subprocess("--atom-gates", NO_COVERAGE, *args)
         assert result.ret == 0, result.stdout.str()
         return (pytester.path / "examples.txt").read_text().splitlines()
 

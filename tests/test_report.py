@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pytest_atom_gates.reporting.atomic import write_atomically
 from pytest_atom_gates.reporting.json_report import schema
-from tests.conftest import Gates
+from tests.conftest import NO_COVERAGE, Gates
 
 MIXED_SUITE = """
     import pytest
@@ -46,7 +46,7 @@ def test_report_matches_the_schema(pytester: pytest.Pytester, any_engine: Gates)
         "not-run": 0,
     }
     assert len(report["order"]) == 35
-    assert [v["gate"] for v in report["verdicts"]] == ["TQ-01", "TQ-02", "TQ-03", "TQ-04"]
+    assert [v["gate"] for v in report["verdicts"]] == ["TQ-01", "TQ-02", "TQ-03", "TQ-04", "TQ-05"]
     failed = next(t for t in report["tests"] if t["nodeid"] == "test_mixed.py::test_fail")
     assert failed["attempts"][0]["error"] == "AssertionError: deliberate"
     assert report["environment"]["pytest"] == pytest.__version__
@@ -117,7 +117,9 @@ def test_report_write_failure_is_reported_not_raised(pytester: pytest.Pytester) 
         json_report.write_report = fail
     """)
     # In a subprocess: the patch must not leak into other in-process runs of this worker.
-    result = pytester.runpytest_subprocess("--atom-gates", "--atom-gates-report=out.json")
+    result = pytester.runpytest_subprocess(
+        "--atom-gates", NO_COVERAGE, "--atom-gates-report=out.json"
+    )
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         ["atom-gates: could not write the report to *out.json: *No space left*"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Gates
+from tests.conftest import NO_COVERAGE, Gates
 
 SUITE = """
     def test_ok():
@@ -58,6 +58,7 @@ def test_json_report_gains_the_gates_and_final_outcomes(
         ("TQ-02", "PASS"),
         ("TQ-03", "PASS"),
         ("TQ-04", "WARN"),
+        ("TQ-05", "OFF"),
     ]
     assert section["verdicts"] == run.report["verdicts"]
     attempts = section["attempts"]
@@ -103,6 +104,7 @@ def test_json_report_gets_the_gates_whatever_the_plugin_order(
         *(arg for plugin in plugins for arg in ("-p", plugin)),
         "--atom-gates",
         "--atom-gates-mode=TQ-01:off",
+        NO_COVERAGE,
         "--json-report",
         f"--json-report-file={json_file}",
     )
@@ -113,6 +115,7 @@ def test_json_report_gets_the_gates_whatever_the_plugin_order(
         "FAIL",
         "PASS",
         "PASS",
+        "OFF",
     ]
 
 
@@ -148,6 +151,7 @@ def test_junit_xml_carries_seed_verdicts_and_flaky_marks(
         "atom_gates_TQ-02": "PASS: 75.00 % (3/4), required >= 70 %",
         "atom_gates_TQ-03": f"PASS: {run.verdict('TQ-03')['measured']}, required <= 3600 s",
         "atom_gates_TQ-04": "WARN: 1 flaky, required flaky tests warn",
+        "atom_gates_TQ-05": "OFF: switched off",
     }
     assert case_properties(xml_file) == {
         "test_ok": {},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Gates, no_traceback
+from tests.conftest import NO_COVERAGE, Gates, no_traceback
 
 
 @pytest.fixture
@@ -104,7 +104,12 @@ def test_modes_from_cli_merge_with_ini(pytester: pytest.Pytester, gates: Gates) 
     pytester.makepyfile(test_fail="def test_fail():\n    assert False\n")
     pytester.makeini("[pytest]\natom_gates_modes = TQ-01:off TQ-03:warn\n")
     run = gates.run("--atom-gates-mode=pass-rate:warn", "--atom-gates-mode=TQ-03:enforce")
-    assert run.report["settings"]["modes"] == {"TQ-01": "off", "TQ-02": "warn", "TQ-03": "enforce"}
+    assert run.report["settings"]["modes"] == {
+        "TQ-01": "off",
+        "TQ-02": "warn",
+        "TQ-03": "enforce",
+        "TQ-05": "off",
+    }
     pass_rate = run.verdict("TQ-02")
     assert (pass_rate["verdict"], pass_rate["mode"]) == ("WARN", "warn")
     assert "not enforced" in pass_rate["reason"]
@@ -114,7 +119,7 @@ def test_modes_from_cli_merge_with_ini(pytester: pytest.Pytester, gates: Gates) 
 def test_comma_separated_modes(pytester: pytest.Pytester, gates: Gates) -> None:
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     run = gates.run("--atom-gates-mode=TQ-01:off,duration:warn")
-    assert run.report["settings"]["modes"] == {"TQ-01": "off", "TQ-03": "warn"}
+    assert run.report["settings"]["modes"] == {"TQ-01": "off", "TQ-03": "warn", "TQ-05": "off"}
 
 
 def test_no_atom_gates_cancels_addopts(pytester: pytest.Pytester) -> None:
@@ -160,6 +165,8 @@ def test_report_path_from_ini_is_relative_to_the_ini_file(pytester: pytest.Pytes
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
     pytester.makeini("[pytest]\natom_gates_report = reports/gates.json\n")
     sub = pytester.mkdir("sub")
-    result = pytester.runpytest("--atom-gates", "--rootdir", str(pytester.path), str(sub.parent))
+    result = pytester.runpytest(
+        "--atom-gates", NO_COVERAGE, "--rootdir", str(pytester.path), str(sub.parent)
+    )
     assert result.ret == 0
     assert (pytester.path / "reports" / "gates.json").is_file()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Gates
+from tests.conftest import NO_COVERAGE, Gates
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -15,12 +16,13 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def test_header_names_seed_thresholds_and_reproduce_hint(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_s="def test_ok(): pass\n")
     result = pytester.runpytest(
-        "--atom-gates", "--atom-gates-seed=77", "--atom-gates-mode=TQ-03:warn"
+        "--atom-gates", NO_COVERAGE, "--atom-gates-seed=77", "--atom-gates-mode=TQ-03:warn"
     )
     result.stdout.fnmatch_lines(
         [
             "atom-gates: seed 77 | TQ-01 independence | TQ-02 pass rate >= 98 % | "
             "TQ-03 duration <= 3600 s (warn) | TQ-04 reruns 2 (1 s apart, same test seed) | "
+            "TQ-05 coverage >= 25 % (off) | "
             "reproduce with --atom-gates-seed=77",
         ]
     )
@@ -93,14 +95,12 @@ def test_collect_only_shows_the_seed_but_judges_nothing(pytester: pytest.Pyteste
 
 
 def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
-    """README's first command: the example suite passes its gates with one tolerated failure."""
-    shutil.copytree(EXAMPLES, pytester.path / "examples", ignore=shutil.ignore_patterns(".*"))
-    result = pytester.runpytest_subprocess(
-        "--atom-gates",
-        str(pytester.path / "examples"),
-        "--rootdir",
-        str(pytester.path / "examples"),
-    )
+    """README's first command, ``cd examples && pytest --atom-gates``: the example suite passes
+    its gates with one tolerated failure."""
+    examples = pytester.path / "examples"
+    shutil.copytree(EXAMPLES, examples, ignore=shutil.ignore_patterns(".*"))
+    os.chdir(examples)  # pytester restores the working directory after the test
+    result = pytester.runpytest_subprocess("--atom-gates")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(
         [
@@ -108,6 +108,7 @@ def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
             "TQ-01  independence  PASS*",
             "TQ-02  pass rate     PASS*",
             "TQ-03  duration      PASS*",
+            "TQ-05  coverage      PASS     * % (*; core, api, tools)*",
             "tolerated failures, within the TQ-02 minimum of 98 % (1):",
             "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
             "atom-gates: PASS*",

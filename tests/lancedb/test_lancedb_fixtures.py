@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import NO_COVERAGE
+
 # Imported before any in-process pytester run, so that its sys.modules snapshot keeps lancedb (and
 # pyarrow) loaded instead of importing them again in every run.
 lancedb = pytest.importorskip("lancedb")
@@ -81,7 +83,7 @@ def test_tests_with_the_same_table_names_are_isolated_in_any_order(
 ) -> None:
     configure_uri(pytester, uri)
     pytester.makepyfile(test_isolation=ISOLATION_SUITE)
-    result = pytester.runpytest("--atom-gates", f"--atom-gates-seed={seed}")
+    result = pytester.runpytest("--atom-gates", NO_COVERAGE, f"--atom-gates-seed={seed}")
     result.assert_outcomes(passed=12)
     assert result.ret == pytest.ExitCode.OK
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import NO_COVERAGE
+
 lancedb = pytest.importorskip("lancedb")
 pytest.importorskip("xdist")
 
@@ -37,7 +39,9 @@ def test_two_workers_share_nothing_and_leave_nothing(
     # The location comes from the environment here, as it would in CI.
     monkeypatch.setenv("LANCEDB_URI", uri)
     pytester.makepyfile(test_workers=SUITE)
-    result = pytester.runpytest_subprocess("-n", "2", "--atom-gates", "--atom-gates-seed=7")
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--atom-gates", NO_COVERAGE, "--atom-gates-seed=7"
+    )
     result.assert_outcomes(passed=TESTS)
     assert result.ret == pytest.ExitCode.OK
 

@@ -1,0 +1,180 @@
+"""TQ-05 in a run: the engine for this process's role, then the header, report and summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates.cov.engine import Engine, SingleProcess, XdistController, XdistWorker
+from pytest_atom_gates.cov.facts import CoverageFacts
+from pytest_atom_gates.cov.gate import (
+    FACTS_KEY,
+    CoverageGate,
+    describe_measurement,
+    package_judgement,
+    shown_percent,
+)
+from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY, OwnTracer
+from pytest_atom_gates.cov.reports import unwritable
+from pytest_atom_gates.cov.results import erase_stale_data
+from pytest_atom_gates.features import Writer
+from pytest_atom_gates.gates.base import Gate, RunFacts
+from pytest_atom_gates.gates.numbers import format_threshold
+from pytest_atom_gates.reporting.json_report import display_path
+from pytest_atom_gates.session import (
+    GatesController,
+    GatesRun,
+    is_xdist_controller,
+    is_xdist_worker,
+)
+from pytest_atom_gates.settings import SPEC_BY_NAME, GateMode, Settings
+
+_LOADED_LATE = (
+    "coverage was not measured: pytest-atom-gates was loaded after pytest started up (from a "
+    "conftest's pytest_plugins?); install it, or load it with -p pytest_atom_gates.plugin"
+)
+
+
+class CoverageFeature:
+    """TQ-05's gate, its facts at the end of the run, and how they are shown."""
+
+    name = FACTS_KEY
+
+    def __init__(self, settings: Settings, engine: Engine | None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.gate: Gate = CoverageGate()
+
+    def header(self) -> str:
+        mode = self.settings.mode(GATE)
+        suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
+        return f"{GATE} coverage >= {format_threshold(self.settings.min_coverage)}{suffix}"
+
+    def contribute(self, facts: RunFacts) -> None:
+        if self.engine is not None:
+            facts.extras[FACTS_KEY] = self.engine.finish()
+        elif self.settings.mode(GATE) is not GateMode.OFF:
+            facts.extras[FACTS_KEY] = CoverageFacts(None, (), problems=[_LOADED_LATE])
+
+    def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
+        cov: CoverageFacts | None = facts.extras.get(FACTS_KEY)
+        section: dict[str, Any] = {
+            "measured_by": None,
+            "core": None,
+            "cores": {},
+            "core_notes": [],
+            "sources": [],
+            "complete": False,
+            "problems": [],
+            "missing_workers": [],
+            "unmatched_sources": [],
+            "required": {
+                "total": str(self.settings.min_coverage),
+                "packages": {p: str(m) for p, m in self.settings.min_coverage_per_package},
+            },
+            "precision": None,
+            "totals": None,
+            "packages": [],
+            "files": [],
+            "data_file": None,
+            "reports": [],
+            "warnings": [],
+        }
+        if cov is None:
+            return section
+        section.update(
+            measured_by=cov.measured_by,
+            core=cov.core,
+            cores=dict(cov.cores),
+            core_notes=list(cov.core_notes),
+            sources=list(cov.sources),
+            complete=cov.totals is not None and not cov.problems and not cov.missing_workers,
+            problems=list(cov.problems),
+            missing_workers=list(cov.missing_workers),
+            unmatched_sources=list(cov.unmatched_sources),
+            precision=cov.precision,
+            totals=None if cov.totals is None else asdict(cov.totals),
+            packages=[
+                {
+                    "package": package.package,
+                    "min_coverage": str(package.minimum),
+                    "files": package.files,
+                    "problem": package.problem,
+                    "passed": package_judgement(package, cov.precision)[1],
+                    "totals": None if package.figures is None else asdict(package.figures),
+                }
+                for package in cov.packages
+            ],
+            files=[{"path": f.path, **asdict(f.figures)} for f in cov.files],
+            data_file=cov.data_file,
+            reports=list(cov.reports),
+            warnings=list(cov.warnings),
+        )
+        return section
+
+    def render(self, write: Writer, verbosity: int, facts: RunFacts) -> None:
+        cov: CoverageFacts | None = facts.extras.get(FACTS_KEY)
+        if cov is None:
+            return
+        if cov.term_report:
+            write("")
+            for line in cov.term_report.rstrip("\n").splitlines():
+                write(line)
+        if verbosity < 0:
+            return
+        write("")
+        write("coverage (TQ-05):", bold=True)
+        totals = cov.totals
+        if totals is not None:
+            shown = shown_percent(totals.percent, self.settings.min_coverage, cov.precision)
+            counts = f"{totals.statements} statements, {totals.missing} missing"
+            if totals.branches:
+                counts += f"; {totals.branches} branches, {totals.missing_branches} missing"
+            write(f"  {shown} % of {counts} ({describe_measurement(cov)})")
+        for note in cov.core_notes:
+            write(f"  core: {note}")
+        for package in cov.packages:
+            shown_package, passed = package_judgement(package, cov.precision)
+            markup = {"green": True} if passed else {"red": True}
+            write(
+                f"  package {package.package}: {shown_package} "
+                f"(minimum {format_threshold(package.minimum)})",
+                **markup,
+            )
+        if cov.data_file:
+            write(f"  data: {display_path(Path(cov.data_file))}")
+        for report in cov.reports:
+            write(f"  report {report}")
+        for warning in cov.warnings:
+            write(f"  coverage.py: {warning}", yellow=True)
+
+
+def setup(config: pytest.Config, run: GatesRun, controller: GatesController | None) -> None:
+    """Give this process its part in TQ-05; called by ``session.start`` in every process."""
+    measurement = config.stash.get(MEASUREMENT_KEY, None)
+    if is_xdist_worker(config):
+        if measurement is not None:
+            worker = XdistWorker(config, measurement)
+            config.pluginmanager.register(worker, "atom-gates-coverage-worker")
+        return
+    if controller is None:
+        return
+    settings = run.settings
+    engine: Engine | None = None
+    if measurement is not None:
+        problem = unwritable(settings.coverage_reports)
+        if problem:
+            spec = SPEC_BY_NAME["cov-report"]
+            raise pytest.UsageError(f"{spec.option}: {problem}. Accepted: {spec.accepted}.")
+        if isinstance(measurement, OwnTracer):
+            erase_stale_data(measurement)
+        if is_xdist_controller(config):
+            engine = xdist = XdistController(config, measurement, settings)
+            config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")
+        else:
+            engine = SingleProcess(config, measurement, settings)
+    controller.add_feature(CoverageFeature(settings, engine))

@@ -1,0 +1,317 @@
+"""Measuring one process: started before the initial conftests are imported, stopped at the end.
+
+Every process of a run measures itself the same way (a single process, the xdist controller and
+each xdist worker); ``engine`` then decides where the data goes. Data stays in memory
+(``data_file=None``): only the process that combines writes coverage.py's data file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import pytest
+
+from pytest_atom_gates.cov.facts import MEASURED_BY_PYTEST_COV, MEASURED_BY_US, ProcessResult
+from pytest_atom_gates.settings import GateMode, Settings, load_settings
+
+if TYPE_CHECKING:
+    import coverage
+
+GATE = "TQ-05"
+
+_NOT_RUNNING_TESTS = ("collectonly", "setuponly", "setupplan", "help", "version")
+"""Options under which no test body runs and no gate is judged: nothing to measure."""
+
+_QUIET = ("module-not-imported", "no-data-collected")
+"""Warnings a single process cannot judge under xdist (another worker may import the source);
+the controller works out which sources matched nothing from the combined data instead."""
+
+
+class Measurement(Protocol):
+    """What measures this process, if anything."""
+
+    @property
+    def measured_by(self) -> str | None:
+        """Who measures: this plugin, pytest-cov, or nobody."""
+        ...
+
+    def finish(self, process: str) -> ProcessResult:
+        """Stop measuring and hand over what was measured; called once, at the end."""
+        ...
+
+    def abandon(self) -> None:
+        """Stop measuring without a result (the session ended before it could judge)."""
+        ...
+
+
+MEASUREMENT_KEY = pytest.StashKey[Measurement]()
+
+
+def start_early(config: pytest.Config) -> None:
+    """From ``pytest_load_initial_conftests``: validate the settings, then start measuring.
+
+    Starting here, before conftest files are imported, counts what they and the package under
+    test run at import time. Bad settings are a usage error now, before anything is measured.
+    """
+    namespace = config.known_args_namespace
+    settings = load_settings(config, namespace)
+    if settings.mode(GATE) is GateMode.OFF:
+        return
+    if any(getattr(namespace, name, False) for name in _NOT_RUNNING_TESTS):
+        return
+    measurement = _begin(namespace, settings)
+    config.stash[MEASUREMENT_KEY] = measurement
+    config.add_cleanup(measurement.abandon)
+    if isinstance(measurement, PytestCovMeasures):
+        config.pluginmanager.register(measurement, "atom-gates-coverage-pytest-cov")
+
+
+def _begin(namespace: argparse.Namespace, settings: Settings) -> Measurement:
+    if getattr(namespace, "cov_source", None) and not getattr(namespace, "no_cov", False):
+        return PytestCovMeasures()
+    other = other_tracer()
+    if other:
+        return NotMeasured(f"coverage could not be measured: {other}")
+    return OwnTracer.start(settings.coverage_sources)
+
+
+class PytestCovMeasures:
+    """``--cov`` is given: pytest-cov measures and combines; TQ-05 reads its total."""
+
+    measured_by = MEASURED_BY_PYTEST_COV
+
+    def __init__(self) -> None:
+        self.core: str | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self) -> None:
+        # By now pytest-cov measures here (its xdist workers start in this very hook).
+        self.core = running_core()
+
+    def finish(self, process: str) -> ProcessResult:
+        return ProcessResult(process, self.measured_by, core=self.core)
+
+    def abandon(self) -> None:
+        pass
+
+
+class NotMeasured:
+    """Something else traces this process; a second tracer would corrupt both."""
+
+    measured_by = None
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+    def finish(self, process: str) -> ProcessResult:
+        return ProcessResult(process, None, problem=self.problem)
+
+    def abandon(self) -> None:
+        pass
+
+
+def _is_coverage_tracer(tracer: Any) -> bool:
+    owner = getattr(tracer, "__self__", tracer)  # PyTracer installs a bound method
+    return type(owner).__module__.partition(".")[0] == "coverage"
+
+
+def _describe(tracer: Any) -> str:
+    owner = getattr(tracer, "__self__", tracer)
+    kind = type(owner)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def other_tracer() -> str | None:
+    """What else traces this process, or None when nothing does.
+
+    A coverage.py that its own subprocess support started at interpreter start-up (``[run]
+    patch = subprocess`` or ``COVERAGE_PROCESS_START`` in a parent) is not in the way: coverage.py
+    makes it step aside, unsaved, as soon as another ``Coverage`` object is made here.
+    """
+    import coverage
+
+    started_by_parent = getattr(coverage.process_startup, "coverage", None)
+    current = coverage.Coverage.current()
+    if current is not None and current is not started_by_parent:
+        return "coverage.py is already measuring this process (coverage run, or another plugin)"
+    tracer = sys.gettrace()
+    if tracer is not None and not (current is not None and _is_coverage_tracer(tracer)):
+        return f"a debugger or another tracer is active (sys.gettrace() is {_describe(tracer)})"
+    if sys.version_info >= (3, 12):
+        monitoring = sys.monitoring
+        debugger = monitoring.get_tool(monitoring.DEBUGGER_ID)
+        if debugger is not None:
+            return f"a debugger is registered with sys.monitoring ({debugger})"
+        tool = monitoring.get_tool(monitoring.COVERAGE_ID)
+        if tool is not None and current is None:
+            return f"another coverage tool is registered with sys.monitoring ({tool})"
+    return None
+
+
+def running_core() -> str | None:
+    """The core that traces this thread now, as coverage.py names it in ``[run] core``."""
+    tracer = sys.gettrace()
+    if tracer is not None:
+        kind = type(getattr(tracer, "__self__", tracer)).__name__
+        return {"CTracer": "ctrace", "PyTracer": "pytrace"}.get(kind, kind)
+    if sys.version_info >= (3, 12) and sys.monitoring.get_tool(sys.monitoring.COVERAGE_ID):
+        return "sysmon"
+    return None
+
+
+def _prefer_sysmon(cov: coverage.Coverage) -> str | None:
+    """Ask for the sys.monitoring core when nothing rules it out; else say what does.
+
+    coverage.py itself may still refuse it (branch coverage before Python 3.14, dynamic
+    contexts, some concurrency libraries); it then warns and uses its default core.
+    """
+    from coverage.exceptions import ConfigError
+
+    if sys.version_info < (3, 12):
+        return "sys.monitoring needs Python 3.12 or newer"
+    try:
+        chosen = cov.get_option("run:core")
+    except ConfigError:
+        return "this coverage.py version has no [run] core setting"
+    if chosen:
+        return f"[run] core (or COVERAGE_CORE) chose {chosen}"
+    if cov.get_option("run:timid"):
+        return "[run] timid asks for the Python tracer"
+    if cov.get_option("run:plugins"):
+        return "[run] plugins need a trace-function core"
+    cov.set_option("run:core", "sysmon")
+    return None
+
+
+@contextmanager
+def coverage_warnings(into: list[str]) -> Iterator[None]:
+    """Collect coverage.py's warnings into ``into`` instead of letting them reach pytest.
+
+    Projects often turn warnings into errors (``filterwarnings = error``); a coverage.py
+    warning at the end of the run must become a note in the summary, not a crash. Other
+    warnings are passed on unchanged.
+    """
+    from coverage.exceptions import CoverageWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CoverageWarning)
+        yield
+    for warning in caught:
+        if issubclass(warning.category, CoverageWarning):
+            text = str(warning.message)
+            if text not in into:
+                into.append(text)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+def coverage_errors() -> tuple[type[Exception], ...]:
+    """What coverage.py raises for bad configuration or data; older coverage.py 7 releases
+    do not derive ``ConfigError`` from ``CoverageException``."""
+    from coverage.exceptions import ConfigError, CoverageException
+
+    return (CoverageException, ConfigError)
+
+
+_NO_SYSMON = "Can't use core=sysmon: "
+
+
+class OwnTracer:
+    """Our coverage.py in this process: in memory, from the early start to the end."""
+
+    measured_by = MEASURED_BY_US
+
+    def __init__(
+        self,
+        cov: coverage.Coverage,
+        core: str | None,
+        core_note: str | None,
+        start_dir: Path,
+        caught: list[str],
+    ) -> None:
+        self.cov = cov
+        self.core = core
+        self.core_note = core_note
+        self.start_dir = start_dir
+        """Where measuring started: coverage.py read its configuration relative to it."""
+        self.warnings = caught
+        """Coverage.py's warnings in this process, so far."""
+        self._tracer = sys.gettrace()
+        self._result: ProcessResult | None = None
+
+    @classmethod
+    def start(cls, sources: tuple[str, ...]) -> OwnTracer:
+        import coverage
+
+        caught: list[str] = []
+        try:
+            with coverage_warnings(caught):
+                cov = coverage.Coverage(data_file=None, source=list(sources) or None)
+                quiet = [*cast("list[str]", cov.get_option("run:disable_warnings")), *_QUIET]
+                cov.set_option("run:disable_warnings", quiet)
+                core_note = _prefer_sysmon(cov)
+                cov.start()
+        except coverage_errors() as exc:
+            raise pytest.UsageError(
+                f"TQ-05: coverage.py cannot measure with its configuration: {exc}. Fix the "
+                "coverage configuration, or switch the gate off with --atom-gates-mode=TQ-05:off."
+            ) from None
+        core = running_core()
+        refusals = [text for text in caught if text.startswith(_NO_SYSMON)]
+        if refusals:
+            reason = refusals[0].removeprefix(_NO_SYSMON).partition(", using default core")[0]
+            core_note = f"coverage.py cannot use sysmon here: {reason}"
+        elif core_note is None and core != "sysmon":
+            core_note = f"coverage.py chose {core}"
+        kept = [text for text in caught if not text.startswith(_NO_SYSMON)]
+        return cls(cov, core, core_note, Path.cwd(), kept)
+
+    @property
+    def data_file(self) -> Path:
+        """Where the configuration puts coverage.py's data file."""
+        return self.start_dir / str(self.cov.get_option("run:data_file"))
+
+    def _disturbed(self) -> str | None:
+        if self.core == "sysmon":
+            if sys.version_info >= (3, 12) and not sys.monitoring.get_tool(
+                sys.monitoring.COVERAGE_ID
+            ):
+                return "sys.monitoring's coverage tool was released during the run"
+            return None
+        if sys.gettrace() is not self._tracer:
+            return (
+                "the trace function was replaced during the run (a debugger, --pdb, or a test "
+                "calling sys.settrace)"
+            )
+        return None
+
+    def finish(self, process: str) -> ProcessResult:
+        if self._result is not None:
+            return self._result
+        disturbed = self._disturbed()
+        with coverage_warnings(self.warnings):
+            self.cov.stop()
+            data = self.cov.get_data().dumps()
+        problem = f"coverage could not be measured completely: {disturbed}" if disturbed else None
+        self._result = ProcessResult(
+            process,
+            self.measured_by,
+            self.core,
+            self.core_note,
+            problem,
+            data,
+            tuple(self.warnings),
+        )
+        return self._result
+
+    def abandon(self) -> None:
+        if self._result is None:
+            self.cov.stop()

@@ -1,0 +1,268 @@
+"""From each process's data to the figures TQ-05 judges, computed as ``coverage report`` does.
+
+The controller writes every process's data as a parallel data file beside the configured data
+file, lets coverage.py combine them with the data files of measured subprocesses, and saves the
+result where the configuration says. The figures come from coverage.py's own report over that
+data, so ``coverage report`` afterwards prints the same total.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+from pytest_atom_gates.cov.facts import (
+    MEASURED_BY_PYTEST_COV,
+    CoverageFacts,
+    Figures,
+    FileFigures,
+    PackageResult,
+    ProcessResult,
+)
+from pytest_atom_gates.cov.measure import (
+    Measurement,
+    OwnTracer,
+    coverage_errors,
+    coverage_warnings,
+)
+from pytest_atom_gates.cov.reports import write_reports
+from pytest_atom_gates.ledger import MAIN_PROCESS
+from pytest_atom_gates.settings import Settings
+
+if TYPE_CHECKING:
+    import coverage
+
+
+@contextmanager
+def in_directory(path: Path) -> Iterator[None]:
+    """Work from ``path``: coverage.py resolves its configuration and file names against the
+    current directory, and a test may have left the process elsewhere."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def configured_sources(cov: coverage.Coverage) -> tuple[str, ...]:
+    """What the configuration measures: ``source``, ``source_pkgs`` and ``source_dirs``."""
+    from coverage.exceptions import ConfigError
+
+    found: list[str] = []
+    for option in ("run:source", "run:source_pkgs", "run:source_dirs"):
+        try:
+            found += cast("list[str]", cov.get_option(option) or [])
+        except ConfigError:  # source_dirs is new in coverage.py 7.8
+            continue
+    return tuple(dict.fromkeys(found))
+
+
+def erase_stale_data(tracer: OwnTracer) -> None:
+    """Remove the data files of earlier runs, which ``combine`` would otherwise add in."""
+    from coverage.data import CoverageData
+
+    CoverageData(basename=str(tracer.data_file)).erase(parallel=True)
+
+
+def locate(name: str, start_dir: Path) -> Path | None:
+    """Where a source or package lives: a directory, or a package or module found the way
+    ``import`` finds it, without importing it (nothing of the project runs after measuring)."""
+    folder = start_dir / name
+    if folder.is_dir():
+        return folder.resolve()
+    top, *rest = name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        bases = [Path(location) for location in spec.submodule_search_locations]
+    elif spec.origin and not rest:
+        return Path(spec.origin).resolve()
+    else:
+        return None
+    for base in bases:
+        candidate = base.joinpath(*rest)
+        if candidate.is_dir():
+            return candidate.resolve()
+        module = candidate.with_suffix(".py")
+        if rest and module.is_file():
+            return module.resolve()
+    return None
+
+
+def _within(path: Path, place: Path) -> bool:
+    return path == place or place in path.parents
+
+
+def _unmatched(sources: Sequence[str], measured: Sequence[str], start_dir: Path) -> list[str]:
+    files = [Path(name).resolve() for name in measured]
+    unmatched = []
+    for source in sources:
+        place = locate(source, start_dir)
+        if place is None or not any(_within(path, place) for path in files):
+            unmatched.append(source)
+    return unmatched
+
+
+def _figures(summary: dict[str, Any]) -> Figures:
+    return Figures(
+        statements=int(summary["num_statements"]),
+        missing=int(summary["missing_lines"]),
+        excluded=int(summary["excluded_lines"]),
+        branches=int(summary.get("num_branches", 0)),
+        partial_branches=int(summary.get("num_partial_branches", 0)),
+        missing_branches=int(summary.get("missing_branches", 0)),
+        percent=float(summary["percent_covered"]),
+    )
+
+
+def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> None:
+    """Totals and per-file figures from coverage.py's JSON report of ``cov``'s data.
+
+    One pass over the files, the same pass ``coverage report`` makes: the JSON total is the
+    very float the text report prints, with the same files, ``omit`` and ``include``.
+    """
+    from coverage.exceptions import NoDataError
+
+    facts.precision = cast(int, cov.get_option("report:precision"))
+    measured = sorted(cov.get_data().measured_files())
+    facts.unmatched_sources = _unmatched(facts.sources, measured, start_dir)
+    with tempfile.TemporaryDirectory(prefix="atom-gates-cov-") as folder:
+        out = Path(folder) / "coverage.json"
+        try:
+            cov.json_report(outfile=str(out))
+        except NoDataError:
+            facts.no_data = "no coverage data was collected"
+            return
+        except coverage_errors() as exc:
+            facts.no_data = f"coverage.py could not report on the data: {exc}"
+            return
+        report = json.loads(out.read_text(encoding="utf-8"))
+    facts.totals = _figures(report["totals"])
+    facts.files = [
+        FileFigures(name, _figures(entry["summary"])) for name, entry in report["files"].items()
+    ]
+
+
+def package_results(
+    facts: CoverageFacts, minimums: Sequence[tuple[str, Decimal]], start_dir: Path
+) -> list[PackageResult]:
+    """The figures of each package that has a minimum of its own."""
+    results = []
+    for package, minimum in minimums:
+        place = locate(package, start_dir)
+        if place is None:
+            results.append(PackageResult(package, minimum, None, 0, "not found"))
+            continue
+        inside = [f.figures for f in facts.files if _within((start_dir / f.path).resolve(), place)]
+        if not inside:
+            results.append(PackageResult(package, minimum, None, 0, "no measured files"))
+            continue
+        results.append(PackageResult(package, minimum, Figures.add(inside), len(inside)))
+    return results
+
+
+def _figures_and_reports(
+    cov: coverage.Coverage, settings: Settings, facts: CoverageFacts, start_dir: Path
+) -> None:
+    analyze(cov, facts, start_dir)
+    facts.packages = package_results(facts, settings.min_coverage_per_package, start_dir)
+    write_reports(cov, settings.coverage_reports, facts)
+
+
+def _note_processes(facts: CoverageFacts, results: Sequence[ProcessResult]) -> None:
+    problems: dict[str, list[str]] = {}
+    for result in results:
+        if result.core:
+            facts.cores[result.process] = result.core
+        if result.core_note and result.core_note not in facts.core_notes:
+            facts.core_notes.append(result.core_note)
+        if result.problem:
+            problems.setdefault(result.problem, []).append(result.process)
+        facts.warnings += [w for w in result.warnings if w not in facts.warnings]
+    for problem, processes in problems.items():
+        where = "" if processes == [MAIN_PROCESS] else f" (in {', '.join(processes)})"
+        facts.problems.append(problem + where)
+
+
+def build_facts(
+    config: pytest.Config,
+    measurement: Measurement,
+    settings: Settings,
+    results: Sequence[ProcessResult],
+    missing: Sequence[str],
+) -> CoverageFacts:
+    """Combine what the processes measured and compute the figures; never raises for data."""
+    facts = CoverageFacts(
+        measured_by=measurement.measured_by,
+        sources=settings.coverage_sources,
+        missing_workers=list(missing),
+    )
+    _note_processes(facts, results)
+    if isinstance(measurement, OwnTracer):
+        _combine_own(measurement, settings, results, facts)
+    elif facts.measured_by == MEASURED_BY_PYTEST_COV:
+        _read_pytest_cov(config, settings, facts)
+    return facts
+
+
+def _combine_own(
+    tracer: OwnTracer,
+    settings: Settings,
+    results: Sequence[ProcessResult],
+    facts: CoverageFacts,
+) -> None:
+    import coverage
+    from coverage.data import CoverageData
+
+    facts.sources = configured_sources(tracer.cov)
+    data_file = tracer.data_file
+    facts.data_file = str(data_file)
+    host = socket.gethostname()
+    with in_directory(tracer.start_dir), coverage_warnings(facts.warnings):
+        for result in results:
+            if result.data is None:
+                continue
+            unique = secrets.token_hex(4)  # never the global RNG: tests reseed that one
+            suffix = f"{host}.{os.getpid()}.atom-gates-{result.process}.{unique}"
+            CoverageData(basename=str(data_file), suffix=suffix).loads(result.data)
+        cov = coverage.Coverage(
+            data_file=str(data_file), source=list(settings.coverage_sources) or None
+        )
+        try:
+            cov.combine(keep=False)
+            cov.save()
+        except coverage_errors() as exc:
+            facts.no_data = f"coverage.py could not combine the data: {exc}"
+            return
+        _figures_and_reports(cov, settings, facts, tracer.start_dir)
+
+
+def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageFacts) -> None:
+    """pytest-cov combined its data already; read its coverage object, never a second tracer."""
+    plugin = config.pluginmanager.getplugin("_cov")
+    controller = getattr(plugin, "cov_controller", None)
+    cov = getattr(controller, "cov", None)
+    if cov is None:
+        facts.no_data = "pytest-cov was active but kept no coverage data"
+        return
+    start_dir = Path(getattr(controller, "topdir", None) or config.invocation_params.dir)
+    facts.sources = configured_sources(cov)
+    facts.data_file = str(start_dir / str(cov.get_option("run:data_file")))
+    with in_directory(start_dir), coverage_warnings(facts.warnings):
+        _figures_and_reports(cov, settings, facts, start_dir)
