@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -276,6 +277,57 @@ def test_subprocesses_are_measured_when_configured(
     assert not child_body & set(missing)
 
 
+SESSION_TEST = """
+import subprocess, sys, time
+from pathlib import Path
+
+def test_child_while_the_other_session_runs():
+    code = "from pkg import calc; calc.{call}"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    Path("{name}.ready").touch()
+    deadline = time.monotonic() + 60
+    while not Path("{other}.ready").exists():
+        assert time.monotonic() < deadline, "the other session never started"
+        time.sleep(0.05)
+"""
+
+
+@pytest.mark.skipif(
+    coverage.version_info < (7, 10), reason="[run] patch = subprocess is new in coverage.py 7.10"
+)
+def test_two_sessions_at_once_keep_their_own_data(pytester: pytest.Pytester) -> None:
+    """Two sessions in one directory at the same time, as under tox run-parallel: each total
+    counts its own subprocess's data and none of the other session's."""
+    make_project(pytester, run='patch = ["subprocess"]')
+    calls = {"a": ("only_in_a_child()", "b"), "b": ("clamp(1, 0, 2)", "a")}
+    for name, (call, other) in calls.items():
+        source = SESSION_TEST.format(call=call, name=name, other=other)
+        pytester.makepyfile(**{f"test_session_{name}": source})
+    sessions = {
+        name: subprocess.Popen(
+            [
+                *(sys.executable, "-m", "pytest", "--atom-gates", f"test_session_{name}.py"),
+                *(f"--atom-gates-report={name}.json", "--atom-gates-mode=TQ-01:off"),
+            ],
+            cwd=pytester.path,
+            stdout=subprocess.DEVNULL,
+        )
+        for name in calls
+    }
+    assert {name: child.wait(timeout=180) for name, child in sessions.items()} == {"a": 0, "b": 0}
+    missing = {}
+    for name in calls:
+        report = json.loads((pytester.path / f"{name}.json").read_text(encoding="utf-8"))
+        assert report["coverage"]["problems"] == []
+        files = {Path(f["path"]).as_posix(): f for f in report["coverage"]["files"]}
+        missing[name] = files["pkg/calc.py"]["missing"]
+    # calc.py has 13 statements; importing it runs the 3 def lines. a's child then runs the 4
+    # lines of only_in_a_child, b's the 1 line of clamp: 6 and 9 missing, 5 if data mixed.
+    assert missing == {"a": 6, "b": 9}
+    assert (pytester.path / ".coverage").is_file()
+    assert not list(pytester.path.glob(".coverage.*")), "session data files left behind"
+
+
 def test_another_tracer_means_coverage_is_not_measured(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     pytester.makepyfile(test_settrace="import sys\ndef test_off():\n    sys.settrace(None)\n")
@@ -353,6 +405,16 @@ def test_bad_coverage_configuration_and_report_path(pytester: pytest.Pytester) -
     result.stderr.fnmatch_lines(
         ["ERROR: --atom-gates-cov-report: cannot write the html report to *blocker: *"]
     )
+    pytester.makepyprojecttoml('[tool.coverage.run]\ndata_file = "blocker/cov"\n')
+    result = pytester.runpytest_subprocess("--atom-gates")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: TQ-05: cannot write coverage.py's data file *blocker?cov: "
+            "*blocker is a file, not a directory. Set ?run? data_file*"
+        ]
+    )
+    assert "collected" not in result.stdout.str()
     pytester.makepyprojecttoml('[tool.coverage.run]\nconcurrency = ["warp"]\n')
     result = pytester.runpytest_subprocess("--atom-gates")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

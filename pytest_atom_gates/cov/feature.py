@@ -18,13 +18,12 @@ from pytest_atom_gates.cov.gate import (
     package_judgement,
     shown_percent,
 )
-from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY, OwnTracer
+from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY
 from pytest_atom_gates.cov.reports import unwritable
-from pytest_atom_gates.cov.results import erase_stale_data
 from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import Gate, RunFacts
 from pytest_atom_gates.gates.numbers import format_threshold
-from pytest_atom_gates.reporting.json_report import display_path
+from pytest_atom_gates.reporting.atomic import display_path
 from pytest_atom_gates.session import (
     GatesController,
     GatesRun,
@@ -170,8 +169,6 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
         if problem:
             spec = SPEC_BY_NAME["cov-report"]
             raise pytest.UsageError(f"{spec.option}: {problem}. Accepted: {spec.accepted}.")
-        if isinstance(measurement, OwnTracer):
-            erase_stale_data(measurement)
         if is_xdist_controller(config):
             engine = xdist = XdistController(config, measurement, settings)
             config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")

@@ -3,11 +3,18 @@
 Every process of a run measures itself the same way (a single process, the xdist controller and
 each xdist worker); ``engine`` then decides where the data goes. Data stays in memory
 (``data_file=None``): only the process that combines writes coverage.py's data file.
+
+Measured subprocesses write data files of their own. Their names start with a base that belongs
+to this session alone (``.coverage.atom-gates-<token>``), so two sessions in one directory at once
+(``tox run-parallel``, an IDE beside a terminal) never combine, or delete, each other's data.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import os
+import secrets
 import sys
 import warnings
 from collections.abc import Iterator
@@ -18,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import pytest
 
 from pytest_atom_gates.cov.facts import MEASURED_BY_PYTEST_COV, MEASURED_BY_US, ProcessResult
+from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -68,6 +76,8 @@ def start_early(config: pytest.Config) -> None:
     measurement = _begin(namespace, settings)
     config.stash[MEASUREMENT_KEY] = measurement
     config.add_cleanup(measurement.abandon)
+    if isinstance(measurement, OwnTracer) and not measurement.session_data_inherited:
+        _share_session_data(config, measurement.session_data)
     if isinstance(measurement, PytestCovMeasures):
         config.pluginmanager.register(measurement, "atom-gates-coverage-pytest-cov")
 
@@ -79,6 +89,48 @@ def _begin(namespace: argparse.Namespace, settings: Settings) -> Measurement:
     if other:
         return NotMeasured(f"coverage could not be measured: {other}")
     return OwnTracer.start(settings.coverage_sources)
+
+
+SESSION_DATA_ENV = "ATOM_GATES_COVERAGE_SESSION"
+"""Tells xdist workers, as ``<controller pid>:<path>``, the base name of the session's
+subprocess data files; the pid keeps any other pytest started below a worker out of it."""
+
+
+def _check_data_file(data_file: Path) -> None:
+    problem = check_writable(data_file)
+    if problem:
+        raise pytest.UsageError(
+            f"{GATE}: cannot write coverage.py's data file {data_file}: {problem}. Set [run] "
+            "data_file (or COVERAGE_FILE) to a writable place, or switch the gate off with "
+            "--atom-gates-mode=TQ-05:off."
+        )
+
+
+def _inherited_session_data() -> Path | None:
+    """The controller's base name, in an xdist worker it started; None anywhere else."""
+    parent, _, path = os.environ.get(SESSION_DATA_ENV, "").partition(":")
+    if path and os.environ.get("PYTEST_XDIST_WORKER") and parent == str(os.getppid()):
+        return Path(path)
+    return None
+
+
+def _new_session_data(configured: Path) -> Path:
+    # Never the global RNG here: tests reseed that one.
+    return configured.with_name(f"{configured.name}.atom-gates-{secrets.token_hex(4)}")
+
+
+def _share_session_data(config: pytest.Config, session_data: Path) -> None:
+    """Hand the base name to the xdist workers this process may start, for this session only."""
+    before = os.environ.get(SESSION_DATA_ENV)
+    os.environ[SESSION_DATA_ENV] = f"{os.getpid()}:{session_data}"
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(SESSION_DATA_ENV, None)
+        else:
+            os.environ[SESSION_DATA_ENV] = before
+
+    config.add_cleanup(restore)
 
 
 class PytestCovMeasures:
@@ -213,6 +265,11 @@ def coverage_warnings(into: list[str]) -> Iterator[None]:
             )
 
 
+def parallel_data_files(base: Path) -> list[Path]:
+    """The parallel data files of ``base`` (``base.*``), as ``coverage combine`` finds them."""
+    return sorted(base.parent.glob(f"{glob.escape(base.name)}.*"))
+
+
 def coverage_errors() -> tuple[type[Exception], ...]:
     """What coverage.py raises for bad configuration or data; older coverage.py 7 releases
     do not derive ``ConfigError`` from ``CoverageException``."""
@@ -232,9 +289,13 @@ class OwnTracer:
     def __init__(
         self,
         cov: coverage.Coverage,
+        *,
         core: str | None,
         core_note: str | None,
         start_dir: Path,
+        data_file: Path,
+        session_data: Path,
+        session_data_inherited: bool,
         caught: list[str],
     ) -> None:
         self.cov = cov
@@ -242,6 +303,14 @@ class OwnTracer:
         self.core_note = core_note
         self.start_dir = start_dir
         """Where measuring started: coverage.py read its configuration relative to it."""
+        self.data_file = data_file
+        """Where the configuration puts coverage.py's data file: the combined data ends there."""
+        self.session_data = session_data
+        """The base name of this session's data files (see the module's docstring)."""
+        self.session_data_inherited = session_data_inherited
+        """True in an xdist worker: the base name is its controller's, shared from there."""
+        self.earlier_data_files = set(parallel_data_files(data_file))
+        """Parallel data files that were there before the run: not this run's to combine."""
         self.warnings = caught
         """Coverage.py's warnings in this process, so far."""
         self._tracer = sys.gettrace()
@@ -258,6 +327,12 @@ class OwnTracer:
                 quiet = [*cast("list[str]", cov.get_option("run:disable_warnings")), *_QUIET]
                 cov.set_option("run:disable_warnings", quiet)
                 core_note = _prefer_sysmon(cov)
+                data_file = Path.cwd() / str(cov.get_option("run:data_file"))
+                _check_data_file(data_file)
+                inherited = _inherited_session_data()
+                session_data = inherited or _new_session_data(data_file)
+                # Read by subprocesses that coverage.py measures (``[run] patch = subprocess``).
+                cov.set_option("run:data_file", str(session_data))
                 cov.start()
         except coverage_errors() as exc:
             raise pytest.UsageError(
@@ -272,12 +347,16 @@ class OwnTracer:
         elif core_note is None and core != "sysmon":
             core_note = f"coverage.py chose {core}"
         kept = [text for text in caught if not text.startswith(_NO_SYSMON)]
-        return cls(cov, core, core_note, Path.cwd(), kept)
-
-    @property
-    def data_file(self) -> Path:
-        """Where the configuration puts coverage.py's data file."""
-        return self.start_dir / str(self.cov.get_option("run:data_file"))
+        return cls(
+            cov,
+            core=core,
+            core_note=core_note,
+            start_dir=Path.cwd(),
+            data_file=data_file,
+            session_data=session_data,
+            session_data_inherited=inherited is not None,
+            caught=kept,
+        )
 
     def _disturbed(self) -> str | None:
         if self.core == "sysmon":

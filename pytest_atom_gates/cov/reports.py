@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.measure import coverage_errors
-from pytest_atom_gates.reporting.atomic import check_writable
-from pytest_atom_gates.reporting.json_report import display_path
+from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.settings import CoverageReport
 
 if TYPE_CHECKING:

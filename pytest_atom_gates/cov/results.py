@@ -1,18 +1,18 @@
 """From each process's data to the figures TQ-05 judges, computed as ``coverage report`` does.
 
-The controller writes every process's data as a parallel data file beside the configured data
-file, lets coverage.py combine them with the data files of measured subprocesses, and saves the
-result where the configuration says. The figures come from coverage.py's own report over that
-data, so ``coverage report`` afterwards prints the same total.
+The controller writes every process's data as a parallel data file under the session's own base
+name, lets coverage.py combine them with the data files of the subprocesses it measured, and
+copies the result to where the configuration says. The figures come from coverage.py's own
+report over that data, so ``coverage report`` afterwards prints the same total.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
-import secrets
-import socket
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +35,7 @@ from pytest_atom_gates.cov.measure import (
     OwnTracer,
     coverage_errors,
     coverage_warnings,
+    parallel_data_files,
 )
 from pytest_atom_gates.cov.reports import write_reports
 from pytest_atom_gates.ledger import MAIN_PROCESS
@@ -69,11 +70,29 @@ def configured_sources(cov: coverage.Coverage) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def erase_stale_data(tracer: OwnTracer) -> None:
-    """Remove the data files of earlier runs, which ``combine`` would otherwise add in."""
-    from coverage.data import CoverageData
+def _subprocess_data_files(tracer: OwnTracer) -> list[Path]:
+    """The data files this session's measured subprocesses left.
 
-    CoverageData(basename=str(tracer.data_file)).erase(parallel=True)
+    Under ``[run] patch = subprocess`` they carry the session's base name. Subprocesses started
+    by ``COVERAGE_PROCESS_START`` (coverage.py before 7.10) read the configured name instead;
+    those that appeared during the run are taken, other sessions' base names excepted.
+    """
+    found = parallel_data_files(tracer.session_data)
+    if os.environ.get("COVERAGE_PROCESS_START"):
+        found += [
+            path
+            for path in parallel_data_files(tracer.data_file)
+            if path not in tracer.earlier_data_files and ".atom-gates-" not in path.name
+        ]
+    return found
+
+
+def _publish(session_file: Path, data_file: Path) -> None:
+    """Put the combined data where the configuration says, whole: a session finishing at the
+    same moment in the same directory replaces it, never half-writes it."""
+    partial = session_file.with_name(f"{session_file.name}.tmp")
+    shutil.copyfile(session_file, partial)
+    os.replace(partial, data_file)
 
 
 def locate(name: str, start_dir: Path) -> Path | None:
@@ -231,26 +250,38 @@ def _combine_own(
     from coverage.data import CoverageData
 
     facts.sources = configured_sources(tracer.cov)
-    data_file = tracer.data_file
-    facts.data_file = str(data_file)
-    host = socket.gethostname()
+    facts.data_file = str(tracer.data_file)
+    session_file = tracer.session_data
     with in_directory(tracer.start_dir), coverage_warnings(facts.warnings):
+        data_paths = _subprocess_data_files(tracer)
         for result in results:
-            if result.data is None:
-                continue
-            unique = secrets.token_hex(4)  # never the global RNG: tests reseed that one
-            suffix = f"{host}.{os.getpid()}.atom-gates-{result.process}.{unique}"
-            CoverageData(basename=str(data_file), suffix=suffix).loads(result.data)
+            if result.data is not None:
+                data = CoverageData(basename=str(session_file), suffix=result.process)
+                data.loads(result.data)
+                data_paths.append(Path(data.data_filename()))
         cov = coverage.Coverage(
-            data_file=str(data_file), source=list(settings.coverage_sources) or None
+            data_file=str(session_file), source=list(settings.coverage_sources) or None
         )
         try:
-            cov.combine(keep=False)
+            cov.combine([str(path) for path in data_paths], keep=False)
             cov.save()
+            _publish(session_file, tracer.data_file)
         except coverage_errors() as exc:
             facts.no_data = f"coverage.py could not combine the data: {exc}"
             return
+        except OSError as exc:  # the figures stand; only the copy for later tools is missing
+            facts.warnings.append(f"could not save the combined data as {tracer.data_file}: {exc}")
         _figures_and_reports(cov, settings, facts, tracer.start_dir)
+        _forget(cov, session_file)
+
+
+def _forget(cov: coverage.Coverage, session_file: Path) -> None:
+    """Remove the session's combined file once its copy is published and the reports read it."""
+    close = getattr(cov.get_data(), "close", None)  # coverage.py 7.6 and newer
+    if close is not None:
+        close(force=True)
+    with contextlib.suppress(OSError):
+        session_file.unlink()
 
 
 def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageFacts) -> None:

@@ -11,6 +11,9 @@ def check_writable(path: Path) -> str | None:
     """Why ``path`` cannot be written, or None when it can; creates missing parent folders."""
     if path.is_dir():
         return "it is a directory"
+    blocking = next((parent for parent in path.parents if parent.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        return f"{blocking} is a file, not a directory"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=True):
