@@ -9,11 +9,10 @@ figures are medians of wall time and of each run's own peak memory.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from harness import compare, environment_line, print_table
+from harness import compare, environment_line, print_table, suite_options
 
 TESTS_PER_FILE = 100
 
@@ -28,12 +27,7 @@ def generate_suite(root: Path, tests: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--tests", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs per side (median taken)")
-    parser.add_argument("--xdist", type=int, default=0, help="also compare under -n N")
+    parser = suite_options(__doc__, tests=10_000)
     options = parser.parse_args()
     print(f"{environment_line()}; {options.tests} tests, {options.runs} runs per side")
     sides = {

@@ -20,11 +20,10 @@ source, ``app``, with the same configuration (line coverage, or ``--branch``).
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from harness import compare, environment_line, print_table
+from harness import compare, environment_line, print_table, suite_options
 
 MODULE = """
 def classify(values, threshold={threshold}):
@@ -127,13 +126,8 @@ def generate(root: Path, tests: int, branch: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--tests", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=5, help="runs per side (median taken)")
+    parser = suite_options(__doc__, tests=2_000, xdist_help="run every side under -n N")
     parser.add_argument("--branch", action="store_true", help="measure branch coverage")
-    parser.add_argument("--xdist", type=int, default=0, help="run every side under -n N")
     options = parser.parse_args()
     kind = "branch" if options.branch else "line"
     print(f"{environment_line()}; {options.tests} tests, {options.runs} runs per side")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -19,6 +20,19 @@ class Sample(NamedTuple):
     """User plus system CPU seconds of the pytest process and the workers it waited for."""
     memory: float
     """Peak resident memory in MiB."""
+
+
+def suite_options(
+    description: str, tests: int, xdist_help: str = "also compare under -n N"
+) -> argparse.ArgumentParser:
+    """The options every suite benchmark takes; a benchmark may add its own."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--tests", type=int, default=tests)
+    parser.add_argument("--runs", type=int, default=5, help="runs per side (median taken)")
+    parser.add_argument("--xdist", type=int, default=0, help=xdist_help)
+    return parser
 
 
 def environment_line() -> str:
