@@ -219,6 +219,33 @@ def test_nothing_measured(pytester: pytest.Pytester) -> None:
     assert coverage_section(empty)["totals"]["statements"] == 0
 
 
+def test_a_source_folder_shadowed_by_the_package_that_ran_is_named(
+    pytester: pytest.Pytester,
+) -> None:
+    """As under tox: the checkout has the folder ``pkg``, the tests import an installed ``pkg``."""
+    make_project(pytester)
+    installed = pytester.path / "site" / "pkg"
+    installed.mkdir(parents=True)
+    (installed / "__init__.py").write_text("")
+    (installed / "calc.py").write_text(CALC, encoding="utf-8")
+    # The tests in their own folder: pytest puts that folder, not the checkout, on sys.path.
+    (pytester.path / "tests").mkdir()
+    (pytester.path / "test_calc.py").rename(pytester.path / "tests" / "test_calc.py")
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["site"]\n\n'
+        '[tool.coverage.run]\nsource = ["pkg"]\n'
+    )
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    assert run.ret == 1, run.output
+    verdict = run.verdict("TQ-05")
+    assert verdict["measured"].startswith("0 %")
+    assert verdict["reason"].startswith("total 0 % is below the minimum of 25 %; source 'pkg' is")
+    assert f"but the package pkg ran from {installed}; measure it with" in verdict["reason"]
+    assert verdict["reason"].endswith(
+        "[run] source_pkgs (and [paths]), or install it in editable mode"
+    )
+
+
 def test_killed_worker_fails_with_the_partial_figure(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     pytester.makepyfile(

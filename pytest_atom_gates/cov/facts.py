@@ -109,6 +109,8 @@ class CoverageFacts:
     """Why the figures cannot be trusted: not measured, lost, disturbed."""
     missing_workers: list[str] = field(default_factory=list)
     unmatched_sources: list[str] = field(default_factory=list)
+    shadowed_sources: list[str] = field(default_factory=list)
+    """Why a ``[run] source`` folder may not be the code that ran, one note per source."""
     no_data: str | None = None
     """Why there is no total at all, when there is none."""
     data_file: str | None = None

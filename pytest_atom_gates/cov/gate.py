@@ -108,6 +108,8 @@ class CoverageGate:
             reasons.append(f"total {shown} % is below the minimum of {format_threshold(minimum)}")
         if cov.unmatched_sources:
             reasons.append(f"sources that matched nothing: {', '.join(cov.unmatched_sources)}")
+        if reasons:
+            reasons += cov.shadowed_sources
         for package in cov.packages:
             shown_package, passed = package_judgement(package, cov.precision)
             data["packages"][package.package] = {

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -138,6 +139,22 @@ def _unmatched(sources: Sequence[str], measured: Sequence[str], start_dir: Path)
     return unmatched
 
 
+def shadowed_sources(sources: Sequence[str], start_dir: Path) -> list[str]:
+    """Why a ``[run] source`` folder may have measured nothing: a package of the same name ran
+    from somewhere else (an installed wheel under tox), and coverage.py measured the folder."""
+    notes = []
+    for source in sources:
+        folder = (start_dir / source).resolve()
+        origin = getattr(sys.modules.get(source), "__file__", None)
+        if folder.is_dir() and origin and not _within(Path(origin).resolve(), folder):
+            notes.append(
+                f"source {source!r} is the folder {folder}, but the package {source} ran from "
+                f"{Path(origin).parent}; measure it with [run] source_pkgs (and [paths]), or "
+                "install it in editable mode"
+            )
+    return notes
+
+
 def _figures(summary: dict[str, Any]) -> Figures:
     return Figures(
         statements=int(summary["num_statements"]),
@@ -250,6 +267,8 @@ def _combine_own(
     from coverage.data import CoverageData
 
     facts.sources = configured_sources(tracer.cov)
+    named = cast("list[str]", tracer.cov.get_option("run:source") or [])
+    facts.shadowed_sources = shadowed_sources(named, tracer.start_dir)
     facts.data_file = str(tracer.data_file)
     session_file = tracer.session_data
     with in_directory(tracer.start_dir), coverage_warnings(facts.warnings):
