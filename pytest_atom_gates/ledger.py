@@ -7,6 +7,7 @@ attempt history is kept only for tests that did something else.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -219,8 +220,9 @@ class Ledger:
         """Every test the run knows of: the selection in order, then any reported beyond it."""
         known = list(self.selected or ())
         seen = set(known)
-        extra = [n for n in (*self.durations, *self._records, *self._running) if n not in seen]
-        return known + list(dict.fromkeys(extra))
+        reported = itertools.chain(self.durations, self._records, self._running)
+        extra = dict.fromkeys(n for n in reported if n not in seen)
+        return known + list(extra) if extra else known
 
     def outcomes(self) -> Iterator[tuple[str, str]]:
         if self._final is not None:
