@@ -84,7 +84,8 @@ class DeterminismFeature:
         if cache is None:
             return
         history = FlakeHistory(cache.mkdir("atom_gates"))
-        outcomes = {n: o for n, o in facts.ledger.outcomes() if n in facts.ledger.durations}
+        ran = facts.ledger.durations
+        outcomes = ((n, o) for n, o in facts.ledger.outcomes() if n in ran)  # no copy per test
         recorded, self.history_warning = history.record(outcomes)
         self.rates = {
             nodeid: flake_rate(recorded[nodeid])

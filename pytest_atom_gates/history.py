@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,29 @@ from pytest_atom_gates.reporting.atomic import write_atomically
 KEEP = 50
 """Final outcomes kept per test."""
 _CODES = {PASSED: "P", FLAKY: "K", FAILED: "F"}
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+"""Version 1 spelled out every test's outcomes; version 2 writes a count for tests that only
+ever passed (most of them), so a large suite's history stays small on disk and in memory."""
+
+Outcomes = str | int
+"""A test's recorded outcomes, oldest first: ``P`` passed, ``K`` flaky, ``F`` failed, or the
+number of runs when every one of them passed."""
+
+
+def spelled_out(outcomes: Outcomes) -> str:
+    return "P" * outcomes if isinstance(outcomes, int) else outcomes
+
+
+def _appended(outcomes: Outcomes | None, code: str) -> Outcomes:
+    if outcomes is None:
+        outcomes = 0
+    if code == "P" and isinstance(outcomes, int):
+        return min(outcomes + 1, KEEP)
+    kept = (spelled_out(outcomes) + code)[-KEEP:]
+    return len(kept) if kept.count("P") == len(kept) else kept
+
+
 _LOCK_WAIT = 10.0
 _LOCK_STALE = 60.0
 
@@ -44,7 +66,7 @@ class FlakeHistory:
         self._lock = folder / "history.lock"
         self._clock = clock
 
-    def load(self) -> tuple[dict[str, str], str | None]:
+    def load(self) -> tuple[dict[str, Outcomes], str | None]:
         """The recorded outcomes per test, and a warning when the file could not be used."""
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -56,29 +78,35 @@ class FlakeHistory:
             data = json.loads(text)
             tests = data["tests"]
             if (
-                data.get("version") != _FORMAT_VERSION
+                data.get("version") not in _READABLE_VERSIONS
                 or not isinstance(tests, dict)
-                or not all(isinstance(k, str) and isinstance(v, str) for k, v in tests.items())
+                or not all(
+                    isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
+                    for k, v in tests.items()
+                )
             ):
                 raise ValueError("unexpected content")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return {}, f"flake history {self.path} is damaged ({exc}); a new one is started"
         return tests, None
 
-    def record(self, outcomes: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    def record(self, outcomes: Iterable[tuple[str, str]]) -> tuple[dict[str, Outcomes], str | None]:
         """Append this run's final outcomes; return the history and a warning, never raise."""
-        tests: dict[str, str] = {}
+        tests: dict[str, Outcomes] = {}
         try:
             with self._locked():
                 tests, warning = self.load()
                 if warning and self.path.exists():
                     os.replace(self.path, self.path.with_suffix(".damaged.json"))
-                for nodeid, outcome in outcomes.items():
+                for nodeid, outcome in outcomes:
                     code = _CODES.get(outcome)
                     if code is not None:
-                        tests[nodeid] = (tests.get(nodeid, "") + code)[-KEEP:]
+                        tests[nodeid] = _appended(tests.get(nodeid), code)
                 payload = {"version": _FORMAT_VERSION, "tests": tests}
-                write_atomically(self.path, json.dumps(payload, separators=(",", ":")))
+                # Streamed: a large suite's history is never held twice as one string.
+                write_atomically(
+                    self.path, lambda out: json.dump(payload, out, separators=(",", ":"))
+                )
                 return tests, warning
         except (OSError, TimeoutError) as exc:
             return tests, f"flake history {self.path} was not updated: {exc}"
@@ -87,9 +115,10 @@ class FlakeHistory:
         return _LockFile(self._lock, self._clock)
 
 
-def flake_rate(history: str) -> FlakeRate:
-    """A test's flake rate from its recorded outcomes (``P``, ``K`` flaky, ``F``)."""
-    return FlakeRate(history.count("K"), len(history), history[-10:])
+def flake_rate(history: Outcomes) -> FlakeRate:
+    """A test's flake rate from its recorded outcomes."""
+    spelled = spelled_out(history)
+    return FlakeRate(spelled.count("K"), len(spelled), spelled[-10:])
 
 
 class _LockFile:
@@ -135,7 +164,11 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)
     rates = sorted(
-        ((nodeid, flake_rate(history)) for nodeid, history in tests.items() if "K" in history),
+        (
+            (nodeid, flake_rate(history))
+            for nodeid, history in tests.items()
+            if isinstance(history, str) and "K" in history
+        ),
         key=lambda pair: (-pair[1].flaky / pair[1].runs, -pair[1].flaky, pair[0]),
     )
     writer.sep("=", "atom-gates flake history")

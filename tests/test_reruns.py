@@ -419,6 +419,44 @@ def test_flake_history_accumulates_and_is_listed(pytester: pytest.Pytester, gate
     listing.stdout.no_fnmatch_line("*test_s.py::test_ok*")
 
 
+def test_history_counts_passes_and_spells_out_the_rest(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """Tests that only ever passed are a count; a version 1 file is read and carried on."""
+    pytester.makeconftest(FLAKY_ONCE)
+    pytester.makepyfile(
+        test_s="""
+        from conftest import fail_first_time
+        def test_flaky():
+            fail_first_time("history")
+        def test_ok(): pass
+        def test_was_flaky(): pass
+        def test_long_run(): pass
+    """
+    )
+    history = pytester.path / ".pytest_cache" / "d" / "atom_gates" / "history.json"
+    history.parent.mkdir(parents=True)
+    earlier = {
+        "test_s.py::test_ok": "PP",
+        "test_s.py::test_flaky": "PP",
+        "test_s.py::test_was_flaky": "K" + "P" * 49,
+        "test_s.py::test_long_run": "P" * 50,
+    }
+    history.write_text(json.dumps({"version": 1, "tests": earlier}))
+    run = gates.run(NO_DELAY)
+    run.result.stdout.fnmatch_lines(["  test_s.py::test_flaky - flaky in 1 of the last 3 runs"])
+    assert json.loads(history.read_text()) == {
+        "version": 2,
+        "tests": {
+            "test_s.py::test_ok": 3,
+            "test_s.py::test_flaky": "PPK",
+            # The flaky run falls out of the last 50: only passes are left, so a count.
+            "test_s.py::test_was_flaky": 50,
+            "test_s.py::test_long_run": 50,
+        },
+    }
+
+
 def test_damaged_history_is_set_aside_with_a_warning(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
@@ -431,7 +469,7 @@ def test_damaged_history_is_set_aside_with_a_warning(
     run.result.stdout.fnmatch_lines(
         ["*flake history *history.json is damaged*a new one is started"]
     )
-    assert json.loads(history.read_text())["tests"] == {"test_s.py::test_ok": "P"}
+    assert json.loads(history.read_text())["tests"] == {"test_s.py::test_ok": 1}
     assert history.with_suffix(".damaged.json").read_text() == "{not json"
     listing = pytester.runpytest("--atom-gates-history")
     assert listing.ret == 0
@@ -445,7 +483,7 @@ def test_concurrent_sessions_both_land_in_the_history(pytester: pytest.Pytester)
     ]
     assert [child.wait(timeout=120) for child in children] == [0, 0]
     history = pytester.path / ".pytest_cache" / "d" / "atom_gates" / "history.json"
-    assert json.loads(history.read_text())["tests"] == {"test_s.py::test_ok": "PP"}
+    assert json.loads(history.read_text())["tests"] == {"test_s.py::test_ok": 2}
 
 
 def test_quarantine_file_and_marker(pytester: pytest.Pytester, any_engine: Gates) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 
 def check_writable(path: Path) -> str | None:
@@ -23,13 +25,20 @@ def check_writable(path: Path) -> str | None:
     return None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+def write_atomically(path: Path, text: str | Callable[[TextIO], None]) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    ``text`` may be a function that writes to the stream itself, so that a large document is
+    written piece by piece instead of being built whole in memory first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            if callable(text):
+                text(stream)
+            else:
+                stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
