@@ -35,9 +35,7 @@ def spelled_out(outcomes: Outcomes) -> str:
     return "P" * outcomes if isinstance(outcomes, int) else outcomes
 
 
-def _appended(outcomes: Outcomes | None, code: str) -> Outcomes:
-    if outcomes is None:
-        outcomes = 0
+def _appended(outcomes: Outcomes, code: str) -> Outcomes:
     if code == "P" and isinstance(outcomes, int):
         return min(outcomes + 1, KEEP)
     kept = (spelled_out(outcomes) + code)[-KEEP:]
@@ -101,7 +99,7 @@ class FlakeHistory:
                 for nodeid, outcome in outcomes:
                     code = _CODES.get(outcome)
                     if code is not None:
-                        tests[nodeid] = _appended(tests.get(nodeid), code)
+                        tests[nodeid] = _appended(tests.get(nodeid, 0), code)
                 payload = {"version": _FORMAT_VERSION, "tests": tests}
                 # Streamed: a large suite's history is never held twice as one string.
                 write_atomically(

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from pytest_atom_gates.cov.facts import MEASURED_BY_PYTEST_COV, CoverageFacts, PackageResult
+from pytest_atom_gates.cov.measure import GATE
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.numbers import format_threshold
 
@@ -66,7 +67,7 @@ class CoverageGate:
     data lost with a worker, nothing measured, a source or package that matched nothing.
     On a partial run a failure is a warning unless ``--atom-gates-strict``."""
 
-    id = "TQ-05"
+    id = GATE
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
         settings = facts.settings

@@ -91,6 +91,9 @@ def _begin(namespace: argparse.Namespace, settings: Settings) -> Measurement:
     return OwnTracer.start(settings.coverage_sources)
 
 
+SESSION_MARK = ".atom-gates-"
+"""Between the configured data file's name and a session's token in its base name."""
+
 SESSION_DATA_ENV = "ATOM_GATES_COVERAGE_SESSION"
 """Tells xdist workers, as ``<controller pid>:<path>``, the base name of the session's
 subprocess data files; the pid keeps any other pytest started below a worker out of it."""
@@ -116,7 +119,7 @@ def _inherited_session_data() -> Path | None:
 
 def _new_session_data(configured: Path) -> Path:
     # Never the global RNG here: tests reseed that one.
-    return configured.with_name(f"{configured.name}.atom-gates-{secrets.token_hex(4)}")
+    return configured.with_name(f"{configured.name}{SESSION_MARK}{secrets.token_hex(4)}")
 
 
 def _share_session_data(config: pytest.Config, session_data: Path) -> None:

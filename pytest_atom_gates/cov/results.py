@@ -32,6 +32,7 @@ from pytest_atom_gates.cov.facts import (
     ProcessResult,
 )
 from pytest_atom_gates.cov.measure import (
+    SESSION_MARK,
     Measurement,
     OwnTracer,
     coverage_errors,
@@ -83,7 +84,7 @@ def _subprocess_data_files(tracer: OwnTracer) -> list[Path]:
         found += [
             path
             for path in parallel_data_files(tracer.data_file)
-            if path not in tracer.earlier_data_files and ".atom-gates-" not in path.name
+            if path not in tracer.earlier_data_files and SESSION_MARK not in path.name
         ]
     return found
 
