@@ -119,6 +119,9 @@ class CoverageFacts:
     term_report: str = ""
     warnings: list[str] = field(default_factory=list)
     """Coverage.py's own warnings while measuring and combining."""
+    user_minimums: list[tuple[Decimal, str]] = field(default_factory=list)
+    """Minimums the user set for coverage.py or pytest-cov themselves, with where each was set:
+    TQ-05 never asks for less than these."""
 
     @property
     def core(self) -> str | None:

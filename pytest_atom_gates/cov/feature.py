@@ -14,6 +14,7 @@ from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.gate import (
     FACTS_KEY,
     CoverageGate,
+    required_minimum,
     describe_measurement,
     package_judgement,
     shown_percent,
@@ -72,7 +73,7 @@ class CoverageFeature:
             "missing_workers": [],
             "unmatched_sources": [],
             "required": {
-                "total": str(self.settings.min_coverage),
+                "total": str(required_minimum(self.settings.min_coverage, cov)[0]),
                 "packages": {p: str(m) for p, m in self.settings.min_coverage_per_package},
             },
             "precision": None,
@@ -129,7 +130,8 @@ class CoverageFeature:
         write("coverage (TQ-05):", bold=True)
         totals = cov.totals
         if totals is not None:
-            shown = shown_percent(totals.percent, self.settings.min_coverage, cov.precision)
+            minimum = required_minimum(self.settings.min_coverage, cov)[0]
+            shown = shown_percent(totals.percent, minimum, cov.precision)
             counts = f"{totals.statements} statements, {totals.missing} missing"
             if totals.branches:
                 counts += f"; {totals.branches} branches, {totals.missing_branches} missing"

@@ -58,8 +58,20 @@ def describe_measurement(cov: CoverageFacts) -> str:
         extra = len(cov.sources) - _SOURCES_SHOWN
         parts.append(shown + (f" +{extra} more" if extra > 0 else ""))
     else:
-        parts.append("all code run")
+        parts.append("all code run, tests included")
     return "; ".join(parts)
+
+
+def required_minimum(settings_minimum: Decimal, cov: CoverageFacts | None) -> tuple[Decimal, str]:
+    """The minimum TQ-05 holds the total to, and where it was set (empty for TQ-05's own).
+
+    A minimum the user gave coverage.py or pytest-cov stands: the strictest one wins.
+    """
+    minimum, source = settings_minimum, ""
+    for value, where in cov.user_minimums if cov is not None else ():
+        if value > minimum:
+            minimum, source = value, where
+    return minimum, source
 
 
 class CoverageGate:
@@ -71,9 +83,11 @@ class CoverageGate:
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
         settings = facts.settings
-        minimum = settings.min_coverage
-        required = f">= {format_threshold(minimum)}"
         cov: CoverageFacts | None = facts.extras.get(FACTS_KEY)
+        minimum, minimum_source = required_minimum(settings.min_coverage, cov)
+        required = f">= {format_threshold(minimum)}"
+        if minimum_source:
+            required += f" ({minimum_source})"
         if cov is None:
             return GateVerdict(self.id, Verdict.FAIL, "n/a", required, "coverage was not measured")
         reasons = list(cov.problems)
@@ -82,6 +96,7 @@ class CoverageGate:
             "core": cov.core,
             "sources": list(cov.sources),
             "min_coverage": str(minimum),
+            "min_coverage_source": minimum_source or None,
             "precision": effective_precision(minimum, cov.precision),
             "percent": None,
             "missing_workers": list(cov.missing_workers),
@@ -106,7 +121,10 @@ class CoverageGate:
             why = cov.no_data or "0 statements in the measured files"
             reasons.append(f"nothing measured: {why}")
         elif below(totals.percent, minimum, cov.precision):
-            reasons.append(f"total {shown} % is below the minimum of {format_threshold(minimum)}")
+            source = f" set by {minimum_source}" if minimum_source else ""
+            reasons.append(
+                f"total {shown} % is below the minimum of {format_threshold(minimum)}{source}"
+            )
         if cov.unmatched_sources:
             reasons.append(f"sources that matched nothing: {', '.join(cov.unmatched_sources)}")
         if reasons:

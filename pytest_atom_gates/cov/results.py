@@ -177,6 +177,11 @@ def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> No
     from coverage.exceptions import NoDataError
 
     facts.precision = cast(int, cov.get_option("report:precision"))
+    fail_under = float(cast(float, cov.get_option("report:fail_under")) or 0)
+    if fail_under > 0:
+        config_file = getattr(cov.config, "config_file", None)
+        where = f" in {Path(config_file).name}" if config_file else ""
+        facts.user_minimums.append((Decimal(repr(fail_under)), f"[report] fail_under{where}"))
     measured = sorted(cov.get_data().measured_files())
     facts.unmatched_sources = _unmatched(facts.sources, measured, start_dir)
     with tempfile.TemporaryDirectory(prefix="atom-gates-cov-") as folder:
@@ -315,5 +320,8 @@ def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageF
     start_dir = Path(getattr(controller, "topdir", None) or config.invocation_params.dir)
     facts.sources = configured_sources(cov)
     facts.data_file = str(start_dir / str(cov.get_option("run:data_file")))
+    fail_under = config.getoption("cov_fail_under", None)
+    if fail_under:
+        facts.user_minimums.append((Decimal(repr(float(fail_under))), "--cov-fail-under"))
     with in_directory(start_dir), coverage_warnings(facts.warnings):
         _figures_and_reports(cov, settings, facts, start_dir)

@@ -1,0 +1,116 @@
+"""Fault matrix: verdicts that must never be wrong (false PASS, false FAIL).
+
+Each test is a case a hostile but realistic user found; it failed before the mechanism behind it
+was mended.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Gates, no_traceback
+
+PKG_M = "def used():\n    return 1\n" + "".join(
+    f"\n\ndef unused_{n}():\n    return {n}\n" for n in range(5)
+)
+"""12 statements; the tests below run 7 of them (58.33 %)."""
+
+TESTS_X = """
+from pkg.m import used
+
+def test_a():
+    assert used() == 1
+
+def test_b():
+    pass
+
+def test_c():
+    pass
+
+def test_fail():
+    assert 0
+"""
+
+
+def _coverage_project(pytester: pytest.Pytester, report_section: str = "") -> None:
+    pytester.mkpydir("pkg")
+    (pytester.path / "pkg" / "__init__.py").write_text("")
+    (pytester.path / "pkg" / "m.py").write_text(PKG_M)
+    pytester.makepyfile(test_x=TESTS_X)
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\ntestpaths = ["."]\n\n'
+        '[tool.coverage.run]\nsource = ["pkg"]\n\n'
+        f"[tool.coverage.report]\n{report_section}\n"
+    )
+
+
+@pytest.mark.compat
+def test_cov_fail_under_of_pytest_cov_is_never_lowered(pytester: pytest.Pytester) -> None:
+    """Case 1: pytest-cov's FAIL at 80 % must not become TQ-05 PASS at 25 %."""
+    _coverage_project(pytester)
+    run = Gates(pytester, with_coverage=True).run(
+        "--cov=pkg",
+        "--cov-fail-under=80",
+        "--atom-gates-min-pass-rate=50",
+        "--atom-gates-reruns=0",
+        subprocess=True,
+    )
+    assert run.ret == 1, run.output
+    verdict = run.verdict("TQ-05")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["required"] == ">= 80 % (--cov-fail-under)"
+    assert verdict["reason"] == (
+        "total 58 % is below the minimum of 80 % set by --cov-fail-under"
+    )
+    assert verdict["data"]["min_coverage_source"] == "--cov-fail-under"
+
+
+def test_report_fail_under_of_coverage_py_is_never_lowered(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Case 1: ``[report] fail_under = 80`` in the coverage configuration stands."""
+    _coverage_project(pytester, "fail_under = 80")
+    any_engine.with_coverage = True
+    run = any_engine.run(
+        "--atom-gates-min-pass-rate=50", "--atom-gates-reruns=0", subprocess=True
+    )
+    assert run.ret == 1, run.output
+    assert no_traceback(run.output)
+    verdict = run.verdict("TQ-05")
+    assert (verdict["verdict"], verdict["measured"], verdict["required"]) == (
+        "FAIL",
+        "58 % (ctrace; pkg)",
+        ">= 80 % ([report] fail_under in pyproject.toml)",
+    )
+    assert verdict["reason"] == (
+        "total 58 % is below the minimum of 80 % set by [report] fail_under in pyproject.toml"
+    )
+    assert run.report["coverage"]["required"]["total"] == "80.0"
+
+
+def test_a_lower_user_minimum_leaves_tq05_own(pytester: pytest.Pytester) -> None:
+    """The stricter minimum wins: ``fail_under = 10`` does not lower TQ-05's 60."""
+    _coverage_project(pytester, "fail_under = 10")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-min-pass-rate=50",
+        "--atom-gates-reruns=0",
+        "--atom-gates-min-coverage=60",
+        subprocess=True,
+    )
+    assert run.ret == 1, run.output
+    verdict = run.verdict("TQ-05")
+    assert verdict["required"] == ">= 60 %"
+    assert verdict["reason"] == "total 58 % is below the minimum of 60 %"
+
+
+def test_no_source_anywhere_says_that_tests_are_measured(pytester: pytest.Pytester) -> None:
+    """Case 2: with no source configured, the TQ-05 line says what the figure includes."""
+    pytester.makepyfile(test_one="def test_one():\n    assert True\n")
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    assert run.ret == 0, run.output
+    measured = run.verdict("TQ-05")["measured"]
+    assert re.fullmatch(r"\d+ % \(ctrace; all code run, tests included\)", measured), measured
+    assert "test_one.py" in [f["path"] for f in run.report["coverage"]["files"]]
+    run.result.stdout.fnmatch_lines([f"TQ-05  coverage      PASS     {measured}*>= 25 %"])
