@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from pytest_atom_gates.gates.independence import (
     FAILS_ALONE,
@@ -26,27 +25,16 @@ from pytest_atom_gates.gates.independence import (
     AloneCheck,
     OrderChecks,
 )
+from pytest_atom_gates.invocation import ARGS_FILES, Invocation
 from pytest_atom_gates.ledger import FAILED, PASSED, Ledger
 
-# Options that shape collection and configuration; the child and the reproduce command need them.
-_PASSTHROUGH_WITH_VALUE = (
-    "-p",
-    "-o",
-    "--override-ini",
-    "-c",
-    "--config-file",
-    "--rootdir",
-    "--import-mode",
-    "--confcutdir",
-    "-W",
-    "--pythonwarnings",
-)
-_PASSTHROUGH_FLAGS = ("--noconftest", "--strict-markers", "--strict-config")
 _CHILD_ENV_DROP = (
     "PYTEST_XDIST_WORKER",
     "PYTEST_XDIST_WORKER_COUNT",
     "PYTEST_XDIST_TESTRUNUID",
     "PYTEST_CURRENT_TEST",
+    # The child is given these options on its command line, less what it must not repeat.
+    "PYTEST_ADDOPTS",
     "GITHUB_ACTIONS",
     "GITHUB_STEP_SUMMARY",
     # Set by coverage.py's subprocess measurement of this run, which has ended by now: the
@@ -55,32 +43,6 @@ _CHILD_ENV_DROP = (
 )
 _INLINE_LIMIT = 30
 """At most this many preceding tests go inline into a reproduce command; more go into a file."""
-_ARGS_FILES = Version(pytest.__version__) >= Version("8.2")
-"""pytest reads arguments from ``@file`` since 8.2."""
-
-
-def passthrough_args(args: Sequence[str]) -> list[str]:
-    """The options of the original invocation that the alone-run must repeat."""
-    kept: list[str] = []
-    tokens = list(args)
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        name = token.split("=", 1)[0]
-        if name in _PASSTHROUGH_FLAGS:
-            kept.append(token)
-        elif name in _PASSTHROUGH_WITH_VALUE:
-            if "=" in token:
-                kept.append(token)
-            elif index + 1 < len(tokens):
-                kept += [token, tokens[index + 1]]
-                index += 1
-        elif (
-            token[:2] in ("-p", "-o", "-c", "-W") and len(token) > 2 and not token.startswith("--")
-        ):
-            kept.append(token)
-        index += 1
-    return kept
 
 
 def _engine_overrides(config: pytest.Config) -> list[str]:
@@ -101,7 +63,7 @@ class AloneChecker:
         self.seed = seed
         self.extra_args = list(extra_args)
         self.invocation_dir = config.invocation_params.dir
-        self.passthrough = passthrough_args(config.invocation_params.args)
+        self.invocation = Invocation(config)
         self.engine = _engine_overrides(config)
         self._group_suffix = config.getoption("dist", "no") == "loadgroup"
 
@@ -117,8 +79,9 @@ class AloneChecker:
             relative = str(target)
         return relative + sep + rest
 
-    def base_command(self) -> list[str]:
-        return ["--atom-gates", f"--atom-gates-seed={self.seed}", *self.passthrough, *self.engine]
+    def command(self, invocation_args: Sequence[str]) -> list[str]:
+        """The gates with this run's seed, the invocation's options, then one process."""
+        return ["--atom-gates", f"--atom-gates-seed={self.seed}", *invocation_args, *self.engine]
 
     def reproduce_command(self, nodeid: str, ran_before: Sequence[str]) -> str:
         """The command that replays ``nodeid`` after the tests that ran before it.
@@ -127,9 +90,9 @@ class AloneChecker:
         and newer) in pytest's cache, so the command stays short enough to paste.
         """
         args = [self.cli_id(n) for n in (*ran_before, nodeid)]
-        command = ["pytest", *self.base_command()]
+        command = ["pytest", *self.command(self.invocation.shown_args())]
         cache = getattr(self.config, "cache", None)
-        if len(ran_before) <= _INLINE_LIMIT or cache is None or not _ARGS_FILES:
+        if len(ran_before) <= _INLINE_LIMIT or cache is None or not ARGS_FILES:
             return shlex.join([*command, *args])
         safe = "".join(c if c.isalnum() else "_" for c in nodeid)[-80:]
         args_file = cache.mkdir("atom_gates") / f"reproduce-{safe}.txt"
@@ -144,15 +107,18 @@ class AloneChecker:
                 sys.executable,
                 "-m",
                 "pytest",
-                *self.base_command(),
+                *self.command(self.invocation.child_args()),
+                "-o",
+                "addopts=",
                 "--atom-gates-order-checks=0",
                 "--atom-gates-reruns=0",
                 # Its own TQ-05 would erase the coverage data file that the run which
                 # started it has just written.
                 "--atom-gates-mode=TQ-05:off",
                 f"--atom-gates-report={report}",
-                "-p",
-                "no:cacheprovider",
+                # Its own cache: the run's seed and last failures stay the run's.
+                "-o",
+                f"cache_dir={Path(folder) / 'cache'}",
                 "-q",
                 *self.extra_args,
                 self.cli_id(nodeid),

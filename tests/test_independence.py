@@ -43,7 +43,8 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     assert check["ran_before"] == ["test_polluter.py::test_polluter"]
     command = check["reproduce"]
     assert command == (
-        f"pytest --atom-gates --atom-gates-seed={seed} -n 0 "
+        f"pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
+        "--atom-gates-min-pass-rate=50 --atom-gates-rerun-delay=0 -n 0 "
         "test_polluter.py::test_polluter test_victim.py::test_victim"
     )
     run.result.stdout.fnmatch_lines(

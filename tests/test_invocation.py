@@ -1,0 +1,90 @@
+"""Unit tests: how the invocation's arguments are split, filtered and shown."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from pytest_atom_gates.invocation import HIDDEN, Argument, hide_secrets, split_arguments
+
+
+def _actions() -> dict[str, argparse.Action]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-x", action="store_const", const=1, dest="maxfail")
+    parser.add_argument("-q", action="count", dest="verbose")
+    parser.add_argument("-n", dest="numprocesses")
+    parser.add_argument("-k", dest="keyword")
+    parser.add_argument("-p", action="append", dest="plugins")
+    parser.add_argument("--timeout", dest="timeout")
+    parser.add_argument("--api-token", dest="api_token")
+    parser.add_argument("--strict-markers", action="store_true", dest="strict_markers")
+    parser.add_argument("--cov-report", dest="cov_report")
+    return dict(parser._option_string_actions)
+
+
+def test_split_groups_values_clusters_and_positionals() -> None:
+    tokens = ["-xq", "-n2", "-k", "a or b", "--timeout", "3", "--strict-markers", "tests",
+              "-pno:randomly", "--cov-report=term", "--unknown=1", "--", "-odd"]
+    split = split_arguments(_actions(), tokens)
+    assert [(a.tokens, a.dest) for a in split] == [
+        (("-x",), "maxfail"),
+        (("-q",), "verbose"),
+        (("-n2",), "numprocesses"),
+        (("-k", "a or b"), "keyword"),
+        (("--timeout", "3"), "timeout"),
+        (("--strict-markers",), "strict_markers"),
+        (("tests",), "file_or_dir"),
+        (("-pno:randomly",), "plugins"),
+        (("--cov-report=term",), "cov_report"),
+        (("--unknown=1",), None),
+        (("-odd",), "file_or_dir"),
+    ]
+    assert [a.tokens for a in split if a.repeated] == [
+        ("-q",),
+        ("--timeout", "3"),
+        ("--strict-markers",),
+        ("-pno:randomly",),
+        ("--unknown=1",),
+    ]
+
+
+def test_a_short_option_with_equals_sign() -> None:
+    (argument,) = split_arguments(_actions(), ["-n=2"])
+    assert (argument.tokens, argument.dest) == (("-n=2",), "numprocesses")
+
+
+@pytest.mark.parametrize(
+    ("tokens", "shown"),
+    [
+        (["--api-token", "s3cr3t"], ("--api-token", HIDDEN)),
+        (["--api-token=s3cr3t"], (f"--api-token={HIDDEN}",)),
+        (["--timeout=3"], ("--timeout=3",)),
+    ],
+)
+def test_secret_named_options_hide_their_value(tokens: list[str], shown: tuple[str, ...]) -> None:
+    (argument,) = split_arguments(_actions(), tokens)
+    assert argument.shown() == shown
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "atom_gates_lancedb_storage_options=aws_secret_access_key=SOSECRET",
+            "atom_gates_lancedb_storage_options=aws_secret_access_key=***",
+        ),
+        ("s3://user:pw@bucket/x?token=abc&region=eu", "s3://***@bucket/x?token=***&region=eu"),
+        ("aws_session_token=a,region=eu", "aws_session_token=***,region=eu"),
+        ("password:hunter2", "password:***"),
+        ("region=us-east-1", "region=us-east-1"),
+        ("https://example.invalid/path", "https://example.invalid/path"),
+        ("api_key=", "api_key="),
+    ],
+)
+def test_hide_secrets(text: str, shown: str) -> None:
+    assert hide_secrets(text) == shown
+
+
+def test_an_unknown_argument_is_repeated() -> None:
+    assert Argument(("--whatever",), None).repeated
