@@ -24,8 +24,21 @@ def _actions() -> dict[str, argparse.Action]:
 
 
 def test_split_groups_values_clusters_and_positionals() -> None:
-    tokens = ["-xq", "-n2", "-k", "a or b", "--timeout", "3", "--strict-markers", "tests",
-              "-pno:randomly", "--cov-report=term", "--unknown=1", "--", "-odd"]
+    tokens = [
+        "-xq",
+        "-n2",
+        "-k",
+        "a or b",
+        "--timeout",
+        "3",
+        "--strict-markers",
+        "tests",
+        "-pno:randomly",
+        "--cov-report=term",
+        "--unknown=1",
+        "--",
+        "-odd",
+    ]
     split = split_arguments(_actions(), tokens)
     assert [(a.tokens, a.dest) for a in split] == [
         (("-x",), "maxfail"),

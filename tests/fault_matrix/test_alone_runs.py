@@ -125,4 +125,3 @@ def test_selection_and_replaced_options_are_not_repeated(
         "test_a.py::test_polluter",
         "test_b.py::test_victim",
     ]
-

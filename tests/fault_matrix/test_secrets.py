@@ -30,9 +30,7 @@ def test_no_secret_in_any_output(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     pytester.makepyfile(**SUITE)
-    pytester.makeconftest(
-        "def pytest_addoption(parser):\n    parser.addoption('--api-token')\n"
-    )
+    pytester.makeconftest("def pytest_addoption(parser):\n    parser.addoption('--api-token')\n")
     pytester.makeini(
         "[pytest]\n"
         "pythonpath = .\n"
@@ -80,9 +78,7 @@ def test_the_alone_run_still_gets_the_real_value(
     pytester: pytest.Pytester, gates: Gates, tmp_path: Path
 ) -> None:
     """Hiding is for display only: the child is given the value itself."""
-    pytester.makeconftest(
-        "def pytest_addoption(parser):\n    parser.addoption('--api-token')\n"
-    )
+    pytester.makeconftest("def pytest_addoption(parser):\n    parser.addoption('--api-token')\n")
     pytester.makepyfile(
         test_t=(
             "def test_needs_token(request):\n"

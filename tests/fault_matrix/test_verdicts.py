@@ -61,9 +61,7 @@ def test_cov_fail_under_of_pytest_cov_is_never_lowered(pytester: pytest.Pytester
     verdict = run.verdict("TQ-05")
     assert verdict["verdict"] == "FAIL"
     assert verdict["required"] == ">= 80 % (--cov-fail-under)"
-    assert verdict["reason"] == (
-        "total 58 % is below the minimum of 80 % set by --cov-fail-under"
-    )
+    assert verdict["reason"] == ("total 58 % is below the minimum of 80 % set by --cov-fail-under")
     assert verdict["data"]["min_coverage_source"] == "--cov-fail-under"
 
 
@@ -73,9 +71,7 @@ def test_report_fail_under_of_coverage_py_is_never_lowered(
     """Case 1: ``[report] fail_under = 80`` in the coverage configuration stands."""
     _coverage_project(pytester, "fail_under = 80")
     any_engine.with_coverage = True
-    run = any_engine.run(
-        "--atom-gates-min-pass-rate=50", "--atom-gates-reruns=0", subprocess=True
-    )
+    run = any_engine.run("--atom-gates-min-pass-rate=50", "--atom-gates-reruns=0", subprocess=True)
     assert run.ret == 1, run.output
     assert no_traceback(run.output)
     verdict = run.verdict("TQ-05")
@@ -114,3 +110,53 @@ def test_no_source_anywhere_says_that_tests_are_measured(pytester: pytest.Pytest
     assert re.fullmatch(r"\d+ % \(ctrace; all code run, tests included\)", measured), measured
     assert "test_one.py" in [f["path"] for f in run.report["coverage"]["files"]]
     run.result.stdout.fnmatch_lines([f"TQ-05  coverage      PASS     {measured}*>= 25 %"])
+
+
+SKIPPED_AND_XFAIL = """
+import pytest
+
+def test_ok():
+    pass
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    pass
+
+@pytest.mark.xfail(reason="known bug")
+def test_xfail():
+    assert 0
+"""
+
+
+@pytest.mark.parametrize("name", ["test_skipped", "test_xfail"])
+def test_an_ide_run_of_one_skipped_or_xfail_test_warns(
+    pytester: pytest.Pytester, any_engine: Gates, name: str
+) -> None:
+    """Case 4: a partial run in which nothing counts is a WARN, exit 0, like plain pytest."""
+    pytester.makepyfile(test_calc=SKIPPED_AND_XFAIL)
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = ["--atom-gates"]\n')
+    run = any_engine.run(f"test_calc.py::{name}")
+    assert run.ret == 0, run.output
+    verdict = run.verdict("TQ-02")
+    outcome = "skipped" if name == "test_skipped" else "xfailed"
+    assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
+        "WARN",
+        "n/a (0 tests counted)",
+        "nothing ran: the 1 selected test was skipped, xfailed or xpassed "
+        f"(partial run: node id test_calc.py::{name}; only --atom-gates-strict fails it)",
+    )
+    assert run.outcomes() == {f"test_calc.py::{name}": outcome}
+    strict = any_engine.run(f"test_calc.py::{name}", "--atom-gates-strict")
+    assert strict.ret == 1
+    assert strict.verdict("TQ-02")["verdict"] == "FAIL"
+
+
+def test_a_whole_run_in_which_nothing_counts_still_fails(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(
+        test_calc="import pytest\n\n@pytest.mark.skip\ndef test_skipped():\n    pass\n"
+    )
+    run = gates.run()
+    assert run.ret == 1
+    assert run.verdict("TQ-02")["verdict"] == "FAIL"
