@@ -197,6 +197,12 @@ class Ledger:
 
     def finish(self) -> None:
         """The run is over: compute every final outcome once, for the many reads that follow."""
+        for nodeid in list(self._running):
+            record = self._records.get(nodeid)
+            if record is not None and record.open_outcome == FAILED:
+                # It failed, then the run stopped before its teardown (quitting --pdb, say):
+                # the failure is a fact, never "did not run".
+                self._close_attempt(record, nodeid, self.process_of(nodeid) or MAIN_PROCESS, True)
         self._final = {nodeid: self.outcome(nodeid) for nodeid in self.nodeids()}
 
     # -- reading ----------------------------------------------------------------------------

@@ -17,12 +17,12 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from _pytest.nodes import Node
-from _pytest.runner import call_and_report, show_test_item
+from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
 from pytest_atom_gates.ledger import RERUN, exception_text
 from pytest_atom_gates.ordering import reseed_globals, test_seed
@@ -200,6 +200,39 @@ class _TestRun:
     reruns: int
     tags: dict[str, str]
     """Report attributes for the controller, set on the final attempt's teardown report."""
+    interactions: dict[int, CallInfo[None]] = field(default_factory=dict)
+    """Failed phases of this attempt whose debugger (``pytest_exception_interact``) waits until
+    their report is logged, by report id."""
+
+    def phase(self, when: str, **kwds: Any) -> pytest.TestReport:
+        """pytest's ``call_and_report`` without logging, and with the debugger put off.
+
+        pytest logs a failed phase and then opens ``--pdb``; quitting the debugger raises
+        ``pytest.exit``. Logging here comes later, so the debugger must too, or quitting it
+        would lose the failure.
+        """
+        item = self.item
+        hook = getattr(self.ihook, f"pytest_runtest_{when}")
+        reraise: tuple[type[BaseException], ...] = (pytest.exit.Exception,)
+        if not item.config.getoption("usepdb", False):
+            reraise += (KeyboardInterrupt,)
+        call: CallInfo[None] = CallInfo.from_call(
+            lambda: hook(item=item, **kwds),
+            when=when,  # type: ignore[arg-type]
+            reraise=reraise,
+        )
+        report: pytest.TestReport = self.ihook.pytest_runtest_makereport(item=item, call=call)
+        if check_interactive_exception(call, report):
+            self.interactions[id(report)] = call
+        return report
+
+    def log(self, report: pytest.TestReport) -> None:
+        """Log a report, then open the debugger for it if its phase failed."""
+        self.ihook.pytest_runtest_logreport(report=report)
+        if self.interactions:
+            call = self.interactions.pop(id(report), None)
+            if call is not None:
+                self.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
 
 
 class TestProtocol:
@@ -256,7 +289,7 @@ class TestProtocol:
             item._initrequest()  # type: ignore[attr-defined]
         try:
             reseed_globals(seed)
-            setup = call_and_report(item, "setup", log=False)
+            setup = test.phase("setup")
             reports = [setup]
             if setup.passed:
                 if self._setup_show:
@@ -269,7 +302,7 @@ class TestProtocol:
                         # Again after the fixtures drew: every attempt's body sees the same
                         # numbers, even when wider fixtures are not set up again on a rerun.
                         reseed_globals(seed)
-                    reports.append(call_and_report(item, "call", log=False))
+                    reports.append(test.phase("call"))
             failure = None
             for report in reports:
                 if report.failed:
@@ -288,6 +321,7 @@ class TestProtocol:
             self._log_final(test, reports)
             return True
         finally:
+            test.interactions.clear()
             if hasrequest:
                 item._request = False  # type: ignore[attr-defined]
                 item.funcargs = None  # type: ignore[attr-defined]
@@ -298,24 +332,24 @@ class TestProtocol:
     ) -> None:
         item = test.item
         # Only this attempt's own node goes: wider fixtures stay for the next attempt.
-        teardown = call_and_report(item, "teardown", log=False, nextitem=item.parent)
+        teardown = test.phase("teardown", nextitem=item.parent)
         if teardown.failed:
             failure.sections.append(("teardown of this attempt", str(teardown.longrepr)))
         failure.outcome = RERUN  # type: ignore[assignment]
         for report in reports:
             if report is failure or report.passed:
-                test.ihook.pytest_runtest_logreport(report=report)
+                test.log(report)
             if report is failure:
                 break
 
     def _log_final(self, test: _TestRun, reports: list[pytest.TestReport]) -> None:
-        item, nextitem, log = test.item, test.nextitem, test.ihook.pytest_runtest_logreport
+        item, nextitem, log = test.item, test.nextitem, test.log
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
         for report in reports:
-            log(report=report)
-        teardown = call_and_report(item, "teardown", log=False, nextitem=nextitem)
+            log(report)
+        teardown = test.phase("teardown", nextitem=nextitem)
         if test.tags:
             for name, value in test.tags.items():
                 setattr(teardown, name, value)
@@ -323,4 +357,4 @@ class TestProtocol:
             capped = self.cap.announcement()
             if capped is not None:
                 setattr(teardown, CAPPED_ATTRIBUTE, capped)
-        log(report=teardown)
+        log(teardown)

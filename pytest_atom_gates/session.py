@@ -113,13 +113,17 @@ def start(config: pytest.Config) -> None:
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.set(SEED_CACHE_KEY, seed)
-    debugging = config.getoption("usepdb", False) or config.getoption("trace", False)
-    if debugging and settings.reruns:
-        settings = replace(settings, reruns=0)  # one failure, one debugger session
+    debugger = next(
+        (flag for dest, flag in (("usepdb", "--pdb"), ("trace", "--trace")) if config.getoption(dest, False)),
+        None,
+    )
+    if debugger and settings.reruns:
+        # One failure, one debugger session.
+        settings = replace(settings, reruns=0, reruns_off_by=debugger)
     run = GatesRun(settings, seed, clock, budget_left)
     run.notes += switch_off_other_shufflers(config)
-    if debugging:
-        run.notes.append("reruns are off while debugging (--pdb, --trace)")
+    if debugger:
+        run.notes.append(f"reruns are off while debugging ({debugger})")
     config.stash[RUN_KEY] = run
 
     skipped = _not_evaluated_reason(config)

@@ -96,6 +96,8 @@ class Settings:
     coverage_reports: tuple[CoverageReport, ...]
     min_coverage_per_package: tuple[tuple[str, Decimal], ...]
     reruns: int = 2
+    reruns_off_by: str = "--atom-gates-reruns=0"
+    """What switched reruns off when ``reruns`` is 0: the setting, or a debugger option."""
     rerun_delay: float = 1.0
     rerun_only: tuple[re.Pattern[str], ...] = ()
     rerun_except: tuple[re.Pattern[str], ...] = ()

@@ -554,4 +554,4 @@ def test_no_reruns_while_debugging(pytester: pytest.Pytester, gates: Gates) -> N
         stdin=b"c\n",
     )
     assert (pytester.path / "attempts.txt").read_text() == "x"
-    result.stdout.fnmatch_lines(["atom-gates: reruns are off while debugging (--pdb, --trace)"])
+    result.stdout.fnmatch_lines(["atom-gates: reruns are off while debugging (--pdb)"])

@@ -58,7 +58,9 @@ class DeterminismGate:
         if reruns.capped:
             doubts.append(reruns.capped[0])
         if not reruns.reruns:
-            doubts.append("reruns are off (--atom-gates-reruns=0): flakiness was not measured")
+            doubts.append(
+                f"reruns are off ({facts.settings.reruns_off_by}): flakiness was not measured"
+            )
         if doubts:
             return GateVerdict(
                 self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data

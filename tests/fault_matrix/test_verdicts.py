@@ -6,11 +6,13 @@ was mended.
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 
 import pytest
 
-from tests.conftest import Gates, no_traceback
+from tests.conftest import NO_COVERAGE, Gates, no_traceback
 
 PKG_M = "def used():\n    return 1\n" + "".join(
     f"\n\ndef unused_{n}():\n    return {n}\n" for n in range(5)
@@ -160,3 +162,32 @@ def test_a_whole_run_in_which_nothing_counts_still_fails(
     run = gates.run()
     assert run.ret == 1
     assert run.verdict("TQ-02")["verdict"] == "FAIL"
+
+
+def test_quitting_pdb_keeps_the_failure(pytester: pytest.Pytester) -> None:
+    """Case 5: ``q`` at the ``--pdb`` prompt; the failure stays a failure, and TQ-04 says why
+    reruns are off."""
+    pytester.makepyfile(test_fail="def test_fails():\n    assert 1 == 2\n\ndef test_ok():\n    pass\n")
+    report = pytester.path / "report.json"
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "--atom-gates",
+        NO_COVERAGE,
+        f"--atom-gates-report={report}",
+        "-p",
+        "no:randomly",
+        "test_fail.py::test_fails",
+        "--pdb",
+        stdin=b"q\n",
+    )
+    assert result.ret == 2, result.stdout.str()
+    result.stdout.fnmatch_lines(["FAILED test_fail.py::test_fails - assert 1 == 2"])
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [(t["nodeid"], t["outcome"]) for t in data["tests"]] == [
+        ("test_fail.py::test_fails", "failed")
+    ]
+    tq04 = next(v for v in data["verdicts"] if v["gate"] == "TQ-04")
+    assert tq04["reason"] == "reruns are off (--pdb): flakiness was not measured"
+    assert data["incomplete_reason"] == "interrupted: pytest.exit(): Quitting debugger"
