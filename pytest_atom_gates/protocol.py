@@ -24,7 +24,7 @@ import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
-from pytest_atom_gates.ledger import RERUN, exception_text
+from pytest_atom_gates.ledger import DURATION_ATTRIBUTE, RERUN, exception_text
 from pytest_atom_gates.ordering import reseed_globals, test_seed
 from pytest_atom_gates.settings import Settings
 
@@ -204,7 +204,9 @@ class _TestRun:
     """Failed phases of this attempt whose debugger (``pytest_exception_interact``) waits until
     their report is logged, by report id."""
 
-    def phase(self, when: str, **kwds: Any) -> pytest.TestReport:
+    def phase(
+        self, when: str, now: Callable[[], float] = time.perf_counter, **kwds: Any
+    ) -> pytest.TestReport:
         """pytest's ``call_and_report`` without logging, and with the debugger put off.
 
         pytest logs a failed phase and then opens ``--pdb``; quitting the debugger raises
@@ -216,12 +218,15 @@ class _TestRun:
         reraise: tuple[type[BaseException], ...] = (pytest.exit.Exception,)
         if not item.config.getoption("usepdb", False):
             reraise += (KeyboardInterrupt,)
+        start = now()
         call: CallInfo[None] = CallInfo.from_call(
             lambda: hook(item=item, **kwds),
             when=when,  # type: ignore[arg-type]
             reraise=reraise,
         )
         report: pytest.TestReport = self.ihook.pytest_runtest_makereport(item=item, call=call)
+        # The gates' own measure: pytest's reads a clock that freezegun and friends patch.
+        setattr(report, DURATION_ATTRIBUTE, now() - start)
         if check_interactive_exception(call, report):
             self.interactions[id(report)] = call
         return report

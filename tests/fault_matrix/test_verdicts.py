@@ -191,3 +191,37 @@ def test_quitting_pdb_keeps_the_failure(pytester: pytest.Pytester) -> None:
     tq04 = next(v for v in data["verdicts"] if v["gate"] == "TQ-04")
     assert tq04["reason"] == "reruns are off (--pdb): flakiness was not measured"
     assert data["incomplete_reason"] == "interrupted: pytest.exit(): Quitting debugger"
+
+
+def test_a_session_wide_freezegun_fixture_leaves_durations_true(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Case 6: time frozen for the whole session; durations come from the plugin's own clock."""
+    pytest.importorskip("freezegun")
+    pytester.makeconftest(
+        """
+        import pytest
+        from freezegun import freeze_time
+
+        @pytest.fixture(scope="session", autouse=True)
+        def frozen():
+            with freeze_time("1999-12-31 23:59:59"):
+                yield
+        """
+    )
+    pytester.makepyfile(
+        test_sleep="""
+        import time
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_sleeps(n):
+            time.sleep(0.1)
+        """
+    )
+    run = any_engine.run("--atom-gates-max-test-duration=10")
+    assert run.ret == 0, run.output
+    assert run.verdict("TQ-03")["verdict"] == "PASS"
+    durations = [t["duration"] for t in run.report["tests"]]
+    assert len(durations) == 3
+    assert all(0.1 <= d < 5 for d in durations), durations
