@@ -344,6 +344,10 @@ class GatesController:
         # A wrapper judges before every other plugin's sessionfinish, whatever order plugins
         # were loaded in: pytest-json-report's is itself tryfirst, and it and JUnit XML read
         # the verdicts and the exit status set here.
+        if is_xdist_controller(self.config):
+            from pytest_atom_gates.xdist_bridge import wait_for_workers
+
+            wait_for_workers(self.config)
         self._judge(session, int(exitstatus))
         return (yield)
 

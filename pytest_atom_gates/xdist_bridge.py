@@ -30,3 +30,16 @@ class XdistControllerHooks:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is not None:
             self.crashed.append(str(node.gateway.id))
+
+
+def wait_for_workers(config: Any) -> None:
+    """Let the workers' processes end before the session clock stops.
+
+    A worker kept alive after its last test (by a non-daemon thread, say) is time the user waits
+    for; pytest-xdist waits for it the same way, up to its exit timeout, in its own
+    ``pytest_sessionfinish``, which comes after the verdicts. Asked twice, it returns at once.
+    """
+    dsession = config.pluginmanager.getplugin("dsession")
+    nodemanager = getattr(dsession, "nodemanager", None)
+    if nodemanager is not None:
+        nodemanager.teardown_nodes()

@@ -225,3 +225,27 @@ def test_a_session_wide_freezegun_fixture_leaves_durations_true(
     durations = [t["duration"] for t in run.report["tests"]]
     assert len(durations) == 3
     assert all(0.1 <= d < 5 for d in durations), durations
+
+
+def test_under_xdist_the_clock_covers_workers_that_linger(pytester: pytest.Pytester) -> None:
+    """Case 7: a worker kept alive 4 s by a non-daemon thread is time the session took."""
+    pytester.makepyfile(
+        test_thread="""
+        import threading
+        import time
+
+        def test_leaves_a_thread():
+            threading.Thread(target=time.sleep, args=(4,)).start()
+
+        def test_other():
+            pass
+        """
+    )
+    run = Gates(pytester, "xdist").run("--atom-gates-max-duration=3")
+    assert run.ret == 1, run.output
+    verdict = run.verdict("TQ-03")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["data"]["elapsed"] >= 4
+    assert verdict["reason"] == (
+        f"the session took {verdict['measured']}, over its budget of 3.00 s"
+    )
