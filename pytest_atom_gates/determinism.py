@@ -81,8 +81,8 @@ class DeterminismFeature:
 
     def _update_history(self, facts: RunFacts) -> None:
         cache = getattr(self.config, "cache", None)
-        if cache is None:
-            return
+        if cache is None or facts.interrupted:
+            return  # an interrupted run's outcomes say nothing about its tests' flakiness
         history = FlakeHistory(cache.mkdir("atom_gates"))
         ran = facts.ledger.durations
         outcomes = ((n, o) for n, o in facts.ledger.outcomes() if n in ran)  # no copy per test

@@ -39,6 +39,7 @@ from pytest_atom_gates.reporting import running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
+from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
 WORKER_SEED_KEY = "atom_gates_seed"
@@ -55,6 +56,7 @@ class GatesRun:
     budget_left: float
     """Seconds of the session budget left when this process started."""
     notes: list[str] = field(default_factory=list)
+    sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
 
 
 RUN_KEY = pytest.StashKey[GatesRun]()
@@ -114,7 +116,11 @@ def start(config: pytest.Config) -> None:
         if cache is not None:
             cache.set(SEED_CACHE_KEY, seed)
     debugger = next(
-        (flag for dest, flag in (("usepdb", "--pdb"), ("trace", "--trace")) if config.getoption(dest, False)),
+        (
+            flag
+            for dest, flag in (("usepdb", "--pdb"), ("trace", "--trace"))
+            if config.getoption(dest, False)
+        ),
         None,
     )
     if debugger and settings.reruns:
@@ -125,6 +131,7 @@ def start(config: pytest.Config) -> None:
     if debugger:
         run.notes.append(f"reruns are off while debugging ({debugger})")
     config.stash[RUN_KEY] = run
+    run.sigterm.install()
 
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
@@ -188,6 +195,9 @@ def _register_cooperation(config: pytest.Config, controller: GatesController) ->
 
 def stop(config: pytest.Config) -> None:
     """Unregister every part ``start`` and the features registered (all named ``atom-gates-*``)."""
+    run = config.stash.get(RUN_KEY, None)
+    if run is not None:
+        run.sigterm.uninstall()
     for name, plugin in config.pluginmanager.list_name_plugin():
         if name.startswith("atom-gates-") and plugin is not None:
             config.pluginmanager.unregister(plugin)
@@ -304,7 +314,9 @@ class GatesController:
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         value = excinfo.value
-        if isinstance(value, pytest.exit.Exception):
+        if isinstance(value, Terminated) or self.run.sigterm.received:
+            self.interrupted = "SIGTERM"
+        elif isinstance(value, pytest.exit.Exception):
             self.interrupted = f"pytest.exit(): {value.msg}"
         elif type(value) is KeyboardInterrupt or str(value).endswith("keyboard-interrupt"):
             # The second form is how pytest-xdist relays a worker's KeyboardInterrupt.
@@ -330,12 +342,13 @@ class GatesController:
         from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
 
         checker = AloneChecker(self.config, run.seed)
-        return checker.check(
-            facts.ledger,
-            failed,
-            run.settings.order_checks,
-            budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
-        )
+        with run.sigterm.raising_as(True):  # the alone-runs may be cut short
+            return checker.check(
+                facts.ledger,
+                failed,
+                run.settings.order_checks,
+                budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
+            )
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(
@@ -344,11 +357,12 @@ class GatesController:
         # A wrapper judges before every other plugin's sessionfinish, whatever order plugins
         # were loaded in: pytest-json-report's is itself tryfirst, and it and JUnit XML read
         # the verdicts and the exit status set here.
-        if is_xdist_controller(self.config):
-            from pytest_atom_gates.xdist_bridge import wait_for_workers
+        with self.run.sigterm.raising_as(False):  # the verdicts and reports get finished
+            if is_xdist_controller(self.config):
+                from pytest_atom_gates.xdist_bridge import wait_for_workers
 
-            wait_for_workers(self.config)
-        self._judge(session, int(exitstatus))
+                wait_for_workers(self.config)
+            self._judge(session, int(exitstatus))
         return (yield)
 
     def _judge(self, session: pytest.Session, exitstatus: int) -> None:

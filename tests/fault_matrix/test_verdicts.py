@@ -167,7 +167,9 @@ def test_a_whole_run_in_which_nothing_counts_still_fails(
 def test_quitting_pdb_keeps_the_failure(pytester: pytest.Pytester) -> None:
     """Case 5: ``q`` at the ``--pdb`` prompt; the failure stays a failure, and TQ-04 says why
     reruns are off."""
-    pytester.makepyfile(test_fail="def test_fails():\n    assert 1 == 2\n\ndef test_ok():\n    pass\n")
+    pytester.makepyfile(
+        test_fail="def test_fails():\n    assert 1 == 2\n\ndef test_ok():\n    pass\n"
+    )
     report = pytester.path / "report.json"
     result = pytester.run(
         sys.executable,
