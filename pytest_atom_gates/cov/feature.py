@@ -14,9 +14,9 @@ from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.gate import (
     FACTS_KEY,
     CoverageGate,
-    required_minimum,
     describe_measurement,
     package_judgement,
+    required_minimum,
     shown_percent,
 )
 from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY
