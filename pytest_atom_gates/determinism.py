@@ -19,6 +19,7 @@ from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
 from pytest_atom_gates.session import GatesController, GatesRun, is_xdist_controller
+from pytest_atom_gates.settings import setting_source
 
 
 class DeterminismFeature:
@@ -194,7 +195,11 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
     """Register TQ-04's controller side; the reruns themselves run in the test protocol."""
     if controller is None:
         return
-    feature = DeterminismFeature(config, run, QuarantineList.read(run.settings.quarantine_path))
+    feature = DeterminismFeature(
+        config,
+        run,
+        QuarantineList.read(run.settings.quarantine_path, setting_source(config, "quarantine")),
+    )
     config.pluginmanager.register(feature, "atom-gates-determinism")
     controller.add_feature(feature)
     controller.report_observers.append(feature.observe)

@@ -12,11 +12,13 @@ of any plugin or conftest is recognised with its value.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
@@ -145,7 +147,8 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _actions(config: pytest.Config) -> dict[str, argparse.Action]:
-    parser = config._parser
+    parser: Any = config._parser
+    # pytest 9 keeps its argparse parser; older pytest builds it on demand.
     optparser = getattr(parser, "optparser", None) or parser._getparser()
     return dict(optparser._option_string_actions)
 
@@ -226,8 +229,6 @@ def _given(config: pytest.Config, tokens: Sequence[str]) -> list[Argument]:
 
 
 def environment_addopts() -> list[str]:
-    import os
-
     return shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
 
 

@@ -8,6 +8,7 @@ attempt history is kept only for tests that did something else.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ def exception_text(report: pytest.TestReport | pytest.CollectReport) -> str | No
     return message or None
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning): ")
+
+
 def _crash_line(report: pytest.TestReport | pytest.CollectReport) -> str:
     """One line saying why a report failed, without rendering the whole traceback."""
     longrepr = report.longrepr
@@ -56,8 +60,13 @@ def _crash_line(report: pytest.TestReport | pytest.CollectReport) -> str:
         return str(longrepr[2])
     text = str(longrepr).strip() if longrepr is not None else ""
     lines = [line for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("E ")]
-    chosen = errors[0][1:].strip() if errors else (lines[-1] if lines else "")
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    # A failed import shows the traceback's lines first: the exception itself is the last
+    # "Type: message" line (a SyntaxError, say), not the first.
+    raised = [line for line in errors if _EXCEPTION_LINE.match(line)]
+    if raised:
+        return raised[-1][:500]
+    chosen = errors[0] if errors else (lines[-1] if lines else "")
     return chosen[:500]
 
 

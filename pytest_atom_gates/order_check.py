@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -145,8 +146,7 @@ class AloneChecker:
                 return FAILS_ALONE, "failed when run alone too"
             if outcome is not None:
                 return INCONCLUSIVE, f"{outcome} when run alone"
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            return INCONCLUSIVE, f"the alone-run gave no result (exit {done.returncode}: {tail[0]})"
+            return INCONCLUSIVE, f"the alone-run gave no result ({_why_no_result(done)})"
 
     def check(
         self,
@@ -181,6 +181,20 @@ class AloneChecker:
             reproduce = self.reproduce_command(nodeid, before) if verdict == ORDER_DEPENDENT else ""
             result.checks.append(AloneCheck(nodeid, verdict, detail, before, reproduce))
         return result
+
+
+def _why_no_result(done: subprocess.CompletedProcess[str]) -> str:
+    """How a child that wrote no report ended, in words rather than a traceback's last line."""
+    if done.returncode < 0:
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        return f"killed by {name}"
+    lines = [line.strip() for line in f"{done.stderr}\n{done.stdout}".splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("Fatal Python error", "ERROR: "))]
+    shown = fatal[0] if fatal else (lines[-1] if lines else "no output")
+    return f"exit {done.returncode}: {shown}"
 
 
 def _outcome_in_report(report: Path, nodeid: str) -> str | None:

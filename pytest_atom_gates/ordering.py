@@ -39,8 +39,15 @@ def resolve_seed(requested: int | str, cache: pytest.Cache | None) -> int:
             "(-p no:cacheprovider). Accepted instead: a seed from 0 to "
             f"{MAX_SEED}, or 'random'."
         )
-    stored = cache.get(SEED_CACHE_KEY, None)
-    if stored is None:
+    unreadable = object()
+    stored = cache.get(SEED_CACHE_KEY, unreadable)
+    if stored is unreadable and cache._getvaluepath(SEED_CACHE_KEY).exists():
+        raise pytest.UsageError(
+            f"--atom-gates-seed=last: the cache entry {SEED_CACHE_KEY!r} in {cache._cachedir} "
+            f"cannot be read (not JSON), so it holds no seed. "
+            "Pass --atom-gates-seed=random to replace it, or clear it with --cache-clear."
+        )
+    if stored is unreadable or stored is None:
         raise pytest.UsageError(
             f"--atom-gates-seed=last: no seed recorded yet in the cache ({cache._cachedir}). "
             "Run once with --atom-gates, or pass a seed from 0 to "

@@ -22,8 +22,11 @@ def _narrower_args(config: pytest.Config) -> str | None:
         Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args
     ]
     if not testpaths:
-        files = [p for p in paths if p.is_file()]
-        return f"file {files[0].name}" if files else None
+        files = [p.name for p in paths if p.is_file()]
+        if not files:
+            return None
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        return f"{'file' if len(files) == 1 else 'files'} {shown}"
     uncovered = [
         root
         for root in testpaths

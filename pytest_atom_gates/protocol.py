@@ -259,9 +259,20 @@ class TestProtocol:
         self._sleep = sleep
         self._setup_only = bool(config.getoption("setuponly", False))
         self._setup_show = bool(config.getoption("setupshow", False))
+        self._collection_failed = False
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # pytest runs no test when collection failed (unless told to go on); pytest-xdist's
+        # workers would run every test regardless. Do as pytest does, so one process and
+        # xdist give the same facts.
+        self._collection_failed = bool(session.testsfailed) and not bool(
+            session.config.getoption("continue_on_collection_errors", False)
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        if self._collection_failed:
+            return True
         marks = self.marks.marks(item)
         reruns, delay = self.policy.budget(marks)
         reason = quarantine_reason(marks) if marks else None

@@ -28,8 +28,9 @@ class QuarantineList:
     entries: list[QuarantineEntry] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: Path | None) -> QuarantineList:
-        """Read the file; a missing or unreadable file is a usage error naming it."""
+    def read(cls, path: Path | None, source: str = "--atom-gates-quarantine") -> QuarantineList:
+        """Read the file; a missing or unreadable file is a usage error naming it and the
+        setting (``source``) that named it."""
         if path is None:
             return cls()
         try:
@@ -37,7 +38,7 @@ class QuarantineList:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise pytest.UsageError(
-                f"--atom-gates-quarantine: cannot read {path}: {reason}. "
+                f"{source}: cannot read {path}: {reason}. "
                 "Accepted: a readable text file with one node id or glob per line."
             ) from None
         entries = []

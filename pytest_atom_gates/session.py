@@ -38,7 +38,7 @@ from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
-from pytest_atom_gates.settings import GateMode, Settings, load_settings
+from pytest_atom_gates.settings import GateMode, Settings, load_settings, setting_source
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
@@ -109,7 +109,8 @@ def start(config: pytest.Config) -> None:
             problem = check_writable(settings.report_path)
             if problem:
                 raise pytest.UsageError(
-                    f"--atom-gates-report: cannot write {settings.report_path}: {problem}. "
+                    f"{setting_source(config, 'report')}: cannot write "
+                    f"{settings.report_path}: {problem}. "
                     "Accepted: a file path in a writable directory."
                 )
         cache = getattr(config, "cache", None)

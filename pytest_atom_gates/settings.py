@@ -528,6 +528,19 @@ def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
     return f"ini option {spec.ini}{where}"
 
 
+def _ini_given(config: pytest.Config, key: str) -> bool:
+    """Whether the ini file or ``-o`` sets ``key`` at all, even to an empty string."""
+    overrides = getattr(config, "_override_ini", ()) or ()  # pytest < 9
+    if any(str(item).partition("=")[0].strip() == key for item in overrides):
+        return True
+    # pytest 9 keeps the file's values and the overrides in one private dict and deprecates
+    # the public one, which older pytest offers.
+    inicfg: Any = config.__dict__.get("_inicfg")
+    if inicfg is None:
+        inicfg = config.__dict__.get("inicfg") or {}
+    return key in inicfg
+
+
 def _cli(config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None) -> Any:
     """The command line value; before pytest parsed it fully, from the namespace of known args."""
     if namespace is not None:
@@ -547,6 +560,8 @@ def _read(
     if env.strip():
         return [(env, f"environment variable {spec.env}")]
     ini = None if spec.cli_only else config.getini(spec.ini)
+    if ini == "" and _ini_given(config, spec.ini):
+        return [("", _describe_ini(config, spec))]  # set, though empty: judged like any value
     if ini not in (None, "", []):
         values = ini if isinstance(ini, list) else [ini]
         return [(str(value), _describe_ini(config, spec)) for value in values]
@@ -626,6 +641,14 @@ def path_base(config: pytest.Config, spec: OptionSpec, source: str) -> Path:
 
 
 SPEC_BY_NAME: Mapping[str, OptionSpec] = {spec.name: spec for spec in OPTIONS}
+
+
+def setting_source(config: pytest.Config, name: str) -> str:
+    """Where the value in force of setting ``name`` was given, to name it in an error: the
+    option, the environment variable or the ini key with its file."""
+    spec = SPEC_BY_NAME[name]
+    values = _read(config, spec)
+    return values[-1][1] if values else spec.option
 
 
 def _read_list(

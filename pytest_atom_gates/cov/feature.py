@@ -31,7 +31,7 @@ from pytest_atom_gates.session import (
     is_xdist_controller,
     is_xdist_worker,
 )
-from pytest_atom_gates.settings import SPEC_BY_NAME, GateMode, Settings
+from pytest_atom_gates.settings import SPEC_BY_NAME, GateMode, Settings, setting_source
 
 _LOADED_LATE = (
     "coverage was not measured: pytest-atom-gates was loaded after pytest started up (from a "
@@ -169,8 +169,11 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
     if measurement is not None:
         problem = unwritable(settings.coverage_reports)
         if problem:
-            spec = SPEC_BY_NAME["cov-report"]
-            raise pytest.UsageError(f"{spec.option}: {problem}. Accepted: {spec.accepted}.")
+            source, accepted = (
+                setting_source(config, "cov-report"),
+                SPEC_BY_NAME["cov-report"].accepted,
+            )
+            raise pytest.UsageError(f"{source}: {problem}. Accepted: {accepted}.")
         if is_xdist_controller(config):
             engine = xdist = XdistController(config, measurement, settings)
             config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")
