@@ -23,6 +23,10 @@ SLOW_SUITE = """
 import pathlib
 import time
 
+import pytest
+
+pytestmark = pytest.mark.atom_gates_keep_order
+
 def test_done():
     pass
 
