@@ -21,9 +21,7 @@ from tests.conftest import NO_COVERAGE, Gates
 
 
 @pytest.mark.parametrize("arg", [".", "tests"])
-def test_paths_that_cover_testpaths_are_a_whole_run(
-    pytester: pytest.Pytester, arg: str
-) -> None:
+def test_paths_that_cover_testpaths_are_a_whole_run(pytester: pytest.Pytester, arg: str) -> None:
     pytester.makepyprojecttoml('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
     tests = pytester.mkdir("tests")
     (tests / "test_one.py").write_text("def test_one():\n    pass\n", encoding="utf-8")
@@ -182,9 +180,7 @@ def test_the_outage_cap_stops_at_the_tenth_first_failure(
     )
 
 
-def test_the_outage_cap_counts_only_first_attempts(
-    pytester: pytest.Pytester, gates: Gates
-) -> None:
+def test_the_outage_cap_counts_only_first_attempts(pytester: pytest.Pytester, gates: Gates) -> None:
     """Five broken tests among 40 make 15 failed attempts but only 5 first failures: no cap."""
     pytester.makepyfile(
         test_s="""
@@ -195,27 +191,15 @@ def test_the_outage_cap_counts_only_first_attempts(
             assert n >= 5, "broken"
         """
     )
-    run = gates.run("--atom-gates-mode=TQ-01:off", "--atom-gates-mode=TQ-02:off",
-                    "--atom-gates-rerun-cap-min=6")
+    run = gates.run(
+        "--atom-gates-mode=TQ-01:off", "--atom-gates-mode=TQ-02:off", "--atom-gates-rerun-cap-min=6"
+    )
     broken = [t for t in run.report["tests"] if t["outcome"] == "failed"]
     assert [len(t["attempts"]) for t in broken] == [3] * 5
     assert run.verdict("TQ-04")["data"]["capped"] == []
 
 
-# -- 8. paths in the ini file are relative to the ini file ------------------------------------
-
-
-def test_an_ini_path_is_relative_to_the_ini_file_from_a_subdirectory(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytester.makeini("[pytest]\natom_gates_report = reports/gates.json\n")
-    sub = pytester.mkdir("sub")
-    (sub / "test_ok.py").write_text("def test_ok():\n    pass\n", encoding="utf-8")
-    monkeypatch.chdir(sub)
-    result = pytester.runpytest("--atom-gates", NO_COVERAGE, "test_ok.py")
-    assert result.ret == 0, result.stdout.str()
-    assert (pytester.path / "reports" / "gates.json").is_file()
-    assert not (sub / "reports").exists()
+# -- 8. ini paths: tests/test_settings.py::test_report_path_from_ini_is_relative_to_the_ini_file
 
 
 # -- 9. non-finite durations ---------------------------------------------------------------

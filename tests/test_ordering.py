@@ -34,9 +34,36 @@ def test_shuffle_is_a_permutation(chains: list[list[str]], seed: int) -> None:
     assert sorted(shuffled_order(chains, seed)) == list(range(len(chains)))
 
 
-@given(suites(), seeds)
-def test_shuffle_is_deterministic_per_seed(chains: list[list[str]], seed: int) -> None:
-    assert shuffled_order(chains, seed) == shuffled_order(chains, seed)
+_IN_ANOTHER_PROCESS = """
+import json, sys
+from pytest_atom_gates.ordering import shuffled_order, test_seed
+chains, seed = json.loads(sys.stdin.read())
+print(json.dumps([shuffled_order(chains, seed), [test_seed(seed, c[-1]) for c in chains]]))
+"""
+
+
+@pytest.mark.parametrize("hash_seed", ["0", "4242"])
+def test_order_and_test_seeds_are_the_same_in_another_process(hash_seed: str) -> None:
+    """What the controller and every xdist worker compute on their own must agree, whatever
+    Python's string hashing in each process."""
+    import os
+    import subprocess
+
+    chains = [[f"t{f}.py", f"t{f}.py::C", f"t{f}.py::C::t{t}"] for f in range(5) for t in range(5)]
+    chains += [[f"t{f}.py", f"t{f}.py::f{t}"] for f in range(5) for t in range(3)]
+    seed = 2183307544
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_ANOTHER_PROCESS],
+        input=json.dumps([chains, seed]),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+    )
+    order, seeds_there = json.loads(done.stdout)
+    assert order == shuffled_order(chains, seed)
+    assert seeds_there == [test_seed(seed, chain[-1]) for chain in chains]
+    assert order != list(range(len(chains)))
 
 
 @given(suites(), seeds, st.data())
@@ -75,9 +102,10 @@ def test_different_seeds_give_different_orders() -> None:
     assert len(orders) == 5
 
 
-@given(seeds, st.text(min_size=1))
-def test_per_test_seed_fits_other_libraries(seed: int, nodeid: str) -> None:
-    assert 0 <= test_seed(seed, nodeid) <= 2**32 - 1
+def test_per_test_seeds_differ_by_test_and_by_session_seed() -> None:
+    nodeids = [f"tests/test_x.py::test_{n}" for n in range(200)]
+    assert len({test_seed(7, nodeid) for nodeid in nodeids}) == 200
+    assert all(test_seed(7, nodeid) != test_seed(8, nodeid) for nodeid in nodeids)
 
 
 def _collected(result: pytest.RunResult) -> list[str]:

@@ -101,10 +101,23 @@ def test_crashed_worker_leaves_its_test_failed_and_named(pytester: pytest.Pytest
     )
 
 
-def test_no_temporary_files_are_left(pytester: pytest.Pytester, gates: Gates) -> None:
+def test_no_temporary_files_are_left_when_the_write_fails(pytester: pytest.Pytester) -> None:
+    """The disk fills while the report is written: the old report stays, no temporary file is
+    left (in a subprocess: the patch must not leak into other in-process runs)."""
     pytester.makepyfile(test_s="def test_ok(): pass\n")
-    gates.run()
-    leftovers = [p.name for p in pytester.path.iterdir() if p.name.startswith(".atom-gates-report")]
+    (pytester.path / "out.json").write_text('{"previous": true}', encoding="utf-8")
+    pytester.makeconftest("""
+        import os
+        def full_disk(fd):
+            raise OSError(28, "No space left on device")
+        os.fsync = full_disk
+    """)
+    result = pytester.runpytest_subprocess(
+        "--atom-gates", NO_COVERAGE, "--atom-gates-report=out.json"
+    )
+    result.stdout.fnmatch_lines(["atom-gates: could not write the report to *out.json: *"])
+    assert (pytester.path / "out.json").read_text(encoding="utf-8") == '{"previous": true}'
+    leftovers = [p.name for p in pytester.path.iterdir() if p.name.startswith(".out.json")]
     assert leftovers == []
 
 

@@ -161,12 +161,14 @@ def test_report_path_that_is_a_directory(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_report_path_from_ini_is_relative_to_the_ini_file(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+def test_report_path_from_ini_is_relative_to_the_ini_file(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini("[pytest]\natom_gates_report = reports/gates.json\n")
     sub = pytester.mkdir("sub")
-    result = pytester.runpytest(
-        "--atom-gates", NO_COVERAGE, "--rootdir", str(pytester.path), str(sub.parent)
-    )
-    assert result.ret == 0
+    (sub / "test_ok.py").write_text("def test_ok():\n    pass\n", encoding="utf-8")
+    monkeypatch.chdir(sub)  # started from below the ini file's folder
+    result = pytester.runpytest("--atom-gates", NO_COVERAGE, "test_ok.py")
+    assert result.ret == 0, result.stdout.str()
     assert (pytester.path / "reports" / "gates.json").is_file()
+    assert not (sub / "reports").exists()

@@ -51,7 +51,9 @@ def test_quiet_keeps_the_table_and_drops_the_details(
 ) -> None:
     pytester.makepyfile(test_s="def test_ok(): pass\n")
     run = gates.run("-q")
-    run.result.stdout.fnmatch_lines(["TQ-02  pass rate     PASS*", "atom-gates: PASS*"])
+    run.result.stdout.fnmatch_lines(
+        ["TQ-02  pass rate     PASS*", "atom-gates: PASS - every enforced gate passed (seed *)"]
+    )
     run.result.stdout.no_fnmatch_line("slowest*")
     run.result.stdout.no_fnmatch_line("report: *")
 
@@ -111,6 +113,6 @@ def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
             "TQ-05  coverage      PASS     * % (*; core, api, tools)*",
             "tolerated failures, within the TQ-02 minimum of 98 % (1):",
             "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
-            "atom-gates: PASS*",
+            "atom-gates: PASS - every enforced gate passed (seed *)",
         ]
     )
