@@ -15,7 +15,7 @@ import pytest
 
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.reporting.atomic import write_atomically
-from tests.conftest import NO_COVERAGE, Gates
+from tests.conftest import Gates
 
 # -- 1. the partial-run rule ---------------------------------------------------------------
 
