@@ -481,3 +481,70 @@ def test_pytest_cov_with_a_killed_worker(pytester: pytest.Pytester) -> None:
     assert verdict["verdict"] == "FAIL"
     assert "coverage incomplete: data from gw" in verdict["reason"]
     assert coverage_section(run)["measured_by"] == "pytest-cov"
+
+
+def _module_covering(covered: int, statements: int) -> str:
+    """A module of ``statements`` statements of which importing it runs ``covered``."""
+    lines = [f"a{n} = {n}" for n in range(covered - 1)]
+    lines.append("def never():")
+    lines += [f"    b{n} = {n}" for n in range(statements - covered)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("covered", "statements", "precision", "passes"),
+    [
+        (246, 1000, 0, True),  # 24.6 % shows as 25 %: coverage.py passes it
+        (244, 1000, 0, False),  # 24.4 % shows as 24 %
+        (2000, 8001, 2, True),  # 24.9969 % shows as 25.00 %
+        (1000, 4001, 2, False),  # 24.9938 % shows as 24.99 %
+    ],
+)
+def test_tq05_at_the_boundary_agrees_with_coverage_report(
+    pytester: pytest.Pytester, covered: int, statements: int, precision: int, passes: bool
+) -> None:
+    make_project(pytester, report=f"precision = {precision}")
+    (pytester.path / "pkg" / "calc.py").write_text(_module_covering(covered, statements))
+    pytester.makepyfile(test_calc="import pkg.calc\n\ndef test_imports():\n    pass\n")
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    oracle = subprocess.run(
+        [sys.executable, "-m", "coverage", "report", "--fail-under=25"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (oracle.returncode == 0) is passes, oracle.stdout
+    verdict = run.verdict("TQ-05")
+    assert verdict["verdict"] == ("PASS" if passes else "FAIL"), verdict
+    shown = display_covered(100 * covered / statements, precision)
+    assert verdict["measured"] == f"{shown} % (ctrace; pkg)"
+
+
+def test_a_package_minimum_with_branches_equals_coverage_report_on_its_files(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester, run="branch = true")
+    pytester.mkpydir("other")
+    (pytester.path / "other" / "tool.py").write_text(
+        "def pick(n):\n    if n:\n        return 1\n    return 0\n\n\nVALUE = pick(1)\n"
+    )
+    pytester.makepyfile(test_other="import other.tool\n\ndef test_tool():\n    pass\n")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-cov=pkg",
+        "--atom-gates-cov=other",
+        "--atom-gates-min-coverage-per-package=other:0,pkg:0",
+        subprocess=True,
+    )
+    cov = coverage.Coverage(data_file=str(pytester.path / ".coverage"))
+    cov.load()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(pytester.path)
+        expected = {
+            package: cov.report(include=[f"{package}/*"], file=io.StringIO())
+            for package in ("pkg", "other")
+        }
+    packages = {p["package"]: p["totals"] for p in coverage_section(run)["packages"]}
+    assert {name: totals["percent"] for name, totals in packages.items()} == expected
+    assert packages["other"]["branches"] == 2
+    assert packages["other"]["missing_branches"] == 1
