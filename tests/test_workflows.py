@@ -1,0 +1,83 @@
+"""Every pytest command in the project's workflows and the example workflows selects tests.
+
+A command that collects nothing exits 5 in CI and tests nothing: the LanceDB workflow once ran
+``pytest -m lancedb`` over a suite in which no test carries that marker.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = {
+    ROOT / ".github" / "workflows": ROOT,  # the project's own, run from its root
+    ROOT / "examples" / "github-actions": ROOT / "examples",  # a user's, run on the example suite
+}
+_RUN = re.compile(r"^\s*(?:-\s*)?run:\s*(?P<command>.*\bpytest\b.*)$")
+_COLLECTED = re.compile(r"(?P<count>\d+)(?:/\d+)? tests? collected")
+
+
+def _pytest_commands() -> list[tuple[str, Path, list[str]]]:
+    commands = []
+    for folder, cwd in WORKFLOWS.items():
+        for workflow in sorted(folder.glob("*.yml")):
+            for line in workflow.read_text(encoding="utf-8").splitlines():
+                match = _RUN.match(line)
+                if match is None or "pip install" in match.group("command"):
+                    continue
+                words = shlex.split(match.group("command"))
+                start = words.index("pytest") + 1
+                commands.append((f"{workflow.name}: {match.group('command')}", cwd, words[start:]))
+    return commands
+
+
+def _without_workers(args: list[str]) -> list[str]:
+    """The command's own options, less xdist's worker count: collecting needs no workers."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "-n":
+            skip = True
+        elif not arg.startswith("-n"):
+            kept.append(arg)
+    return kept
+
+
+COMMANDS = _pytest_commands()
+
+
+def test_the_workflows_hold_pytest_commands() -> None:
+    assert len(COMMANDS) >= 3, COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("cwd", "args"), [(cwd, args) for _, cwd, args in COMMANDS], ids=[c[0] for c in COMMANDS]
+)
+def test_each_workflow_pytest_command_collects_tests(cwd: Path, args: list[str]) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *_without_workers(args),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = [int(m.group("count")) for m in _COLLECTED.finditer(done.stdout)]
+    assert counts, done.stdout
+    assert counts[-1] > 0, done.stdout
