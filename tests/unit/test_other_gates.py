@@ -1,0 +1,153 @@
+"""TQ-01, TQ-03, TQ-04 and gate modes, without a pytest run."""
+
+from __future__ import annotations
+
+from pytest_atom_gates.gates import evaluate
+from pytest_atom_gates.gates.base import GateVerdict, Verdict, apply_mode
+from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
+from pytest_atom_gates.gates.duration import DurationGate, over_test_budget
+from pytest_atom_gates.gates.independence import (
+    FAILS_ALONE,
+    INCONCLUSIVE,
+    ORDER_DEPENDENT,
+    AloneCheck,
+    IndependenceGate,
+    OrderChecks,
+)
+from pytest_atom_gates.gates.pass_rate import PassRateGate
+from pytest_atom_gates.ledger import RERUN
+from pytest_atom_gates.settings import FlakyLimit, GateMode
+from tests.unit.builders import attempt, facts_of, ledger_of, make_settings
+
+# -- TQ-03 ------------------------------------------------------------------------------------
+
+
+def test_duration_within_and_over_budget() -> None:
+    ledger = ledger_of(attempt("t.py::a"))
+    settings = make_settings(max_duration=10.0)
+    assert (
+        DurationGate().evaluate(facts_of(ledger, settings=settings, elapsed=10.0)).verdict
+        is Verdict.PASS
+    )
+    over = DurationGate().evaluate(facts_of(ledger, settings=settings, elapsed=10.5))
+    assert (over.verdict, over.measured, over.reason) == (
+        Verdict.FAIL,
+        "10.5 s",
+        "the session took 10.5 s, over its budget of 10.0 s",
+    )
+
+
+def test_per_test_budget_is_per_attempt() -> None:
+    slow_each = [
+        *attempt("t.py::flaky", RERUN, duration=0.1),
+        *attempt("t.py::flaky", duration=0.1),
+    ]
+    ledger = ledger_of(slow_each, attempt("t.py::slow", duration=0.2))
+    facts = facts_of(ledger, settings=make_settings(max_test_duration=0.35))
+    # flaky: two attempts of 0.2 s (0.1 s per phase), 0.4 s in all; slow: one attempt of 0.6 s
+    assert [n for n, _ in over_test_budget(facts)] == ["t.py::slow"]
+    verdict = DurationGate().evaluate(facts)
+    assert verdict.verdict is Verdict.FAIL
+    assert verdict.required == "<= 3600 s, each test <= 0.35 s"
+    assert verdict.reason == "1 over the per-test budget: t.py::slow (0.60 s)"
+
+
+def test_a_budget_stop_fails_tq03() -> None:
+    verdict = DurationGate().evaluate(facts_of(ledger_of(attempt("t.py::a")), budget_stop=True))
+    assert (verdict.verdict, verdict.reason) == (
+        Verdict.FAIL,
+        "the budget ran out and the run was stopped before every test ran",
+    )
+
+
+# -- TQ-04 ------------------------------------------------------------------------------------
+
+
+def _flaky(name: str) -> list:
+    return [*attempt(name, RERUN), *attempt(name)]
+
+
+def test_flaky_tests_warn_and_fail_past_the_limit() -> None:
+    ledger = ledger_of(_flaky("t.py::a"), _flaky("t.py::b"), attempt("t.py::ok"))
+    warn = DeterminismGate().evaluate(facts_of(ledger))
+    assert (warn.verdict, warn.measured, warn.reason) == (
+        Verdict.WARN,
+        "2 flaky",
+        "flaky: t.py::a, t.py::b",
+    )
+    limited = make_settings(max_flaky=FlakyLimit(count=1))
+    fail = DeterminismGate().evaluate(facts_of(ledger, settings=limited))
+    assert (fail.verdict, fail.reason) == (Verdict.FAIL, "2 flaky tests, more than the 1 allowed")
+    allowed = make_settings(max_flaky=FlakyLimit(count=2))
+    assert DeterminismGate().evaluate(facts_of(ledger, settings=allowed)).verdict is Verdict.WARN
+
+
+def test_a_percentage_limit_rounds_the_allowance_down() -> None:
+    from decimal import Decimal
+
+    ledger = ledger_of(_flaky("t.py::a"), *[attempt(f"t.py::p{n}") for n in range(48)])
+    settings = make_settings(max_flaky=FlakyLimit(percent=Decimal(2)))
+    verdict = DeterminismGate().evaluate(facts_of(ledger, settings=settings))
+    assert verdict.required == "<= 2 % flaky (0 of 49)"
+    assert verdict.verdict is Verdict.FAIL
+
+
+def test_no_flaky_tests_pass_and_reruns_off_warns() -> None:
+    ledger = ledger_of(attempt("t.py::ok"))
+    assert DeterminismGate().evaluate(facts_of(ledger)).verdict is Verdict.PASS
+    off = facts_of(ledger, settings=make_settings(reruns=0, reruns_off_by="--pdb"))
+    off.extras["reruns"] = RerunFacts(0)
+    verdict = DeterminismGate().evaluate(off)
+    assert (verdict.verdict, verdict.measured, verdict.reason) == (
+        Verdict.WARN,
+        "reruns off",
+        "reruns are off (--pdb): flakiness was not measured",
+    )
+
+
+# -- TQ-01 ------------------------------------------------------------------------------------
+
+
+def _checks(*results: str) -> OrderChecks:
+    return OrderChecks([AloneCheck(f"t.py::f{n}", r, "detail") for n, r in enumerate(results)])
+
+
+def test_order_dependent_fails_inconclusive_warns_fails_alone_passes() -> None:
+    ledger = ledger_of(attempt("t.py::f0", "failed"))
+    for results, expected in (
+        ((ORDER_DEPENDENT,), Verdict.FAIL),
+        ((INCONCLUSIVE,), Verdict.WARN),
+        ((FAILS_ALONE,), Verdict.PASS),
+    ):
+        facts = facts_of(ledger)
+        facts.extras["order_checks"] = _checks(*results)
+        assert IndependenceGate().evaluate(facts).verdict is expected, results
+
+
+def test_unchecked_failures_warn_with_the_reason() -> None:
+    facts = facts_of(ledger_of(attempt("t.py::f0", "failed")))
+    facts.extras["order_checks"] = OrderChecks(unchecked=["t.py::f0"], skipped_reason="budget")
+    verdict = IndependenceGate().evaluate(facts)
+    assert (verdict.verdict, verdict.measured, verdict.reason) == (
+        Verdict.WARN,
+        "0 order-dependent (0 of 1 failed tests rerun alone)",
+        "1 failed tests not rerun alone: budget",
+    )
+
+
+# -- modes ------------------------------------------------------------------------------------
+
+
+def test_warn_mode_turns_a_fail_into_a_warning_and_off_skips_the_gate() -> None:
+    failed = GateVerdict("TQ-02", Verdict.FAIL, "m", "r", "why")
+    warned = apply_mode(failed, GateMode.WARN)
+    assert (warned.verdict, warned.reason, warned.fails_run) == (
+        Verdict.WARN,
+        "why (not enforced: mode warn)",
+        False,
+    )
+    assert apply_mode(failed, GateMode.ENFORCE).fails_run is True
+    ledger = ledger_of(attempt("t.py::bad", "failed"))
+    settings = make_settings(modes={"TQ-02": GateMode.OFF})
+    (verdict,) = evaluate([PassRateGate()], facts_of(ledger, settings=settings))
+    assert (verdict.verdict, verdict.reason) == (Verdict.OFF, "switched off")
