@@ -111,7 +111,7 @@ def test_a_crashed_worker_report_fails_the_test_and_sequences_are_per_process() 
 
 def test_the_outage_cap_is_reached_at_the_minimum_and_above_the_share() -> None:
     cap = OutageCap(share=0.2, minimum=10)
-    for n in range(9):
+    for _ in range(9):
         cap.started += 1
         cap.first_attempt_failed()
     assert cap.reached is None

@@ -51,7 +51,7 @@ def test_percent(text: str, value: Decimal) -> None:
     ],
 )
 def test_bad_percent(text: str, why: str) -> None:
-    with pytest.raises(_Invalid, match=f"^{why}$"):
+    with pytest.raises(_Invalid, match=rf"^{why}$"):
         parse_percent(text)
 
 
@@ -73,38 +73,38 @@ def test_delay(text: str, seconds: float) -> None:
     ],
 )
 def test_bad_delay(text: str, why: str) -> None:
-    with pytest.raises(_Invalid, match=f"^{why}$"):
+    with pytest.raises(_Invalid, match=rf"^{why}$"):
         parse_delay(text)
 
 
 def test_seconds_must_be_positive() -> None:
     assert parse_seconds("0.5") == 0.5
-    with pytest.raises(_Invalid, match="^not a positive duration$"):
+    with pytest.raises(_Invalid, match=r"^not a positive duration$"):
         parse_seconds("0")
 
 
 def test_count_seed_bool_mode_and_limits() -> None:
     assert parse_count(" 3 ") == 3
-    with pytest.raises(_Invalid, match="^not a whole number >= 0$"):
+    with pytest.raises(_Invalid, match=r"^not a whole number >= 0$"):
         parse_count("-3")
     assert parse_seed("4294967295") == 4294967295
     assert parse_seed(" LAST ") == "last"
-    with pytest.raises(_Invalid, match="^larger than 4294967295$"):
+    with pytest.raises(_Invalid, match=r"^larger than 4294967295$"):
         parse_seed("4294967296")
-    with pytest.raises(_Invalid, match="^negative$"):
+    with pytest.raises(_Invalid, match=r"^negative$"):
         parse_seed("-1")
     assert (parse_bool("Yes"), parse_bool("off")) == (True, False)
-    with pytest.raises(_Invalid, match="^not a boolean$"):
+    with pytest.raises(_Invalid, match=r"^not a boolean$"):
         parse_bool("maybe")
     assert parse_mode("coverage:warn") == ("TQ-05", GateMode.WARN)
-    with pytest.raises(_Invalid, match="^missing ':' between gate and mode$"):
+    with pytest.raises(_Invalid, match=r"^missing ':' between gate and mode$"):
         parse_mode("TQ-05")
-    with pytest.raises(_Invalid, match="^unknown mode 'loud'$"):
+    with pytest.raises(_Invalid, match=r"^unknown mode 'loud'$"):
         parse_mode("TQ-05:loud")
     assert parse_flaky_limit("2%").percent == Decimal(2)
     assert parse_flaky_limit("3").count == 3
     assert parse_package_minimum("core: 60") == ("core", Decimal(60))
-    with pytest.raises(_Invalid, match="^no package before ':'$"):
+    with pytest.raises(_Invalid, match=r"^no package before ':'$"):
         parse_package_minimum(":60")
 
 
