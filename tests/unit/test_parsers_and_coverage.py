@@ -221,3 +221,25 @@ def test_partial_reasons(tmp_path: Path) -> None:
     config = _config(tmp_path, ["."], ["tests"], keyword="fast", markexpr="not slow")
     assert partial_reason(config, 3) == "-k 'fast', -m 'not slow'"  # type: ignore[arg-type]
     assert partial_reason(_config(tmp_path, ["."], ["tests"]), 3) == "3 tests deselected"  # type: ignore[arg-type]
+
+
+def test_more_partial_reasons(tmp_path: Path) -> None:
+    lf_plugin = SimpleNamespace(lastfailed={"t.py::a": True})
+    config = _config(tmp_path, ["."], ["tests"], lf=True, stepwise=True, deselect=["t.py::b"])
+    config.pluginmanager = SimpleNamespace(  # type: ignore[attr-defined]
+        getplugin=lambda name: lf_plugin if name == "lfplugin" else None
+    )
+    assert partial_reason(config, 2) == "--lf, --stepwise, --deselect"  # type: ignore[arg-type]
+    lf_plugin.lastfailed = {}
+    assert partial_reason(config, 0) == "--stepwise, --deselect"  # type: ignore[arg-type]
+    from_ini = _config(tmp_path, ["tests/test_a.py"], ["tests"])
+    from_ini.args_source = pytest.Config.ArgsSource.TESTPATHS  # type: ignore[attr-defined]
+    assert partial_reason(from_ini, 0) is None  # type: ignore[arg-type]
+    assert partial_reason(_config(tmp_path, ["tests"], []), 0) is None  # type: ignore[arg-type]
+    many = [f"t{n}.py" for n in range(5)]
+    for name in many:
+        (tmp_path / name).write_text("")
+    assert partial_reason(_config(tmp_path, many, []), 0) == (  # type: ignore[arg-type]
+        "files t0.py, t1.py, t2.py and 2 more"
+    )
+    assert partial_reason(_config(tmp_path, ["t0.py"], []), 0) == "file t0.py"  # type: ignore[arg-type]

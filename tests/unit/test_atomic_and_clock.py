@@ -1,0 +1,73 @@
+"""Atomic report writes and the session stopwatch, without a pytest run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_atom_gates.clock import Stopwatch
+from pytest_atom_gates.reporting.atomic import check_writable, display_path, write_atomically
+
+
+def test_check_writable(tmp_path: Path) -> None:
+    assert check_writable(tmp_path / "new" / "deeper" / "r.json") is None
+    assert (tmp_path / "new" / "deeper").is_dir()
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []  # the probe file is gone
+    assert check_writable(tmp_path) == "it is a directory"
+    (tmp_path / "file").write_text("x")
+    assert (
+        check_writable(tmp_path / "file" / "r.json")
+        == f"{tmp_path / 'file'} is a file, not a directory"
+    )
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root writes anywhere"
+)
+def test_check_writable_read_only_folder(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        assert check_writable(tmp_path / "r.json") == "Permission denied"
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_write_atomically_text_and_stream(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "r.json"
+    write_atomically(path, '{"a": 1}')
+    assert path.read_text(encoding="utf-8") == '{"a": 1}'
+    write_atomically(path, lambda stream: stream.write('{"b": 2}'))
+    assert json.loads(path.read_text(encoding="utf-8")) == {"b": 2}
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text("old", encoding="utf-8")
+
+    def fail(stream: object) -> None:
+        stream.write("half")  # type: ignore[attr-defined]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, fail)
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_display_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "a" / "r.json") == os.path.join("a", "r.json")
+
+
+def test_stopwatch() -> None:
+    readings = iter([5.0, 7.25, 9.0])
+    watch = Stopwatch(lambda: next(readings))
+    assert (watch.elapsed(), watch.elapsed()) == (2.25, 4.0)
+    real = Stopwatch()
+    before = time.perf_counter()
+    assert 0 <= real.elapsed() <= time.perf_counter() - before + 1
