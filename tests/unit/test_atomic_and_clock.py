@@ -71,3 +71,20 @@ def test_stopwatch() -> None:
     real = Stopwatch()
     before = time.perf_counter()
     assert 0 <= real.elapsed() <= time.perf_counter() - before + 1
+
+
+def test_the_temporary_file_is_hidden_beside_the_report_with_a_deep_new_parent(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a" / "b" / "r.json"
+    seen: list[str] = []
+
+    def look(stream: object) -> None:
+        seen.extend(p.name for p in path.parent.iterdir())
+        stream.write("\u00e9t\u00e9")  # type: ignore[attr-defined]
+
+    write_atomically(path, look)
+    assert len(seen) == 1
+    assert seen[0].startswith(".r.json.")
+    assert seen[0].endswith(".tmp")
+    assert path.read_bytes() == "\u00e9t\u00e9".encode()

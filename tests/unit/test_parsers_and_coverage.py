@@ -197,7 +197,7 @@ def _config(tmp_path: Path, args: list[str], testpaths: list[str], **options: ob
         args=args,
         rootpath=tmp_path,
         invocation_params=SimpleNamespace(dir=tmp_path),
-        getini=lambda name: testpaths,
+        getini=lambda name: testpaths if name == "testpaths" else [],
         getoption=lambda name, default=None: values.get(name, default),
         pluginmanager=SimpleNamespace(getplugin=lambda name: None),
     )

@@ -291,3 +291,163 @@ def test_nothing_measured_is_named() -> None:
         "nothing measured: 0 statements in the measured files "
         "(partial run: -k x; only --atom-gates-strict fails it)",
     )
+
+
+def test_passing_verdicts_whole() -> None:
+    ledger = ledger_of(attempt("t.py::a"), attempt("t.py::x", "skipped", phase="setup"))
+    facts = facts_of(ledger, settings=make_settings(max_duration=10.0), elapsed=1.5)
+    facts.extras["order_checks"] = OrderChecks()
+    facts.extras["reruns"] = RerunFacts(2)
+    cov = CoverageFacts("atom-gates", ("pkg",), totals=_figures(50.0))
+    cov.cores["main"] = "ctrace"
+    facts.extras["coverage"] = cov
+    verdicts = [
+        gate.evaluate(facts)
+        for gate in (
+            IndependenceGate(),
+            PassRateGate(),
+            DurationGate(),
+            DeterminismGate(),
+            CoverageGate(),
+        )
+    ]
+    assert [(v.gate, v.verdict, v.measured, v.required, v.reason) for v in verdicts] == [
+        (
+            "TQ-01",
+            Verdict.PASS,
+            "0 order-dependent (0 of 0 failed tests rerun alone)",
+            "no order-dependent tests",
+            None,
+        ),
+        ("TQ-02", Verdict.PASS, "100.00 % (1/1)", ">= 98 %", None),
+        ("TQ-03", Verdict.PASS, "1.50 s", "<= 10.0 s", None),
+        ("TQ-04", Verdict.PASS, "0 flaky", "flaky tests warn", None),
+        ("TQ-05", Verdict.PASS, "50 % (ctrace; pkg)", ">= 25 %", None),
+    ]
+    assert all(v.data for v in verdicts)
+    assert verdicts[3].data == {
+        "flaky": [],
+        "reruns": 2,
+        "max_flaky": None,
+        "allowed": None,
+        "capped": [],
+    }
+    assert (verdicts[1].data["selected"], verdicts[1].data["counted"]) == (2, 1)
+
+
+def test_excluded_outcomes_leave_the_denominator_each() -> None:
+    from tests.unit.builders import report
+
+    xfail = [
+        report("t.py::xf", "setup"),
+        report("t.py::xf", "call", "skipped", wasxfail="b"),
+        report("t.py::xf", "teardown"),
+    ]
+    xpass = [
+        report("t.py::xp", "setup"),
+        report("t.py::xp", "call", wasxfail=""),
+        report("t.py::xp", "teardown"),
+    ]
+    ledger = ledger_of(
+        attempt("t.py::ok"), attempt("t.py::s", "skipped", phase="setup"), xfail, xpass
+    )
+    verdict = PassRateGate().evaluate(facts_of(ledger))
+    assert (verdict.measured, verdict.data["counted"]) == ("100.00 % (1/1)", 1)
+
+
+def test_warning_and_failing_verdicts_whole() -> None:
+    ledger = ledger_of(attempt("t.py::s", "skipped", phase="setup"))
+    facts = facts_of(ledger, partial_reason="-k s")
+    assert PassRateGate().evaluate(facts) == GateVerdict(
+        "TQ-02",
+        Verdict.WARN,
+        "n/a (0 tests counted)",
+        ">= 98 %",
+        "nothing ran: the 1 selected test was skipped, xfailed or xpassed "
+        "(partial run: -k s; only --atom-gates-strict fails it)",
+        data=PassRateGate().evaluate(facts).data,
+    )
+    two = ledger_of(*[attempt(f"t.py::s{n}", "skipped", phase="setup") for n in range(2)])
+    assert PassRateGate().evaluate(facts_of(two)).reason == (
+        "nothing ran: all 2 selected tests were skipped, xfailed or xpassed"
+    )
+    cov = CoverageFacts("atom-gates", ("pkg",), totals=_figures(10.0))
+    cov.missing_workers.append("gw1")
+    cov.cores["main"] = "ctrace"
+    facts.extras["coverage"] = cov
+    assert CoverageGate().evaluate(facts) == GateVerdict(
+        "TQ-05",
+        Verdict.WARN,
+        "10 % partial (ctrace; pkg)",
+        ">= 25 %",
+        "coverage incomplete: data from gw1 missing; partial figure 10 %; total 10 % is below "
+        "the minimum of 25 % (partial run: -k s; only --atom-gates-strict fails it)",
+        data=CoverageGate().evaluate(facts).data,
+    )
+    cov.totals = None
+    cov.missing_workers.append("gw2")
+    cov.unmatched_sources += ["x", "y"]
+    assert CoverageGate().evaluate(facts_of(ledger, extras={"coverage": cov})) == GateVerdict(
+        "TQ-05",
+        Verdict.FAIL,
+        "n/a",
+        ">= 25 %",
+        "coverage incomplete: data from gw1, gw2 missing; partial figure none; nothing "
+        "measured: 0 statements in the measured files; sources that matched nothing: x, y",
+        data=CoverageGate().evaluate(facts_of(ledger, extras={"coverage": cov})).data,
+    )
+    assert CoverageGate().evaluate(facts_of(ledger)) == GateVerdict(
+        "TQ-05", Verdict.FAIL, "n/a", ">= 25 %", "coverage was not measured"
+    )
+
+
+def test_determinism_failures_and_percent_limits_whole() -> None:
+    flaky = [[*attempt(f"t.py::f{n}", RERUN), *attempt(f"t.py::f{n}")] for n in range(3)]
+    ledger = ledger_of(
+        *flaky,
+        *[attempt(f"t.py::p{n}") for n in range(97)],
+        attempt("t.py::s", "skipped", phase="setup"),
+    )
+    settings = make_settings(max_flaky=FlakyLimit(percent=Decimal(2)))
+    assert DeterminismGate().evaluate(facts_of(ledger, settings=settings)) == GateVerdict(
+        "TQ-04",
+        Verdict.FAIL,
+        "3 flaky",
+        "<= 2 % flaky (2 of 100)",
+        "3 flaky tests, more than the 2 allowed",
+        data={
+            "flaky": ["t.py::f0", "t.py::f1", "t.py::f2"],
+            "reruns": 2,
+            "max_flaky": "2 %",
+            "allowed": 2,
+            "capped": [],
+        },
+    )
+    facts = facts_of(ledger, quarantined={"t.py::p0": "q"})
+    assert DeterminismGate().evaluate(facts).reason == "flaky: t.py::f0, t.py::f1, t.py::f2"
+
+
+def test_an_order_dependent_list_of_three_has_no_more() -> None:
+    ledger = ledger_of(*[attempt(f"t.py::f{n}", "failed") for n in range(3)])
+    facts = facts_of(ledger)
+    facts.extras["order_checks"] = OrderChecks(
+        [AloneCheck(f"t.py::f{n}", ORDER_DEPENDENT, "passed when run alone") for n in range(3)]
+    )
+    assert IndependenceGate().evaluate(facts).reason == (
+        "failed in the shuffled run, passed alone: t.py::f0, t.py::f1, t.py::f2"
+    )
+    facts.extras["order_checks"] = OrderChecks(unchecked=["t.py::f0"])
+    assert IndependenceGate().evaluate(facts) == GateVerdict(
+        "TQ-01",
+        Verdict.WARN,
+        "0 order-dependent (0 of 3 failed tests rerun alone)",
+        "no order-dependent tests",
+        "1 failed tests not rerun alone",
+        data={
+            "seed": 1,
+            "failed": 3,
+            "checked": 0,
+            "order_dependent": [],
+            "unchecked": ["t.py::f0"],
+        },
+    )

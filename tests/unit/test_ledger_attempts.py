@@ -1,0 +1,135 @@
+"""Each attempt the ledger records, field by field."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from pytest_atom_gates.ledger import (
+    CRASH_PHASE,
+    DURATION_ATTRIBUTE,
+    RERUN,
+    Attempt,
+    CollectionError,
+    Ledger,
+    _crash_line,
+    exception_text,
+)
+from tests.unit.builders import report
+
+
+def _crashed(message: str) -> SimpleNamespace:
+    return SimpleNamespace(reprcrash=SimpleNamespace(message=message))
+
+
+def _made(
+    nodeid: str, when: str, outcome: str, seconds: float, **extra: object
+) -> pytest.TestReport:
+    made = report(nodeid, when, outcome, duration=-1.0, **{DURATION_ATTRIBUTE: seconds})
+    for name, value in extra.items():
+        setattr(made, name, value)
+    return made
+
+
+def test_attempts_field_by_field() -> None:
+    ledger = Ledger()
+    ledger.set_selected(["t.py::flaky", "t.py::xf", "t.py::skip"])
+    ledger.record(_made("t.py::flaky", "setup", "passed", 0.5), "gw1")
+    failure = _made("t.py::flaky", "call", RERUN, 1.0, longrepr=_crashed("ValueError: one\ntwo"))
+    ledger.record(failure, "gw1")
+    ledger.record(_made("t.py::flaky", "setup", "passed", 0.25), "gw1")
+    ledger.record(_made("t.py::flaky", "call", "passed", 0.25), "gw1")
+    ledger.record(_made("t.py::flaky", "teardown", "passed", 0.5), "gw1")
+    ledger.record(_made("t.py::xf", "setup", "passed", 0.0))
+    ledger.record(_made("t.py::xf", "call", "skipped", 0.5, wasxfail="known bug"))
+    ledger.record(_made("t.py::xf", "teardown", "passed", 0.0))
+    skip = _made("t.py::skip", "setup", "skipped", 0.125, longrepr=("t.py", 3, "Skipped: later"))
+    ledger.record(skip)
+    ledger.record(_made("t.py::skip", "teardown", "passed", 0.0))
+    ledger.finish()
+    assert ledger.attempts("t.py::flaky") == [
+        Attempt("failed", 1.5, "call", "ValueError: one", "gw1"),
+        Attempt("passed", 1.0, None, None, "gw1"),
+    ]
+    assert ledger.durations == {"t.py::flaky": 2.5, "t.py::xf": 0.5, "t.py::skip": 0.125}
+    assert ledger.attempts("t.py::xf") == [Attempt("xfailed", 0.5, "call", "known bug", None)]
+    assert ledger.attempts("t.py::skip") == [
+        Attempt("skipped", 0.125, "setup", "Skipped: later", None)
+    ]
+    assert ledger.attempts("t.py::never") == []
+    assert ledger.counts() == {"flaky": 1, "xfailed": 1, "skipped": 1}
+
+
+def test_a_plain_pass_is_one_attempt_and_a_crash_keeps_earlier_time() -> None:
+    ledger = Ledger()
+    for when in ("setup", "call", "teardown"):
+        ledger.record(_made("t.py::ok", when, "passed", 0.5))
+    ledger.record(_made("t.py::dies", "setup", "passed", 0.5), "gw0")
+    crash = report("t.py::dies", CRASH_PHASE, "failed", duration=0.0)
+    crash.longrepr = "worker 'gw0' crashed while running 't.py::dies'"  # type: ignore[assignment]
+    ledger.record(crash, "gw0")
+    ledger.finish()
+    assert ledger.attempts("t.py::ok") == [Attempt("passed", 1.5)]
+    assert ledger.attempts("t.py::dies") == [
+        Attempt("failed", 0.5, "crash", "worker 'gw0' crashed while running 't.py::dies'", "gw0")
+    ]
+    assert ledger.nodeids() == ["t.py::ok", "t.py::dies"]
+
+
+def test_a_rescheduled_test_keeps_its_earlier_time() -> None:
+    ledger = Ledger()
+    for when in ("setup", "call", "teardown"):
+        ledger.record(_made("t.py::a", when, "passed", 1.0), "gw0")
+    for when in ("setup", "call", "teardown"):
+        ledger.record(_made("t.py::a", when, "passed", 1.0), "gw1")
+    assert ledger.durations["t.py::a"] == 6.0
+    assert ledger.sequences == {"gw0": ["t.py::a"], "gw1": ["t.py::a"]}
+
+
+def test_reported_tests_beyond_the_selection_are_known_after_it() -> None:
+    ledger = Ledger()
+    ledger.set_selected(["t.py::a"])
+    ledger.record(_made("t.py::extra", "setup", "passed", 0.0))
+    ledger.record(_made("t.py::failed", "call", "failed", 0.0))
+    assert ledger.nodeids() == ["t.py::a", "t.py::failed", "t.py::extra"]
+    assert Ledger().nodeids() == []
+
+
+def test_collection_errors_are_recorded_with_their_line() -> None:
+    ledger = Ledger()
+    failed = pytest.CollectReport("t.py", "failed", "E   SyntaxError: bad", [])
+    ledger.record_collect_report(failed)
+    ledger.record_collect_report(pytest.CollectReport("u.py", "passed", None, []))
+    assert ledger.collection_errors == [CollectionError("t.py", "SyntaxError: bad")]
+
+
+@pytest.mark.parametrize(
+    ("longrepr", "line"),
+    [
+        (_crashed("AssertionError: first\nsecond"), "AssertionError: first"),
+        (("t.py", 1, "Skipped: why"), "Skipped: why"),
+        ("E   assert 1 == 2\nE    +  where 1 = f()", "assert 1 == 2"),
+        (
+            'E     File "t.py", line 1\nE       def f(\nE   SyntaxError: never closed',
+            "SyntaxError: never closed",
+        ),
+        ("no marker here\nlast line", "last line"),
+        (None, ""),
+        ("x" * 600, "x" * 500),
+    ],
+)
+def test_crash_line(longrepr: object, line: str) -> None:
+    made = report("t.py::a", "call", "failed")
+    made.longrepr = longrepr  # type: ignore[assignment]
+    assert _crash_line(made) == line
+
+
+def test_exception_text() -> None:
+    made = report("t.py::a", "call", "failed")
+    made.longrepr = _crashed("  ValueError: x  ")  # type: ignore[assignment]
+    assert exception_text(made) == "ValueError: x"
+    made.longrepr = _crashed("")  # type: ignore[assignment]
+    assert exception_text(made) is None
+    made.longrepr = "plain"  # type: ignore[assignment]
+    assert exception_text(made) is None
