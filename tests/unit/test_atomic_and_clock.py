@@ -17,6 +17,7 @@ def test_check_writable(tmp_path: Path) -> None:
     assert check_writable(tmp_path / "new" / "deeper" / "r.json") is None
     assert (tmp_path / "new" / "deeper").is_dir()
     assert list((tmp_path / "new" / "deeper").iterdir()) == []  # the probe file is gone
+    assert check_writable(tmp_path / "r.json") is None  # an existing, writable folder
     assert check_writable(tmp_path) == "it is a directory"
     (tmp_path / "file").write_text("x")
     assert (

@@ -133,3 +133,23 @@ def test_exception_text() -> None:
     assert exception_text(made) is None
     made.longrepr = "plain"  # type: ignore[assignment]
     assert exception_text(made) is None
+
+
+def test_outcomes_before_and_after_finish_and_a_rerun_starts_once() -> None:
+    ledger = Ledger()
+    ledger.set_selected(["t.py::flaky", "t.py::cut"])
+    ledger.record(_made("t.py::flaky", "setup", "passed", 0.0), "gw3")
+    ledger.record(_made("t.py::flaky", "call", RERUN, 0.0), "gw3")
+    for when in ("setup", "call", "teardown"):
+        ledger.record(_made("t.py::flaky", when, "passed", 0.0), "gw3")
+    ledger.record(_made("t.py::cut", "setup", "passed", 0.5), "gw3")
+    ledger.record(_made("t.py::cut", "call", "failed", 0.5), "gw3")
+    assert dict(ledger.outcomes()) == {"t.py::flaky": "flaky", "t.py::cut": "not-run"}
+    assert ledger.sequences == {"gw3": ["t.py::flaky", "t.py::cut"]}
+    ledger.finish()
+    assert dict(ledger.outcomes()) == {"t.py::flaky": "flaky", "t.py::cut": "failed"}
+    assert ledger.attempts("t.py::cut") == [
+        Attempt("failed", 1.0, "call", "AssertionError: t.py::cut broke", "gw3")
+    ]
+    assert ledger.durations["t.py::cut"] == 1.0
+    assert ledger.unfinished() == []

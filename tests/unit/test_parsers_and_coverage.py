@@ -243,3 +243,8 @@ def test_more_partial_reasons(tmp_path: Path) -> None:
         "files t0.py, t1.py, t2.py and 2 more"
     )
     assert partial_reason(_config(tmp_path, ["t0.py"], []), 0) == "file t0.py"  # type: ignore[arg-type]
+    three, four = many[:3], many[:4]
+    assert partial_reason(_config(tmp_path, three, []), 0) == "files t0.py, t1.py, t2.py"  # type: ignore[arg-type]
+    assert partial_reason(_config(tmp_path, four, []), 0) == (  # type: ignore[arg-type]
+        "files t0.py, t1.py, t2.py and 1 more"
+    )

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pytest_atom_gates.cov.facts import CoverageFacts, Figures, PackageResult
 from pytest_atom_gates.cov.gate import CoverageGate, describe_measurement, package_judgement
 from pytest_atom_gates.gates import DurationGate, IndependenceGate, PassRateGate, evaluate
-from pytest_atom_gates.gates.base import GateVerdict, Verdict, off_verdict
+from pytest_atom_gates.gates.base import GateVerdict, Verdict, apply_mode, off_verdict
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.independence import (
     INCONCLUSIVE,
@@ -365,7 +365,14 @@ def test_warning_and_failing_verdicts_whole() -> None:
         ">= 98 %",
         "nothing ran: the 1 selected test was skipped, xfailed or xpassed "
         "(partial run: -k s; only --atom-gates-strict fails it)",
-        data=PassRateGate().evaluate(facts).data,
+        data={
+            **OUTCOME_COUNTS,
+            "skipped": 1,
+            "selected": 1,
+            "counted": 0,
+            "min_pass_rate": "98",
+            "quarantined": 0,
+        },
     )
     two = ledger_of(*[attempt(f"t.py::s{n}", "skipped", phase="setup") for n in range(2)])
     assert PassRateGate().evaluate(facts_of(two)).reason == (
@@ -382,7 +389,17 @@ def test_warning_and_failing_verdicts_whole() -> None:
         ">= 25 %",
         "coverage incomplete: data from gw1 missing; partial figure 10 %; total 10 % is below "
         "the minimum of 25 % (partial run: -k s; only --atom-gates-strict fails it)",
-        data=CoverageGate().evaluate(facts).data,
+        data={
+            "measured_by": "atom-gates",
+            "core": "ctrace",
+            "sources": ["pkg"],
+            "min_coverage": "25",
+            "min_coverage_source": None,
+            "precision": 0,
+            "percent": 10.0,
+            "missing_workers": ["gw1"],
+            "packages": {},
+        },
     )
     cov.totals = None
     cov.missing_workers.append("gw2")
@@ -394,7 +411,17 @@ def test_warning_and_failing_verdicts_whole() -> None:
         ">= 25 %",
         "coverage incomplete: data from gw1, gw2 missing; partial figure none; nothing "
         "measured: 0 statements in the measured files; sources that matched nothing: x, y",
-        data=CoverageGate().evaluate(facts_of(ledger, extras={"coverage": cov})).data,
+        data={
+            "measured_by": "atom-gates",
+            "core": "ctrace",
+            "sources": ["pkg"],
+            "min_coverage": "25",
+            "min_coverage_source": None,
+            "precision": 0,
+            "percent": None,
+            "missing_workers": ["gw1", "gw2"],
+            "packages": {},
+        },
     )
     assert CoverageGate().evaluate(facts_of(ledger)) == GateVerdict(
         "TQ-05", Verdict.FAIL, "n/a", ">= 25 %", "coverage was not measured"
@@ -451,3 +478,45 @@ def test_an_order_dependent_list_of_three_has_no_more() -> None:
             "unchecked": ["t.py::f0"],
         },
     )
+
+
+def test_per_test_budget_edges() -> None:
+    at_budget = [*attempt("t.py::edge", RERUN, duration=0.1), *attempt("t.py::edge", duration=0.1)]
+    ledger = ledger_of(
+        attempt("t.py::quick"),
+        at_budget,
+        *[attempt(f"t.py::slow{n}", duration=1.0) for n in range(3)],
+    )
+    facts = facts_of(ledger, settings=make_settings(max_test_duration=0.2 + 0.1 + 0.000001))
+    verdict = DurationGate().evaluate(facts)
+    # t.py::edge: 0.4 s in all, but no attempt over 0.3 s; the three slow ones are listed whole.
+    assert verdict.reason == (
+        "3 over the per-test budget: "
+        "t.py::slow0 (3.00 s), t.py::slow1 (3.00 s), t.py::slow2 (3.00 s)"
+    )
+
+
+def test_a_zero_percent_flaky_limit_allows_none() -> None:
+    ledger = ledger_of(
+        [*attempt("t.py::f", RERUN), *attempt("t.py::f")],
+        *[attempt(f"t.py::p{n}") for n in range(199)],
+    )
+    settings = make_settings(max_flaky=FlakyLimit(percent=Decimal(0)))
+    verdict = DeterminismGate().evaluate(facts_of(ledger, settings=settings))
+    assert (verdict.verdict, verdict.required) == (Verdict.FAIL, "<= 0 % flaky (0 of 200)")
+
+
+def test_an_equal_user_minimum_leaves_tq05_as_the_source() -> None:
+    from pytest_atom_gates.cov.gate import required_minimum
+
+    cov = CoverageFacts("atom-gates", (), user_minimums=[(Decimal(25), "--cov-fail-under")])
+    assert required_minimum(Decimal(25), cov) == (Decimal(25), "")
+
+
+def test_apply_mode_keeps_the_mode_and_names_an_unreasoned_warning() -> None:
+    passed = GateVerdict("TQ-02", Verdict.PASS, "m", "r")
+    assert apply_mode(passed, GateMode.WARN) == GateVerdict(
+        "TQ-02", Verdict.PASS, "m", "r", mode=GateMode.WARN
+    )
+    bare = GateVerdict("TQ-02", Verdict.FAIL, "m", "r")
+    assert apply_mode(bare, GateMode.WARN).reason == "not enforced: mode warn"
