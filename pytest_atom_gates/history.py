@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_atom_gates.cache import open_cache
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED
 from pytest_atom_gates.reporting.atomic import write_atomically
 
@@ -186,13 +187,15 @@ class _LockFile:
 def show_history(config: pytest.Config, session: pytest.Session) -> int:
     """``pytest --atom-gates-history``: the flakiest tests on record, most flaky first."""
     writer = config.get_terminal_writer()
-    cache = getattr(config, "cache", None)
-    if cache is None:
+    cache = open_cache(config)
+    if cache.folder is None:
         writer.line(
-            "atom-gates: the flake history needs pytest's cache (-p no:cacheprovider is set)"
+            f"atom-gates: the flake history needs pytest's cache: {cache.problem}"
+            if cache.problem
+            else "atom-gates: the flake history needs pytest's cache (-p no:cacheprovider is set)"
         )
         return int(pytest.ExitCode.USAGE_ERROR)
-    history = FlakeHistory(cache.mkdir("atom_gates"))
+    history = FlakeHistory(cache.folder)
     tests, warning = history.load()
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)

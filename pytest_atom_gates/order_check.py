@@ -132,8 +132,11 @@ class AloneChecker:
         if len(ran_before) <= _INLINE_LIMIT or cache is None or not _ARGS_FILES:
             return shlex.join([*command, *args])
         safe = "".join(c if c.isalnum() else "_" for c in nodeid)[-80:]
-        args_file = cache.mkdir("atom_gates") / f"reproduce-{safe}.txt"
-        args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        try:
+            args_file = cache.mkdir("atom_gates") / f"reproduce-{safe}.txt"
+            args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        except OSError:  # an unusable cache costs only the command's length
+            return shlex.join([*command, *args])
         return shlex.join([*command, f"@{args_file}"])
 
     def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.cache import PluginCache, open_cache
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
@@ -54,6 +55,8 @@ class GatesRun:
     clock: Stopwatch
     budget_left: float
     """Seconds of the session budget left when this process started."""
+    cache: PluginCache = field(default_factory=lambda: PluginCache(None))
+    """The plugin's cache folder; on the controller only, as workers never write the cache."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,6 +100,7 @@ def start(config: pytest.Config) -> None:
     """Validate settings and register the parts this process plays; raises UsageError early."""
     settings = load_settings(config)
     clock = Stopwatch()
+    cache = PluginCache(None)
     if is_xdist_worker(config):
         seed = int(_worker_value(config, WORKER_SEED_KEY))
         budget_left = float(_worker_value(config, WORKER_BUDGET_KEY))
@@ -110,13 +114,15 @@ def start(config: pytest.Config) -> None:
                     f"--atom-gates-report: cannot write {settings.report_path}: {problem}. "
                     "Accepted: a file path in a writable directory."
                 )
-        cache = getattr(config, "cache", None)
-        if cache is not None:
-            cache.set(SEED_CACHE_KEY, seed)
+        cache = open_cache(config)
+        if cache.folder is not None:
+            config.cache.set(SEED_CACHE_KEY, seed)  # type: ignore[union-attr]
     debugging = config.getoption("usepdb", False) or config.getoption("trace", False)
     if debugging and settings.reruns:
         settings = replace(settings, reruns=0)  # one failure, one debugger session
-    run = GatesRun(settings, seed, clock, budget_left)
+    run = GatesRun(settings, seed, clock, budget_left, cache)
+    if cache.problem:
+        run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
     if debugging:
         run.notes.append("reruns are off while debugging (--pdb, --trace)")

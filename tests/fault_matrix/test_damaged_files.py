@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
 
+from pytest_atom_gates.ordering import shuffled_order
 from tests.conftest import Gates, no_traceback
 
+CACHE_WARNING_SHOWN = ("-W", "default::pytest.PytestCacheWarning")
 HISTORY = (".pytest_cache", "d", "atom_gates", "history.json")
 
 
@@ -81,5 +84,74 @@ def test_history_listing_survives_a_non_utf8_file(pytester: pytest.Pytester) -> 
             "atom-gates: flake history *history.json is damaged (not UTF-8 text); "
             "a new one is started",
             "*history.json: 0 tests recorded, 0 flaky at least once in their last 50 runs",
+        ]
+    )
+
+
+def test_cache_that_is_a_file_costs_no_verdict(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    (pytester.path / ".pytest_cache").write_text("garbage\n")
+    # As a user sees it: this suite's own filter would make pytest's warning an error in process.
+    run = any_engine.run(*CACHE_WARNING_SHOWN)
+    assert run.ret == 0, run.output
+    assert no_traceback(run.output)
+    assert [v["verdict"] for v in run.report["verdicts"]] == ["PASS"] * 4 + ["OFF"]
+    cache = pytester.path / ".pytest_cache"
+    assert run.report["determinism"]["history_warning"] == (
+        f"flake history was not updated: pytest's cache {cache} is unusable (Not a directory)"
+    )
+    run.result.stdout.fnmatch_lines(
+        [
+            f"atom-gates: pytest's cache {cache} is unusable (Not a directory): "
+            "the seed and the flake history are not saved",
+            "*PytestCacheWarning: could not create cache path*",
+            "  flake history was not updated: *(Not a directory)",
+        ]
+    )
+    assert cache.read_text() == "garbage\n"
+
+
+def test_cache_that_is_a_file_keeps_long_reproduce_commands_inline(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The argument file has nowhere to go: the command holds every node id instead."""
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.parametrize("n", range(45))
+        def test_other(n): pass
+        def test_lonely(request):
+            assert request.session.testscollected == 1, "not alone"
+    """
+    )
+    (pytester.path / ".pytest_cache").write_text("garbage\n")
+    chains = [["test_s.py", f"test_s.py::test_other[{n}]"] for n in range(45)]
+    chains.append(["test_s.py", "test_s.py::test_lonely"])
+    seed = next(s for s in range(500) if shuffled_order(chains, s).index(45) > 35)
+    run = gates.run(
+        f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0", *CACHE_WARNING_SHOWN
+    )
+    assert no_traceback(run.output)
+    (check,) = run.report["order_checks"]
+    assert check["result"] == "order-dependent"
+    command = shlex.split(check["reproduce"])
+    assert not any(arg.startswith("@") for arg in command)
+    assert command[-len(check["ran_before"]) - 1 :] == [
+        *check["ran_before"],
+        "test_s.py::test_lonely",
+    ]
+
+
+def test_history_listing_with_a_cache_that_is_a_file(pytester: pytest.Pytester) -> None:
+    (pytester.path / ".pytest_cache").write_text("garbage\n")
+    listing = pytester.runpytest("--atom-gates-history", *CACHE_WARNING_SHOWN)
+    assert listing.ret == pytest.ExitCode.USAGE_ERROR
+    assert no_traceback(listing.stdout.str() + listing.stderr.str())
+    listing.stdout.fnmatch_lines(
+        [
+            f"atom-gates: the flake history needs pytest's cache: pytest's cache "
+            f"{pytester.path / '.pytest_cache'} is unusable (Not a directory)"
         ]
     )
