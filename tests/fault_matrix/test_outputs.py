@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
 
+from pytest_atom_gates.ordering import shuffled_order
 from pytest_atom_gates.reporting.github import DETAIL_LIMIT, SUMMARY_LIMIT
 from tests.conftest import Gates, no_traceback
 
@@ -87,3 +89,40 @@ def test_step_summary_without_a_report_says_how_to_get_one(
     gates.run(*QUIET, report=False)
     text = summary_file.read_text(encoding="utf-8")
     assert "- ... and 1 more: every entry is in the JSON report (--atom-gates-report=PATH)" in text
+
+
+def test_reproduce_argument_files_are_one_per_test(pytester: pytest.Pytester, gates: Gates) -> None:
+    """Node ids that differ only in punctuation never share an argument file."""
+    if not hasattr(pytest, "version_tuple") or pytest.version_tuple < (8, 2):
+        pytest.skip("pytest reads @file arguments since 8.2")
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.parametrize("n", range(45))
+        def test_other(n): pass
+        @pytest.mark.parametrize("d", ["1.5", "1-5"], ids=["1.5", "1-5"])
+        def test_d(request, d):
+            assert request.session.testscollected == 1, "not alone"
+    """
+    )
+    chains = [["test_s.py", f"test_s.py::test_other[{n}]"] for n in range(45)]
+    chains += [["test_s.py", "test_s.py::test_d[1.5]"], ["test_s.py", "test_s.py::test_d[1-5]"]]
+    seed = next(
+        s for s in range(2000) if min(shuffled_order(chains, s).index(i) for i in (45, 46)) > 35
+    )
+    run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0")
+    checks = {c["nodeid"]: c for c in run.report["order_checks"]}
+    assert set(checks) == {"test_s.py::test_d[1.5]", "test_s.py::test_d[1-5]"}
+    files = {}
+    for nodeid, check in checks.items():
+        *_, args_file = shlex.split(check["reproduce"])
+        assert args_file.startswith("@")
+        lines = Path(args_file[1:]).read_text(encoding="utf-8").splitlines()
+        assert lines == [*check["ran_before"], nodeid]
+        files[nodeid] = args_file
+    assert len(set(files.values())) == 2
+    for nodeid, args_file in files.items():
+        replay = pytester.runpytest(*shlex.split(checks[nodeid]["reproduce"])[1:-1], args_file)
+        ran_before = checks[nodeid]["ran_before"]
+        others = sum(n in checks for n in ran_before)  # fail too: they are not alone either
+        replay.assert_outcomes(passed=len(ran_before) - others, failed=1 + others)
