@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,36 @@ def test_reproduce_argument_files_are_one_per_test(pytester: pytest.Pytester, ga
         ran_before = checks[nodeid]["ran_before"]
         others = sum(n in checks for n in ran_before)  # fail too: they are not alone either
         replay.assert_outcomes(passed=len(ran_before) - others, failed=1 + others)
+
+
+@pytest.fixture
+def umask_027() -> Iterator[None]:
+    previous = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+@pytest.mark.usefixtures("umask_027")
+def test_report_and_history_follow_the_umask(pytester: pytest.Pytester, any_engine: Gates) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    run = any_engine.run()
+    assert run.ret == 0
+    history = pytester.path.joinpath(".pytest_cache", "d", "atom_gates", "history.json")
+    assert stat.S_IMODE(run.report_path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(history.stat().st_mode) == 0o640
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+@pytest.mark.usefixtures("umask_027")
+def test_rewritten_report_keeps_its_mode(pytester: pytest.Pytester, gates: Gates) -> None:
+    """As a file opened for writing would: an existing report's mode stands."""
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    report = pytester.path / "atom-gates-report.json"
+    report.write_text("{}")
+    report.chmod(0o644)
+    run = gates.run()
+    assert run.report["exit_status"] == 0
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
