@@ -155,3 +155,15 @@ def test_history_listing_with_a_cache_that_is_a_file(pytester: pytest.Pytester) 
             f"{pytester.path / '.pytest_cache'} is unusable (Not a directory)"
         ]
     )
+
+
+def test_quarantine_file_with_a_byte_order_mark(pytester: pytest.Pytester, gates: Gates) -> None:
+    """Windows editors save UTF-8 with a BOM; it is no part of the first entry."""
+    pytester.makepyfile(test_s="def test_known_bad(): assert 0\ndef test_ok(): pass\n")
+    (pytester.path / "quarantine.txt").write_bytes(b"\xef\xbb\xbftest_s.py::test_known_bad\n")
+    run = gates.run("--atom-gates-quarantine=quarantine.txt", "--atom-gates-reruns=0")
+    assert run.ret == 0, run.output
+    assert run.report["determinism"]["quarantined"] == [
+        {"nodeid": "test_s.py::test_known_bad", "reason": "quarantine.txt:1", "outcome": "failed"}
+    ]
+    assert run.report["determinism"]["unused_quarantine_entries"] == []
