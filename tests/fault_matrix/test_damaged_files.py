@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pytest_atom_gates.cov.results import _publish
 from pytest_atom_gates.ordering import shuffled_order
 from tests.conftest import Gates, no_traceback
 
@@ -167,3 +172,49 @@ def test_quarantine_file_with_a_byte_order_mark(pytester: pytest.Pytester, gates
         {"nodeid": "test_s.py::test_known_bad", "reason": "quarantine.txt:1", "outcome": "failed"}
     ]
     assert run.report["determinism"]["unused_quarantine_entries"] == []
+
+
+@pytest.fixture
+def immutable_coverage_file(pytester: pytest.Pytester) -> Iterator[Path]:
+    """A ``.coverage`` that not even root may replace (``chattr +i``), where that is possible."""
+    data_file = pytester.path / ".coverage"
+    data_file.write_bytes(b"")
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(data_file)], check=False).returncode:
+        pytest.skip("needs chattr +i (Linux, root, a file system with the immutable flag)")
+    try:
+        yield data_file
+    finally:
+        subprocess.run([chattr, "-i", str(data_file)], check=True)
+
+
+def test_immutable_coverage_file_leaves_no_temporary_file(
+    pytester: pytest.Pytester, immutable_coverage_file: Path
+) -> None:
+    pytester.mkpydir("pkg")
+    (pytester.path / "pkg" / "calc.py").write_text("def one():\n    return 1\n")
+    pytester.makepyfile(test_calc="from pkg.calc import one\ndef test_one(): assert one() == 1\n")
+    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg"]\n')
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    assert run.ret == 0, run.output
+    assert run.verdict("TQ-05")["verdict"] == "PASS"
+    warnings = run.report["coverage"]["warnings"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"could not save the combined data as {immutable_coverage_file}:")
+    assert sorted(p.name for p in pytester.path.glob(".coverage*")) == [".coverage"]
+
+
+def test_unreplaceable_coverage_file_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, where chattr is not available: the rename itself refuses."""
+    session_file = tmp_path / ".coverage.atom-gates-0123abcd"
+    session_file.write_bytes(b"data")
+
+    def refuse(source: object, target: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        _publish(session_file, tmp_path / ".coverage")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [session_file.name]
