@@ -18,6 +18,7 @@ import pytest
 
 from pytest_atom_gates.cache import open_cache
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED
+from pytest_atom_gates.reporting import one_line
 from pytest_atom_gates.reporting.atomic import write_atomically
 
 KEEP = 50
@@ -218,7 +219,7 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
         for nodeid, rate in rates[:limit]:
             writer.line(
                 f"{rate.flaky:>6} {rate.runs:>5} {rate.flaky / rate.runs:>7.1%}  "
-                f"{rate.recent:<10}  {nodeid}"
+                f"{rate.recent:<10}  {one_line(nodeid)}"
             )
         if limit is not None and len(rates) > limit:
             writer.line(f"... and {len(rates) - limit} more (-v lists all)")

@@ -36,7 +36,7 @@ from pytest_atom_gates.ordering import (
 )
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
-from pytest_atom_gates.reporting import running_on_github
+from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
@@ -116,7 +116,7 @@ def start(config: pytest.Config) -> None:
                 )
         cache = open_cache(config)
         if cache.folder is not None:
-            config.cache.set(SEED_CACHE_KEY, seed)  # type: ignore[union-attr]
+            config.cache.set(SEED_CACHE_KEY, seed)
     debugging = config.getoption("usepdb", False) or config.getoption("trace", False)
     if debugging and settings.reruns:
         settings = replace(settings, reruns=0)  # one failure, one debugger session
@@ -452,7 +452,11 @@ class GatesController:
         yield
         if self.facts is None or self.verdicts is None:
             return
-        write = terminalreporter.write_line
+
+        def write(text: str, **markup: bool) -> None:
+            # Node ids and messages may hold line breaks; each of the plugin's lines stays one.
+            terminalreporter.write_line(one_line(text), **markup)
+
         terminalreporter.write_sep("=", "atom-gates", bold=True)
         verbosity = int(self.config.option.verbose)
         facts = self.facts

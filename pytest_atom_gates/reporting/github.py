@@ -23,6 +23,7 @@ from pytest_atom_gates.reporting import (
     attempts_text,
     failures_heading,
     failures_tolerated,
+    one_line,
     verdict_label,
     verdict_text,
 )
@@ -173,11 +174,12 @@ def run_annotations(
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text.replace("|", "\\|").replace("\n", " "))
 
 
 def _code(text: str) -> str:
     """Inline code, also for text that holds backticks (parametrized ids may)."""
+    text = one_line(text)
     if "`" in text:
         return f"`` {text} ``"
     return f"`{text}`"
@@ -252,7 +254,7 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
         return f"- {_code(nodeid)} - {_code(_short(detail))}" if detail else f"- {_code(nodeid)}"
 
     def section(title: str, entries: Sequence[str]) -> list[str]:
-        return _section(title, entries, pointer)
+        return _section(title, [one_line(e) for e in entries], pointer)
 
     lines += section(
         failures_heading(verdicts, facts),
@@ -274,13 +276,14 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
         [f"{entry(n, ledger.outcome(n))} ({reason})" for n, reason in facts.quarantined.items()],
     )
     checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
-    lines += section(
+    lines += _section(
         "order-dependent tests",
         [
-            f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}\n\n"
-            f"  ```sh\n  {c.reproduce}\n  ```\n"
+            one_line(f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}")
+            + f"\n\n  ```sh\n  {one_line(c.reproduce)}\n  ```\n"
             for c in checks.order_dependent
         ],
+        pointer,
     )
     return _capped(lines, budget, pointer)
 

@@ -162,3 +162,30 @@ def test_rewritten_report_keeps_its_mode(pytester: pytest.Pytester, gates: Gates
     run = gates.run()
     assert run.report["exit_status"] == 0
     assert stat.S_IMODE(report.stat().st_mode) == 0o644
+
+
+FORGED = "x\n::error title=forged::pwned\n# forged heading"
+UNESCAPED_IDS = "disable_test_id_escaping_and_forfeit_all_rights_to_community_support = true"
+
+
+def test_node_ids_with_newlines_stay_on_one_line(
+    pytester: pytest.Pytester, any_engine: Gates, summary_file: Path
+) -> None:
+    pytester.makeini(f"[pytest]\n{UNESCAPED_IDS}\n")
+    pytester.makepyfile(
+        test_s=f"""
+        import pytest
+        @pytest.mark.parametrize("v", [1], ids=[{FORGED!r}])
+        def test_x(v):
+            assert 0, "boom"
+    """
+    )
+    run = any_engine.run(*QUIET, "-rN", "--atom-gates-min-pass-rate=0")
+    nodeid = f"test_s.py::test_x[{FORGED}]"
+    assert run.outcomes() == {nodeid: "failed"}
+    shown = "test_s.py::test_x[x\\n::error title=forged::pwned\\n# forged heading]"
+    assert f"  {shown}" in run.result.outlines
+    assert not any(line.startswith("::error title=forged") for line in run.result.outlines)
+    text = summary_file.read_text(encoding="utf-8")
+    assert f"- `{shown}` - `AssertionError: boom`" in text.splitlines()
+    assert not any(line.startswith(("::", "# forged")) for line in text.splitlines())
