@@ -81,10 +81,14 @@ class DeterminismFeature:
         self._update_history(facts)
 
     def _update_history(self, facts: RunFacts) -> None:
-        cache = getattr(self.config, "cache", None)
-        if cache is None or facts.interrupted:
+        cache = self.run.cache
+        if facts.interrupted:
             return  # an interrupted run's outcomes say nothing about its tests' flakiness
-        history = FlakeHistory(cache.mkdir("atom_gates"))
+        if cache.folder is None:
+            if cache.problem:
+                self.history_warning = f"flake history was not updated: {cache.problem}"
+            return
+        history = FlakeHistory(cache.folder)
         ran = facts.ledger.durations
         outcomes = ((n, o) for n, o in facts.ledger.outcomes() if n in ran)  # no copy per test
         recorded, self.history_warning = history.record(outcomes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_atom_gates.cache import open_cache
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED
+from pytest_atom_gates.reporting import one_line
 from pytest_atom_gates.reporting.atomic import write_atomically
 
 KEEP = 50
@@ -40,6 +43,50 @@ def _appended(outcomes: Outcomes, code: str) -> Outcomes:
         return min(outcomes + 1, KEEP)
     kept = (spelled_out(outcomes) + code)[-KEEP:]
     return len(kept) if kept.count("P") == len(kept) else kept
+
+
+class _Damaged(ValueError):
+    """Why a history file cannot be used."""
+
+
+_SPELLED = re.compile(f"[{''.join(_CODES.values())}]{{1,{KEEP}}}")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _parse(content: bytes) -> dict[str, Outcomes]:
+    """The entries of a history file; every field is checked, as anything may have written it.
+
+    A count is bounded because it is spelled out as a string of that many letters.
+    """
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Damaged("not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # a number of thousands of digits is refused here too
+        raise _Damaged(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") not in _READABLE_VERSIONS:
+        raise _Damaged(f"not a history of version {' or '.join(map(str, _READABLE_VERSIONS))}")
+    tests = data.get("tests")
+    if not isinstance(tests, dict):
+        raise _Damaged("no 'tests' object")
+    letters = ", ".join(_CODES.values())
+    for nodeid, outcomes in tests.items():
+        if isinstance(outcomes, int) and not isinstance(outcomes, bool):
+            if not 0 <= outcomes <= KEEP:
+                raise _Damaged(
+                    f"{nodeid}: {_shown(outcomes)} is not a count of runs from 0 to {KEEP}"
+                )
+        elif not isinstance(outcomes, str) or not _SPELLED.fullmatch(outcomes):
+            raise _Damaged(
+                f"{nodeid}: {_shown(outcomes)} is not 1 to {KEEP} of the letters {letters}"
+            )
+    return tests
 
 
 _LOCK_WAIT = 10.0
@@ -67,24 +114,14 @@ class FlakeHistory:
     def load(self) -> tuple[dict[str, Outcomes], str | None]:
         """The recorded outcomes per test, and a warning when the file could not be used."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            content = self.path.read_bytes()
         except FileNotFoundError:
             return {}, None
         except OSError as exc:
             return {}, f"flake history {self.path} is unreadable ({exc.strerror}); ignored"
         try:
-            data = json.loads(text)
-            tests = data["tests"]
-            if (
-                data.get("version") not in _READABLE_VERSIONS
-                or not isinstance(tests, dict)
-                or not all(
-                    isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
-                    for k, v in tests.items()
-                )
-            ):
-                raise ValueError("unexpected content")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            tests = _parse(content)
+        except _Damaged as exc:
             return {}, f"flake history {self.path} is damaged ({exc}); a new one is started"
         return tests, None
 
@@ -151,13 +188,15 @@ class _LockFile:
 def show_history(config: pytest.Config, session: pytest.Session) -> int:
     """``pytest --atom-gates-history``: the flakiest tests on record, most flaky first."""
     writer = config.get_terminal_writer()
-    cache = getattr(config, "cache", None)
-    if cache is None:
+    cache = open_cache(config)
+    if cache.folder is None:
         writer.line(
-            "atom-gates: the flake history needs pytest's cache (-p no:cacheprovider is set)"
+            f"atom-gates: the flake history needs pytest's cache: {cache.problem}"
+            if cache.problem
+            else "atom-gates: the flake history needs pytest's cache (-p no:cacheprovider is set)"
         )
         return int(pytest.ExitCode.USAGE_ERROR)
-    history = FlakeHistory(cache.mkdir("atom_gates"))
+    history = FlakeHistory(cache.folder)
     tests, warning = history.load()
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)
@@ -180,7 +219,7 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
         for nodeid, rate in rates[:limit]:
             writer.line(
                 f"{rate.flaky:>6} {rate.runs:>5} {rate.flaky / rate.runs:>7.1%}  "
-                f"{rate.recent:<10}  {nodeid}"
+                f"{rate.recent:<10}  {one_line(nodeid)}"
             )
         if limit is not None and len(rates) > limit:
             writer.line(f"... and {len(rates) - limit} more (-v lists all)")

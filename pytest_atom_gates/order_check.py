@@ -7,6 +7,7 @@ child's JSON report; it never parses terminal output.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -56,6 +57,17 @@ def _engine_overrides(config: pytest.Config) -> list[str]:
     return overrides
 
 
+def _args_file_name(nodeid: str) -> str:
+    """A file name for ``nodeid``'s reproduce arguments, one per node id.
+
+    The readable part drops punctuation (``test_x-y.py`` and ``test_x_y.py`` read alike), so a
+    hash of the whole node id tells them apart.
+    """
+    readable = "".join(c if c.isalnum() else "_" for c in nodeid)[-60:]
+    digest = hashlib.blake2b(nodeid.encode(), digest_size=6).hexdigest()
+    return f"reproduce-{readable}-{digest}.txt"
+
+
 class AloneChecker:
     """Runs the alone-checks of one session."""
 
@@ -95,9 +107,11 @@ class AloneChecker:
         cache = getattr(self.config, "cache", None)
         if len(ran_before) <= _INLINE_LIMIT or cache is None or not ARGS_FILES:
             return shlex.join([*command, *args])
-        safe = "".join(c if c.isalnum() else "_" for c in nodeid)[-80:]
-        args_file = cache.mkdir("atom_gates") / f"reproduce-{safe}.txt"
-        args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        try:
+            args_file = cache.mkdir("atom_gates") / _args_file_name(nodeid)
+            args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        except OSError:  # an unusable cache costs only the command's length
+            return shlex.join([*command, *args])
         return shlex.join([*command, f"@{args_file}"])
 
     def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:

@@ -34,7 +34,8 @@ class QuarantineList:
         if path is None:
             return cls()
         try:
-            text = path.read_text(encoding="utf-8")
+            # utf-8-sig: a byte order mark (Windows editors write one) is no part of a node id.
+            text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise pytest.UsageError(

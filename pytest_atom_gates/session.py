@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.cache import PluginCache, open_cache
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
@@ -35,7 +36,7 @@ from pytest_atom_gates.ordering import (
 )
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
-from pytest_atom_gates.reporting import running_on_github
+from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.settings import GateMode, Settings, load_settings, setting_source
@@ -55,6 +56,8 @@ class GatesRun:
     clock: Stopwatch
     budget_left: float
     """Seconds of the session budget left when this process started."""
+    cache: PluginCache = field(default_factory=lambda: PluginCache(None))
+    """The plugin's cache folder; on the controller only, as workers never write the cache."""
     notes: list[str] = field(default_factory=list)
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
 
@@ -99,6 +102,7 @@ def start(config: pytest.Config) -> None:
     """Validate settings and register the parts this process plays; raises UsageError early."""
     settings = load_settings(config)
     clock = Stopwatch()
+    cache = PluginCache(None)
     if is_xdist_worker(config):
         seed = int(_worker_value(config, WORKER_SEED_KEY))
         budget_left = float(_worker_value(config, WORKER_BUDGET_KEY))
@@ -113,9 +117,9 @@ def start(config: pytest.Config) -> None:
                     f"{settings.report_path}: {problem}. "
                     "Accepted: a file path in a writable directory."
                 )
-        cache = getattr(config, "cache", None)
-        if cache is not None:
-            cache.set(SEED_CACHE_KEY, seed)
+        cache = open_cache(config)
+        if cache.folder is not None:
+            config.cache.set(SEED_CACHE_KEY, seed)
     debugger = next(
         (
             flag
@@ -127,7 +131,9 @@ def start(config: pytest.Config) -> None:
     if debugger and settings.reruns:
         # One failure, one debugger session.
         settings = replace(settings, reruns=0, reruns_off_by=debugger)
-    run = GatesRun(settings, seed, clock, budget_left)
+    run = GatesRun(settings, seed, clock, budget_left, cache)
+    if cache.problem:
+        run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
     if debugger:
         run.notes.append(f"reruns are off while debugging ({debugger})")
@@ -469,7 +475,11 @@ class GatesController:
         yield
         if self.facts is None or self.verdicts is None:
             return
-        write = terminalreporter.write_line
+
+        def write(text: str, **markup: bool) -> None:
+            # Node ids and messages may hold line breaks; each of the plugin's lines stays one.
+            terminalreporter.write_line(one_line(text), **markup)
+
         terminalreporter.write_sep("=", "atom-gates", bold=True)
         verbosity = int(self.config.option.verbose)
         facts = self.facts

@@ -93,8 +93,12 @@ def _publish(session_file: Path, data_file: Path) -> None:
     """Put the combined data where the configuration says, whole: a session finishing at the
     same moment in the same directory replaces it, never half-writes it."""
     partial = session_file.with_name(f"{session_file.name}.tmp")
-    shutil.copyfile(session_file, partial)
-    os.replace(partial, data_file)
+    try:
+        shutil.copyfile(session_file, partial)
+        os.replace(partial, data_file)
+    except BaseException:  # an immutable data file, say: no temporary file left behind
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def locate(name: str, start_dir: Path) -> Path | None:

@@ -7,7 +7,7 @@ LanceDB fixture, and lancedb itself (with pyarrow and pydantic) when a database 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pytest_atom_gates.lancedb.tables import AsyncTableFactory, TableFactory
 
 SETTINGS_KEY = pytest.StashKey[LanceDBSettings]()
+USAGE_ERROR_KEY = "atom_gates_lancedb_usage_error"
 DATABASES_KEY = pytest.StashKey["Databases"]()
 FIXTURES = frozenset(
     {
@@ -54,7 +55,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}: a LanceDB integration test; added to every test that uses a LanceDB fixture.",
     )
-    config.stash[SETTINGS_KEY] = load_settings(config)
+
+
+def _settings(config: pytest.Config) -> LanceDBSettings:
+    """The LanceDB settings, read and checked when a collected test first needs them.
+
+    Not in ``pytest_configure``: a ``LANCEDB_URI`` meant for another tool (LanceDB Cloud's
+    ``db://``, say) must not stop a run that uses no LanceDB fixture.
+    """
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        settings = config.stash[SETTINGS_KEY] = load_settings(config)
+    return settings
 
 
 def _databases(config: pytest.Config) -> Databases:
@@ -63,7 +75,7 @@ def _databases(config: pytest.Config) -> Databases:
     if databases is None:
         from pytest_atom_gates.lancedb.databases import Databases
 
-        databases = Databases.for_config(config, config.stash[SETTINGS_KEY])
+        databases = Databases.for_config(config, _settings(config))
         config.stash[DATABASES_KEY] = databases
     return databases
 
@@ -78,7 +90,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[SETTINGS_KEY]
+    # Before collection, so before the settings are checked: a bad value shows no line here, and
+    # is a usage error only if a LanceDB test is collected.
+    try:
+        settings = load_settings(config)
+    except pytest.UsageError:
+        return []
     if not settings.configured:
         return []
     line = f"lancedb: test databases in {settings.location.uri}"
@@ -89,8 +106,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [line]
 
 
-def _skip_reason(config: pytest.Config) -> str | None:
-    settings = config.stash[SETTINGS_KEY]
+def _skip_reason(settings: LanceDBSettings) -> str | None:
     if settings.switch is Switch.DISABLED:
         return settings.disabled_reason
     if settings.switch is Switch.AUTO and not lancedb_installed():
@@ -98,15 +114,57 @@ def _skip_reason(config: pytest.Config) -> str | None:
     return None
 
 
+def _own_fixture(fixturedef: pytest.FixtureDef[object]) -> bool:
+    return getattr(fixturedef.func, "__module__", None) == __name__
+
+
+def uses_lancedb_fixtures(item: pytest.Item) -> bool:
+    """Whether ``item`` uses one of this plugin's LanceDB fixtures, not one of the same name.
+
+    A project's own ``lancedb_db`` is not ours, unless it requests ours (the one it overrides).
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in FIXTURES.intersection(info.names_closure):
+        definitions = info.name2fixturedefs.get(name, ())
+        for definition in reversed(definitions):
+            if _own_fixture(definition):
+                return True
+            if name not in definition.argnames:
+                break
+    return False
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # tryfirst: the marker must be there before -m deselects.
-    skip_reason = _skip_reason(config)
     for item in items:
-        if FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if uses_lancedb_fixtures(item):
             item.add_marker(MARKER)
-        if skip_reason is not None and item.get_closest_marker(MARKER) is not None:
+    lancedb_items = [item for item in items if item.get_closest_marker(MARKER) is not None]
+    if not lancedb_items:
+        return
+    try:
+        settings = _settings(config)
+    except pytest.UsageError as exc:
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker: the controller raises it again
+            workeroutput[USAGE_ERROR_KEY] = str(exc)
+        raise
+    skip_reason = _skip_reason(settings)
+    if skip_reason is not None:
+        for item in lancedb_items:
             item.add_marker(pytest.mark.skip(reason=skip_reason))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # On the xdist controller, which collects nothing: a worker's bad LanceDB setting stops the
+    # run with the same usage error (exit 4) as a single process, before any test is sent.
+    message = getattr(node, "workeroutput", {}).get(USAGE_ERROR_KEY)
+    if message:
+        raise pytest.UsageError(message)
 
 
 def _open(request: pytest.FixtureRequest, uri: str) -> tuple[Databases, Database]:
@@ -128,7 +186,7 @@ def lancedb_uri(pytestconfig: pytest.Config) -> str:
     ``atom_gates_lancedb_uri``, else ``memory://``. Override this fixture (in a module, a class or
     a conftest) or parametrize it to move some tests elsewhere, for example to ``"tmp_path"``.
     """
-    return pytestconfig.stash[SETTINGS_KEY].location.uri
+    return _settings(pytestconfig).location.uri
 
 
 @pytest.fixture

@@ -134,10 +134,17 @@ def parse_uri(text: str) -> Location:
     if scheme == "file":
         if netloc not in ("", "localhost") or not path.startswith("/"):
             raise _Invalid("a file:// URI needs an absolute path, as in file:///srv/lancedb")
+        if query or fragment:  # else dropped: a token in it would be lost without a word
+            raise _Invalid("a file:// URI takes no query or fragment: it names a directory")
         # Imported here: urllib.request pulls in the http and email packages.
         from urllib.request import url2pathname
 
         return Location(Kind.DIRECTORY, url2pathname(unquote(path)))
+    if scheme == "db":
+        raise _Invalid(
+            "LanceDB Cloud (db://) is not supported: the fixtures make and remove a database "
+            "for each test, which needs a directory or an object store prefix"
+        )
     if scheme not in OBJECT_STORE_SCHEMES:
         raise _Invalid(f"unsupported scheme '{scheme}://'")
     if "@" in netloc:

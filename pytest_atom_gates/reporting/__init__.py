@@ -14,6 +14,21 @@ from pytest_atom_gates.gates.numbers import format_threshold
 from pytest_atom_gates.ledger import Attempt
 from pytest_atom_gates.settings import GateMode
 
+_LINE_BREAKS = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in map(ord, "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+} | {ord("\n"): "\\n", ord("\r"): "\\r"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks escaped, as pytest escapes node ids by default.
+
+    With ``disable_test_id_escaping_and_forfeit_all_rights_to_community_support`` a node id may
+    hold a newline; written as is, the rest would start a line of its own, where GitHub reads
+    ``::error`` as a workflow command and Markdown reads ``#`` as a heading.
+    """
+    return text.translate(_LINE_BREAKS)
+
 
 def running_on_github(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether this run is a GitHub Actions job (``GITHUB_ACTIONS=true``)."""

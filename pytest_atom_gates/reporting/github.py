@@ -23,9 +23,11 @@ from pytest_atom_gates.reporting import (
     attempts_text,
     failures_heading,
     failures_tolerated,
+    one_line,
     verdict_label,
     verdict_text,
 )
+from pytest_atom_gates.reporting.atomic import display_path
 from pytest_atom_gates.reporting.terminal import closing_line
 
 if TYPE_CHECKING:
@@ -37,7 +39,11 @@ WORKSPACE_ENV = "GITHUB_WORKSPACE"
 ANNOTATION_LIMIT = 10
 """GitHub shows at most ten error and ten warning annotations per step; more are dropped."""
 LIST_LIMIT = 50
-"""Entries per list in the step summary, which GitHub caps at 1 MiB per step."""
+"""Entries per list in the step summary."""
+DETAIL_LIMIT = 500
+"""Characters of one entry's detail (a failure message, say) in the step summary."""
+SUMMARY_LIMIT = 1024 * 1024
+"""GitHub refuses more than 1 MiB of step summary per step, earlier output of the step included."""
 
 _ICONS = {  # check mark, warning sign, cross mark, minus sign: as emoji on the job page
     Verdict.PASS: "\u2705",
@@ -168,29 +174,63 @@ def run_annotations(
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text.replace("|", "\\|").replace("\n", " "))
 
 
 def _code(text: str) -> str:
     """Inline code, also for text that holds backticks (parametrized ids may)."""
+    text = one_line(text)
     if "`" in text:
         return f"`` {text} ``"
     return f"`{text}`"
 
 
-def _section(title: str, entries: Sequence[str]) -> list[str]:
+def _short(text: str) -> str:
+    return text if len(text) <= DETAIL_LIMIT else f"{text[: DETAIL_LIMIT - 3]}..."
+
+
+def _report_pointer(facts: RunFacts) -> str:
+    path = facts.settings.report_path
+    where = display_path(path) if path is not None else "(--atom-gates-report=PATH)"
+    return f"every entry is in the JSON report {where}"
+
+
+def _section(title: str, entries: Sequence[str], pointer: str) -> list[str]:
     if not entries:
         return []
     lines = ["", f"#### {title[0].upper()}{title[1:]} ({len(entries)})", ""]
     lines += entries[:LIST_LIMIT]
     if len(entries) > LIST_LIMIT:
-        lines.append(f"- ... and {len(entries) - LIST_LIMIT} more: see the JSON report")
+        lines.append(f"- ... and {len(entries) - LIST_LIMIT} more: {pointer}")
     return lines
 
 
-def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
-    """The run in Markdown: the gate table, then what a reader acts on."""
+def _capped(lines: Sequence[str], budget: int, pointer: str) -> str:
+    """``lines`` as one Markdown text of at most ``budget`` bytes, cut at a whole line."""
+    text = "\n".join(lines) + "\n\n"
+    if len(text.encode()) <= budget:
+        return text
+    stop = (
+        f"\n\n- ... the summary stops here: GitHub takes at most "
+        f"{SUMMARY_LIMIT // (1024 * 1024)} MiB per step. {pointer[0].upper()}{pointer[1:]}\n\n"
+    )
+    room = budget - len(stop.encode())
+    kept: list[str] = []
+    for line in lines:
+        room -= len(line.encode()) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return "\n".join(kept) + stop if kept else ""
+
+
+def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) -> str:
+    """The run in Markdown, at most ``budget`` bytes: the gate table, then what a reader acts on.
+
+    Long details are shortened and long lists cut; the JSON report holds everything.
+    """
     ledger = facts.ledger
+    pointer = _report_pointer(facts)
     heading, _ = closing_line(verdicts, facts.seed)
     lines = [
         f"### {heading}",
@@ -204,29 +244,34 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
     reasons = [v for v in verdicts if v.reason and v.verdict is not Verdict.OFF]
     if reasons:
         lines.append("")
-        lines += [f"- **{v.gate} {v.verdict.value}**: {_cell(v.reason or '')}" for v in reasons]
+        lines += [
+            f"- **{v.gate} {v.verdict.value}**: {_cell(_short(v.reason or ''))}" for v in reasons
+        ]
     if facts.partial_reason:
         lines += ["", f"Partial run: {facts.partial_reason}."]
 
     def entry(nodeid: str, detail: str | None) -> str:
-        return f"- {_code(nodeid)} - {_code(detail)}" if detail else f"- {_code(nodeid)}"
+        return f"- {_code(nodeid)} - {_code(_short(detail))}" if detail else f"- {_code(nodeid)}"
 
-    lines += _section(
+    def section(title: str, entries: Sequence[str]) -> list[str]:
+        return _section(title, [one_line(e) for e in entries], pointer)
+
+    lines += section(
         failures_heading(verdicts, facts),
         [entry(n, ledger.last_error(n)) for n in _counted(facts, FAILED)],
     )
-    lines += _section(
+    lines += section(
         "tests that did not run", [entry(n, None) for n in ledger.with_outcome(NOT_RUN)]
     )
-    lines += _section(
+    lines += section(
         "collection errors",
         [entry(e.nodeid or "session", e.message) for e in ledger.collection_errors],
     )
-    lines += _section(
+    lines += section(
         "flaky tests",
         [entry(n, attempts_text(ledger.attempts(n))) for n in ledger.with_outcome(FLAKY)],
     )
-    lines += _section(
+    lines += section(
         "quarantined tests, counted by no gate",
         [f"{entry(n, ledger.outcome(n))} ({reason})" for n, reason in facts.quarantined.items()],
     )
@@ -234,18 +279,30 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
     lines += _section(
         "order-dependent tests",
         [
-            f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}\n\n"
-            f"  ```sh\n  {c.reproduce}\n  ```\n"
+            one_line(f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}")
+            + f"\n\n  ```sh\n  {one_line(c.reproduce)}\n  ```\n"
             for c in checks.order_dependent
         ],
+        pointer,
     )
-    return "\n".join(lines) + "\n\n"
+    return _capped(lines, budget, pointer)
+
+
+def summary_budget(file: str) -> int:
+    """The bytes left of GitHub's limit once the step's earlier output in ``file`` is counted."""
+    try:
+        used = os.path.getsize(file) if file else 0
+    except OSError:  # missing: nothing written yet; unwritable: append_summary will say so
+        used = 0
+    return max(SUMMARY_LIMIT - used, 0)
 
 
 def append_summary(file: str, markdown: str) -> str | None:
     """Append to the step summary file; return why that was not possible, or None."""
     if not file:
         return f"{SUMMARY_ENV} is not set: no step summary written"
+    if not markdown:
+        return f"the step summary in {file} is full (GitHub's limit): no summary written"
     try:
         with open(file, "a", encoding="utf-8") as stream:
             stream.write(markdown)
@@ -277,7 +334,8 @@ class GitHubReporter:
         # A plain hook: it runs after the controller's sessionfinish made the verdicts.
         facts, verdicts = self.controller.facts, self.controller.verdicts
         if facts is not None and verdicts is not None:
-            self.problem = append_summary(self.summary_file, step_summary(facts, verdicts))
+            budget = summary_budget(self.summary_file)
+            self.problem = append_summary(self.summary_file, step_summary(facts, verdicts, budget))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         facts, verdicts = self.controller.facts, self.controller.verdicts

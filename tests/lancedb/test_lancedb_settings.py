@@ -129,7 +129,15 @@ ACCEPTED = (
 )
 BAD_URIS = [
     ("sqlite:///tmp/lancedb_test.db", "unsupported scheme 'sqlite://'"),
-    ("db://my-cloud-database", "unsupported scheme 'db://'"),
+    (
+        "db://my-cloud-database",
+        "LanceDB Cloud (db://) is not supported: the fixtures make and remove a database for "
+        "each test, which needs a directory or an object store prefix",
+    ),
+    (
+        "file:///srv/lancedb?token=x",
+        "a file:// URI takes no query or fragment: it names a directory",
+    ),
     ("memory://shared", "memory:// takes no name or path: every test gets its own database"),
     ("s3://", "s3:// needs a bucket, as in s3://bucket/prefix"),
     ("gs://bucket/prefix?token=x", "options belong in the storage options, not in the URI"),
