@@ -250,6 +250,3 @@ class Invocation:
         """The options for a reproduce command, secrets hidden: those of ``PYTEST_ADDOPTS`` and
         the command line (the ini file's ``addopts`` apply by themselves when it is pasted)."""
         return [token for argument in self.given for token in argument.shown()]
-
-    def hides_secrets(self) -> bool:
-        return any(argument.shown() != argument.tokens for argument in self.given)

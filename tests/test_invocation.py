@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,65 @@ def test_hide_secrets(text: str, shown: str) -> None:
 
 def test_an_unknown_argument_is_repeated() -> None:
     assert Argument(("--whatever",), None).repeated
+
+
+def test_nested_secret_keys_hide_one_merged_span() -> None:
+    assert hide_secrets("api_token=a_secret=xyz,next=1") == "api_token=***,next=1"
+    assert hide_secrets("x=1 password=p token=t") == "x=1 password=*** token=***"
+
+
+def test_split_edges() -> None:
+    actions = _actions()
+    assert [(a.tokens, a.dest) for a in split_arguments(actions, ["-", "-n"])] == [
+        (("-",), "file_or_dir"),
+        (("-n",), "numprocesses"),
+    ]
+    assert [(a.tokens, a.dest) for a in split_arguments(actions, ["--timeout"])] == [
+        (("--timeout",), "timeout")
+    ]
+    assert [(a.tokens, a.dest) for a in split_arguments(actions, ["-qZk", "x"])] == [
+        (("-q",), "verbose"),
+        (("-Zk",), None),
+        (("x",), "file_or_dir"),
+    ]
+    assert [(a.tokens, a.dest) for a in split_arguments(actions, ["-qk", "x", "-q"])] == [
+        (("-q",), "verbose"),
+        (("-k", "x"), "keyword"),
+        (("-q",), "verbose"),
+    ]
+    (secret,) = split_arguments(actions, ["--api-token=a=b"])
+    assert secret.secret_name is True
+    assert secret.shown() == ("--api-token=***",)
+    (plain,) = split_arguments(actions, ["--strict-markers"])
+    assert plain.secret_name is False
+
+
+def test_the_invocation_repeats_ini_env_and_command_line_options(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_atom_gates.invocation import ARGS_FILES, Invocation
+
+    pytester.makeini("[pytest]\naddopts = -p no:randomly -x\n")
+    (pytester.path / "args.txt").write_text("--strict-markers\ntest_a.py\n", encoding="utf-8")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--tb=short -k slow")
+    from_file = ["@args.txt"] if ARGS_FILES else ["--strict-markers", "test_a.py"]
+    config = pytester.parseconfig("-v", *from_file, "-n", "0", "--junitxml=j.xml", "test_b.py")
+    invocation = Invocation(config)
+    assert invocation.child_args() == ["-p", "no:randomly", "--tb=short", "-v", "--strict-markers"]
+    assert invocation.shown_args() == ["--tb=short", "-v", "--strict-markers"]
+
+
+def test_argument_files_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_atom_gates.invocation import ARGS_FILES, _expand_files, environment_addopts
+
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    assert environment_addopts() == []
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-v 'a b'")
+    assert environment_addopts() == ["-v", "a b"]
+    (tmp_path / "outer.txt").write_text("-q\n@inner.txt\n", encoding="utf-8")
+    (tmp_path / "inner.txt").write_text("--tb=short\n", encoding="utf-8")
+    expanded = _expand_files(["@outer.txt", "@", "@missing.txt", "x"], tmp_path)
+    if ARGS_FILES:
+        assert expanded == ["-q", "--tb=short", "@", "@missing.txt", "x"]
+    else:
+        assert expanded == ["@outer.txt", "@", "@missing.txt", "x"]

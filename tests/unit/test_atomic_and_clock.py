@@ -89,3 +89,19 @@ def test_the_temporary_file_is_hidden_beside_the_report_with_a_deep_new_parent(
     assert seen[0].startswith(".r.json.")
     assert seen[0].endswith(".tmp")
     assert path.read_bytes() == "\u00e9t\u00e9".encode()
+
+
+def test_a_new_file_follows_the_umask_and_an_old_one_keeps_its_mode(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        new = tmp_path / "new.json"
+        write_atomically(new, "{}")
+        assert new.stat().st_mode & 0o777 == 0o640
+        old = tmp_path / "old.json"
+        old.write_text("{}")
+        old.chmod(0o604)
+        write_atomically(old, "[]")
+        assert old.stat().st_mode & 0o777 == 0o604
+        assert os.umask(0o027) == 0o027  # the umask itself is left as it was
+    finally:
+        os.umask(previous)
