@@ -46,6 +46,16 @@ def _off_github(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def github_summary(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A GitHub Actions environment for the inner runs; the step summary file it names."""
+    summary = pytester.path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
+    return summary
+
+
 @dataclass
 class GatedRun:
     """The outcome of one inner pytest run: its terminal result and parsed JSON report."""

@@ -16,6 +16,7 @@ import pytest
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.reporting.atomic import write_atomically
 from tests.conftest import Gates
+from tests.test_reruns import OUTAGE
 
 # -- 1. the partial-run rule ---------------------------------------------------------------
 
@@ -159,17 +160,7 @@ def test_an_alone_run_that_times_out_is_inconclusive(
 def test_the_outage_cap_stops_at_the_tenth_first_failure(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    pytester.makepyfile(
-        test_s="""
-        import pytest
-
-        @pytest.mark.parametrize("n", range(40))
-        def test_down(n):
-            with open(f"down-{n}.txt", "a") as out:
-                out.write("x")
-            assert False, "service unavailable"
-        """
-    )
+    pytester.makepyfile(test_s=OUTAGE)
     run = gates.run("--atom-gates-mode=TQ-01:off", "--atom-gates-mode=TQ-02:off")
     attempts = sorted(len(p.read_text()) for p in pytester.path.glob("down-*.txt"))
     # Nine tests got their two reruns; the tenth first failure reached the cap.

@@ -56,14 +56,10 @@ def order_dependent_run(pytester: pytest.Pytester, gates: Gates) -> GatedRun:
 
 
 @pytest.fixture
-def on_github(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+def on_github(github_summary: Path) -> Path:
     """A GitHub Actions environment whose step summary already holds an earlier step's text."""
-    summary = pytester.path / "step-summary.md"
-    summary.write_text("earlier step\n", encoding="utf-8")
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
-    return summary
+    github_summary.write_text("earlier step\n", encoding="utf-8")
+    return github_summary
 
 
 def test_step_summary_is_appended(

@@ -297,17 +297,20 @@ def test_delay_between_attempts(pytester: pytest.Pytester, gates: Gates) -> None
     assert second - first >= 0.3
 
 
+OUTAGE = """
+import pytest
+
+@pytest.mark.parametrize("n", range(40))
+def test_down(n):
+    with open(f"down-{n}.txt", "a") as out:
+        out.write("x")
+    assert False, "service unavailable"
+"""
+"""40 tests that fail every attempt, each counting its attempts in a file of its own."""
+
+
 def test_outage_cap_stops_reruns(pytester: pytest.Pytester, any_engine: Gates) -> None:
-    pytester.makepyfile(
-        test_s="""
-        import pytest
-        @pytest.mark.parametrize("n", range(40))
-        def test_down(n):
-            with open(f"down-{n}.txt", "a") as out:
-                out.write("x")
-            assert False, "service unavailable"
-    """
-    )
+    pytester.makepyfile(test_s=OUTAGE)
     run = any_engine.run(NO_DELAY, "--atom-gates-mode=TQ-01:off", "--atom-gates-mode=TQ-02:off")
     attempts = [len(p.read_text()) for p in pytester.path.glob("down-*.txt")]
     assert len(attempts) == 40

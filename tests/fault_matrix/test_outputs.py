@@ -19,12 +19,8 @@ QUIET = ("--atom-gates-reruns=0", "--atom-gates-mode=TQ-01:off", "--tb=no", "-q"
 
 
 @pytest.fixture
-def summary_file(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
-    summary = pytester.path / "step-summary.md"
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
-    return summary
+def summary_file(github_summary: Path) -> Path:
+    return github_summary
 
 
 def test_step_summary_shortens_long_messages(

@@ -27,7 +27,7 @@ SUITE = {
 
 @pytest.mark.parametrize("engine", ["single", "xdist"])
 def test_no_secret_in_any_output(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, engine: str
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, github_summary: Path, engine: str
 ) -> None:
     pytester.makepyfile(**SUITE)
     pytester.makeconftest("def pytest_addoption(parser):\n    parser.addoption('--api-token')\n")
@@ -36,10 +36,7 @@ def test_no_secret_in_any_output(
         "pythonpath = .\n"
         "atom_gates_lancedb_storage_options = azure_storage_account_key=INISECRETVALUE\n"
     )
-    summary = pytester.path / "step-summary.md"
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(pytester.path))
+    summary = github_summary
     monkeypatch.setenv("PYTEST_ADDOPTS", "--api-token ENVSECRETVALUE")
     chains = [["test_s.py", "test_s.py::test_polluter"], ["test_s.py", "test_s.py::test_victim"]]
     seed = next(seed for seed in range(100) if shuffled_order(chains, seed) == [0, 1])

@@ -355,6 +355,21 @@ def test_excluded_outcomes_leave_the_denominator_each() -> None:
     assert (verdict.measured, verdict.data["counted"]) == ("100.00 % (1/1)", 1)
 
 
+def _coverage_data(percent: float | None, missing_workers: list[str]) -> dict[str, object]:
+    """TQ-05's data for a ctrace measurement of ``pkg`` against the default minimum."""
+    return {
+        "measured_by": "atom-gates",
+        "core": "ctrace",
+        "sources": ["pkg"],
+        "min_coverage": "25",
+        "min_coverage_source": None,
+        "precision": 0,
+        "percent": percent,
+        "missing_workers": missing_workers,
+        "packages": {},
+    }
+
+
 def test_warning_and_failing_verdicts_whole() -> None:
     ledger = ledger_of(attempt("t.py::s", "skipped", phase="setup"))
     facts = facts_of(ledger, partial_reason="-k s")
@@ -389,17 +404,7 @@ def test_warning_and_failing_verdicts_whole() -> None:
         ">= 25 %",
         "coverage incomplete: data from gw1 missing; partial figure 10 %; total 10 % is below "
         "the minimum of 25 % (partial run: -k s; only --atom-gates-strict fails it)",
-        data={
-            "measured_by": "atom-gates",
-            "core": "ctrace",
-            "sources": ["pkg"],
-            "min_coverage": "25",
-            "min_coverage_source": None,
-            "precision": 0,
-            "percent": 10.0,
-            "missing_workers": ["gw1"],
-            "packages": {},
-        },
+        data=_coverage_data(10.0, ["gw1"]),
     )
     cov.totals = None
     cov.missing_workers.append("gw2")
@@ -411,17 +416,7 @@ def test_warning_and_failing_verdicts_whole() -> None:
         ">= 25 %",
         "coverage incomplete: data from gw1, gw2 missing; partial figure none; nothing "
         "measured: 0 statements in the measured files; sources that matched nothing: x, y",
-        data={
-            "measured_by": "atom-gates",
-            "core": "ctrace",
-            "sources": ["pkg"],
-            "min_coverage": "25",
-            "min_coverage_source": None,
-            "precision": 0,
-            "percent": None,
-            "missing_workers": ["gw1", "gw2"],
-            "packages": {},
-        },
+        data=_coverage_data(None, ["gw1", "gw2"]),
     )
     assert CoverageGate().evaluate(facts_of(ledger)) == GateVerdict(
         "TQ-05", Verdict.FAIL, "n/a", ">= 25 %", "coverage was not measured"
