@@ -130,13 +130,17 @@ def test_xfail():
 """
 
 
-@pytest.mark.parametrize("name", ["test_skipped", "test_xfail"])
+@pytest.mark.parametrize(
+    ("engine", "name"),
+    [("single", "test_skipped"), ("single", "test_xfail"), ("xdist", "test_skipped")],
+)
 def test_an_ide_run_of_one_skipped_or_xfail_test_warns(
-    pytester: pytest.Pytester, any_engine: Gates, name: str
+    pytester: pytest.Pytester, engine: str, name: str
 ) -> None:
     """Case 4: a partial run in which nothing counts is a WARN, exit 0, like plain pytest."""
     pytester.makepyfile(test_calc=SKIPPED_AND_XFAIL)
     pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = ["--atom-gates"]\n')
+    any_engine = Gates(pytester, engine)
     run = any_engine.run(f"test_calc.py::{name}")
     assert run.ret == 0, run.output
     verdict = run.verdict("TQ-02")
@@ -148,7 +152,7 @@ def test_an_ide_run_of_one_skipped_or_xfail_test_warns(
         f"(partial run: node id test_calc.py::{name}; only --atom-gates-strict fails it)",
     )
     assert run.outcomes() == {f"test_calc.py::{name}": outcome}
-    strict = any_engine.run(f"test_calc.py::{name}", "--atom-gates-strict")
+    strict = Gates(pytester).run(f"test_calc.py::{name}", "--atom-gates-strict")
     assert strict.ret == 1
     assert strict.verdict("TQ-02")["verdict"] == "FAIL"
 
