@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import NO_COVERAGE
@@ -40,13 +42,24 @@ def test_two_workers_share_nothing_and_leave_nothing(
     monkeypatch.setenv("LANCEDB_URI", uri)
     pytester.makepyfile(test_workers=SUITE)
     result = pytester.runpytest_subprocess(
-        "-n", "2", "--atom-gates", NO_COVERAGE, "--atom-gates-seed=7"
+        "-n",
+        "2",
+        "--atom-gates",
+        NO_COVERAGE,
+        "--atom-gates-seed=7",
+        "-v",
     )
     result.assert_outcomes(passed=TESTS)
     assert result.ret == pytest.ExitCode.OK
 
+    # -v prints "[gw0] [  2%] PASSED test_workers.py::..." for every test a worker ran.
+    workers = sorted(
+        {m.group(1) for m in re.finditer(r"^\[(gw\d+)\] .*PASSED", result.stdout.str(), re.M)}
+    )
     logs = sorted(pytester.path.glob("seeded-gw*.log"))
-    assert 1 <= len(logs) <= 2
+    # Each worker that ran a test seeded its database once, and only those.
+    assert workers, result.stdout.str()
+    assert [log.stem.removeprefix("seeded-") for log in logs] == workers
     seeded = [log.read_text(encoding="utf-8").splitlines() for log in logs]
     assert all(len(lines) == 1 for lines in seeded), seeded
     uris = [lines[0] for lines in seeded]
