@@ -34,11 +34,6 @@ CRASH_PHASE = "???"
 
 MAIN_PROCESS = "main"
 
-DURATION_ATTRIBUTE = "atom_gates_duration"
-"""Report attribute: the phase's seconds by the plugin's own clock, bound when it was imported
-(as a default argument, which tools that patch time never rewrite). Reports made elsewhere (a
-crashed xdist worker's) have only pytest's ``duration``."""
-
 
 def exception_text(report: pytest.TestReport | pytest.CollectReport) -> str | None:
     """``ExceptionType: message`` of a failed report, when pytest recorded the exception."""
@@ -156,9 +151,7 @@ class Ledger:
         running = self._running
         if when == "setup" and nodeid not in running:
             self._start(nodeid, worker)
-        running[nodeid] = running.get(nodeid, 0.0) + getattr(
-            report, DURATION_ATTRIBUTE, report.duration
-        )
+        running[nodeid] = running.get(nodeid, 0.0) + report.duration
         outcome = report.outcome
         record = self._records.get(nodeid)
         if outcome == "passed" and record is None:

@@ -24,7 +24,7 @@ import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
-from pytest_atom_gates.ledger import DURATION_ATTRIBUTE, RERUN, exception_text
+from pytest_atom_gates.ledger import RERUN, exception_text
 from pytest_atom_gates.ordering import reseed_globals, test_seed
 from pytest_atom_gates.settings import Settings
 
@@ -225,8 +225,10 @@ class _TestRun:
             reraise=reraise,
         )
         report: pytest.TestReport = self.ihook.pytest_runtest_makereport(item=item, call=call)
-        # The gates' own measure: pytest's reads a clock that freezegun and friends patch.
-        setattr(report, DURATION_ATTRIBUTE, now() - start)
+        # The phase timed by the plugin's own clock, bound as a default argument: pytest's clock
+        # is a module attribute, which freezegun and friends patch. Set on the report itself, so
+        # it costs no memory and every reader (xdist, --durations, JUnit) sees the same figure.
+        report.duration = now() - start
         if check_interactive_exception(call, report):
             self.interactions[id(report)] = call
         return report

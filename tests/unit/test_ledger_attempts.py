@@ -8,7 +8,6 @@ import pytest
 
 from pytest_atom_gates.ledger import (
     CRASH_PHASE,
-    DURATION_ATTRIBUTE,
     RERUN,
     Attempt,
     CollectionError,
@@ -26,7 +25,7 @@ def _crashed(message: str) -> SimpleNamespace:
 def _made(
     nodeid: str, when: str, outcome: str, seconds: float, **extra: object
 ) -> pytest.TestReport:
-    made = report(nodeid, when, outcome, duration=-1.0, **{DURATION_ATTRIBUTE: seconds})
+    made = report(nodeid, when, outcome, duration=seconds)
     for name, value in extra.items():
         setattr(made, name, value)
     return made
