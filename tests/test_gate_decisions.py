@@ -117,7 +117,7 @@ def test_changes_alone():
     [
         ('pytest.skip("not here")', "skipped when run alone"),
         ('pytest.xfail("known")', "xfailed when run alone"),
-        ("import os; os._exit(3)", "the alone-run gave no result (exit 3: no output)"),
+        ("import os; os._exit(3)", "the alone-run gave no result (exit 3: "),
     ],
     ids=["skipped", "xfailed", "no-report"],
 )
@@ -127,12 +127,12 @@ def test_an_alone_run_that_neither_passes_nor_fails_is_inconclusive(
     pytester.makepyfile(test_s=FAILS_ONCE_THEN.format(alone=alone))
     run = gates.run("--atom-gates-reruns=0", "--atom-gates-min-pass-rate=0")
     (check,) = run.report["order_checks"]
-    assert (check["result"], check["detail"]) == ("inconclusive", detail)
+    # A child that dies names its last line of output, which other plugins may have written.
+    assert check["result"] == "inconclusive"
+    assert check["detail"].startswith(detail), check["detail"]
     verdict = run.verdict("TQ-01")
-    assert (verdict["verdict"], verdict["reason"]) == (
-        "WARN",
-        f"1 alone-runs inconclusive ({detail})",
-    )
+    assert verdict["verdict"] == "WARN"
+    assert verdict["reason"] == f"1 alone-runs inconclusive ({check['detail']})"
 
 
 def test_an_alone_run_that_times_out_is_inconclusive(
