@@ -23,6 +23,7 @@ SEED_CACHE_KEY = "atom_gates/seed"
 KEEP_ORDER_MARKER = "atom_gates_keep_order"
 
 
+# pragma: no mutate start (pytest glue, reached by the pytester tests only)
 def make_seed() -> int:
     return secrets.randbits(32)
 
@@ -60,6 +61,9 @@ def resolve_seed(requested: int | str, cache: pytest.Cache | None) -> int:
             "Pass --atom-gates-seed=random to replace it, or clear it with --cache-clear."
         )
     return stored
+
+
+# pragma: no mutate end
 
 
 def _digest(seed: int, key: str, size: int) -> int:
@@ -108,6 +112,7 @@ def shuffled_order(
     return sorted(range(len(chains)), key=keys.__getitem__)
 
 
+# pragma: no mutate start (pytest glue, reached by the pytester tests only)
 def shuffle_items(items: list[pytest.Item], seed: int) -> None:
     """Shuffle ``items`` in place: files, then classes within a file, then tests within those.
 
@@ -158,3 +163,6 @@ def seed_hypothesis_tests(config: pytest.Config, items: Sequence[pytest.Item], s
             and getattr(function, "_hypothesis_internal_use_seed", None) is None
         ):
             hypothesis_seed(seed)(function)
+
+
+# pragma: no mutate end

@@ -45,6 +45,7 @@ Marks = Mapping[str, pytest.Mark]
 """The closest mark of each name this module reads, as ``item.get_closest_marker`` gives it."""
 
 
+# pragma: no mutate start (pytest glue, reached by the pytester tests only)
 class MarkIndex:
     """The closest marks of a few names, per test, without walking the node chain every time.
 
@@ -73,6 +74,9 @@ class MarkIndex:
                 if mark.name in self.names:
                     found[mark.name] = mark
         return found
+
+
+# pragma: no mutate end
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class OutageCap:
         return self.reached
 
 
+# pragma: no mutate start (pytest glue, reached by the pytester tests only)
 def _fresh_attempt(item: pytest.Item) -> None:
     """Forget what the failed attempt left on the item so the next one starts clean."""
     # A new instance of the test class: drop the cached one and the method bound to it.
@@ -376,3 +381,6 @@ class TestProtocol:
             if capped is not None:
                 setattr(teardown, CAPPED_ATTRIBUTE, capped)
         log(teardown)
+
+
+# pragma: no mutate end

@@ -269,6 +269,7 @@ def parse_source(text: str) -> str:
     return cleaned
 
 
+# pragma: no mutate start (pytest glue, reached by the pytester tests only)
 @dataclass(frozen=True)
 class OptionSpec:
     """One setting: its command line flag, ini key, default and what it accepts."""
@@ -715,3 +716,6 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         max_flaky=value("max-flaky"),
         quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"], namespace),
     )
+
+
+# pragma: no mutate end
