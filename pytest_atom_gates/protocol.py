@@ -205,6 +205,8 @@ class _TestRun:
     reruns: int
     tags: dict[str, str]
     """Report attributes for the controller, set on the final attempt's teardown report."""
+    reraise: tuple[type[BaseException], ...]
+    """What a phase lets through instead of reporting it, as pytest's ``call_and_report``."""
     interactions: dict[int, CallInfo[None]] = field(default_factory=dict)
     """Failed phases of this attempt whose debugger (``pytest_exception_interact``) waits until
     their report is logged, by report id."""
@@ -220,14 +222,11 @@ class _TestRun:
         """
         item = self.item
         hook = getattr(self.ihook, f"pytest_runtest_{when}")
-        reraise: tuple[type[BaseException], ...] = (pytest.exit.Exception,)
-        if not item.config.getoption("usepdb", False):
-            reraise += (KeyboardInterrupt,)
         start = now()
         call: CallInfo[None] = CallInfo.from_call(
             lambda: hook(item=item, **kwds),
             when=when,  # type: ignore[arg-type]
-            reraise=reraise,
+            reraise=self.reraise,
         )
         report: pytest.TestReport = self.ihook.pytest_runtest_makereport(item=item, call=call)
         # The phase timed by the plugin's own clock, bound as a default argument: pytest's clock
@@ -267,6 +266,10 @@ class TestProtocol:
         self._setup_only = bool(config.getoption("setuponly", False))
         self._setup_show = bool(config.getoption("setupshow", False))
         self._collection_failed = False
+        # pytest's own rule: with --pdb a KeyboardInterrupt in a test is the test's failure.
+        self._reraise: tuple[type[BaseException], ...] = (pytest.exit.Exception,)
+        if not config.getoption("usepdb", False):
+            self._reraise += (KeyboardInterrupt,)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # pytest runs no test when collection failed (unless told to go on); pytest-xdist's
@@ -291,6 +294,7 @@ class TestProtocol:
             test_seed(self.seed, item.nodeid),
             reruns,
             {} if reason is None else {QUARANTINE_ATTRIBUTE: reason},
+            self._reraise,
         )
         self.cap.started += 1
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
