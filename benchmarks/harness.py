@@ -40,11 +40,19 @@ def environment_line() -> str:
     return f"python {sys.version.split()[0]}, PYTHONDONTWRITEBYTECODE={flag} (same on every side)"
 
 
-def run_pytest(root: Path, args: Sequence[str], ok: Sequence[int] = (0,)) -> Sample:
+def run_pytest(
+    root: Path,
+    args: Sequence[str],
+    ok: Sequence[int] = (0,),
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+) -> Sample:
     """One ``python -m pytest`` process, measured."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args]
+    command = [python, "-m", "pytest", "-q", "-p", "no:randomly", *args]
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
@@ -58,15 +66,24 @@ def run_pytest(root: Path, args: Sequence[str], ok: Sequence[int] = (0,)) -> Sam
 
 
 def compare(
-    root: Path, sides: Mapping[str, Sequence[str]], runs: int, ok: Sequence[int] = (0,)
+    root: Path,
+    sides: Mapping[str, Sequence[str]],
+    runs: int,
+    ok: Sequence[int] = (0,),
+    python: str | Mapping[str, str] = sys.executable,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Sample]:
-    """Medians per side; the sides run alternately, after one warm-up run each."""
+    """Medians per side; the sides run alternately, after one warm-up run each.
+
+    ``python`` is the interpreter of every side, or of each side by name.
+    """
+    pythons = {name: python if isinstance(python, str) else python[name] for name in sides}
     samples: dict[str, list[Sample]] = {name: [] for name in sides}
-    for args in sides.values():
-        run_pytest(root, args, ok)
+    for name, args in sides.items():
+        run_pytest(root, args, ok, pythons[name], env)
     for _ in range(runs):
         for name, args in sides.items():
-            samples[name].append(run_pytest(root, args, ok))
+            samples[name].append(run_pytest(root, args, ok, pythons[name], env))
     return {
         name: Sample(*(statistics.median(s[i] for s in values) for i in range(len(Sample._fields))))
         for name, values in samples.items()

@@ -70,13 +70,13 @@ class DeterminismFeature:
         return text
 
     def contribute(self, facts: RunFacts) -> None:
-        ledger = facts.ledger
-        nodeids = ledger.nodeids()
-        for nodeid in nodeids:
-            reason = self.marked.get(nodeid) or self.quarantine.reason(nodeid)
-            if reason is not None:
-                facts.quarantined[nodeid] = reason
-        self.unused = self.quarantine.unused(nodeids)
+        if self.marked or self.quarantine.entries:  # no pass over every test otherwise
+            nodeids = facts.ledger.nodeids()
+            for nodeid in nodeids:
+                reason = self.marked.get(nodeid) or self.quarantine.reason(nodeid)
+                if reason is not None:
+                    facts.quarantined[nodeid] = reason
+            self.unused = self.quarantine.unused(nodeids)
         facts.extras["reruns"] = RerunFacts(self.run.settings.reruns, list(self.capped))
         self._update_history(facts)
 

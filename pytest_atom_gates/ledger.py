@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -133,12 +133,22 @@ class Ledger:
         self._running: dict[str, float] = {}
         self._spent: dict[str, float] = {}
         self._records: dict[str, TestRecord] = {}
-        self._final: dict[str, str] | None = None
+        self._repeated = False
+        """The selection names a test more than once (``--keep-duplicates``)."""
+        self._order: list[str] | None = None
+        """After ``finish``: every test, in ``nodeids`` order."""
+        self._final: dict[str, str] = {}
+        """After ``finish``: the final outcome of every test that did not pass; passes are
+        implicit, so a healthy run stores nothing per test."""
+        self._by_outcome: dict[str, list[str]] = {}
+        """After ``finish``: the tests of each outcome but ``passed``, in ``nodeids`` order."""
 
     # -- recording ------------------------------------------------------------------------
 
     def set_selected(self, nodeids: Iterable[str]) -> None:
         self.selected = list(nodeids)
+        # At collection, when a transient set costs no peak memory (the reports come later).
+        self._repeated = len(set(self.selected)) != len(self.selected)
 
     def record_collect_report(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -212,7 +222,20 @@ class Ledger:
                 # It failed, then the run stopped before its teardown (quitting --pdb, say):
                 # the failure is a fact, never "did not run".
                 self._close_attempt(record, nodeid, self.process_of(nodeid) or MAIN_PROCESS, True)
-        self._final = {nodeid: self.outcome(nodeid) for nodeid in self.nodeids()}
+        order = self._order = self._all_nodeids()
+        records, durations = self._records, self.durations
+        others = self._final = {}
+        by_outcome = self._by_outcome = {}
+        for nodeid in order:
+            # A plain pass has a duration and no record: nothing to store for it.
+            if nodeid in records or nodeid not in durations:
+                outcome = self.outcome(nodeid)
+                if outcome != PASSED:
+                    others[nodeid] = outcome
+                    group = by_outcome.get(outcome)
+                    if group is None:
+                        group = by_outcome[outcome] = []
+                    group.append(nodeid)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -231,26 +254,63 @@ class Ledger:
         duration = self.durations.get(nodeid)
         return [] if duration is None else [Attempt(PASSED, duration)]
 
-    def nodeids(self) -> list[str]:
+    def nodeids(self) -> Sequence[str]:
         """Every test the run knows of: the selection in order, then any reported beyond it."""
-        known = list(self.selected or ())
+        return self._order if self._order is not None else self._all_nodeids()
+
+    def _all_nodeids(self) -> list[str]:
+        known = self.selected or []
+        if not self._repeated and self._reported() == sum(1 for n in known if self._knows(n)):
+            return known  # the common case: every reported test was selected; no set, no copy
         seen = set(known)
-        reported = itertools.chain(self.durations, self._records, self._running)
-        extra = dict.fromkeys(n for n in reported if n not in seen)
-        return known + list(extra) if extra else known
+        extra = dict.fromkeys(
+            n for n in itertools.chain(self.durations, self._records, self._running) if n not in seen
+        )
+        return known + list(extra)
+
+    def _knows(self, nodeid: str) -> bool:
+        return nodeid in self.durations or nodeid in self._records or nodeid in self._running
+
+    def _reported(self) -> int:
+        """How many distinct tests were reported; the big dict is only counted."""
+        durations, records = self.durations, self._records
+        extra_records = sum(1 for n in records if n not in durations)
+        extra_running = sum(1 for n in self._running if n not in durations and n not in records)
+        return len(durations) + extra_records + extra_running
 
     def outcomes(self) -> Iterator[tuple[str, str]]:
-        if self._final is not None:
-            yield from self._final.items()
+        if self._order is not None:
+            others = self._final
+            for nodeid in self._order:
+                yield nodeid, others.get(nodeid, PASSED)
             return
         for nodeid in self.nodeids():
             yield nodeid, self.outcome(nodeid)
 
-    def counts(self) -> Counter[str]:
-        return Counter(outcome for _, outcome in self.outcomes())
+    def counts(self, excluding: Collection[str] = ()) -> Counter[str]:
+        """How many tests ended with each outcome, leaving out the tests in ``excluding``."""
+        if self._order is None:
+            return Counter(o for n, o in self.outcomes() if n not in excluding)
+        counts = Counter({outcome: len(group) for outcome, group in self._by_outcome.items()})
+        counts[PASSED] = len(self._order) - len(self._final)
+        for nodeid in excluding:
+            outcome = self._final.get(nodeid)
+            if outcome is not None:
+                counts[outcome] -= 1
+            elif nodeid in self.durations:
+                counts[PASSED] -= 1
+        return +counts  # drop the outcomes that no test is left with
 
     def with_outcome(self, *wanted: str) -> list[str]:
-        return [nodeid for nodeid, outcome in self.outcomes() if outcome in wanted]
+        """The tests with any of these final outcomes, in ``nodeids`` order."""
+        if self._order is None or PASSED in wanted:
+            return [nodeid for nodeid, outcome in self.outcomes() if outcome in wanted]
+        groups = [self._by_outcome[o] for o in wanted if o in self._by_outcome]
+        if len(groups) == 1:
+            return list(groups[0])
+        if not groups:
+            return []
+        return [nodeid for nodeid, outcome in self._final.items() if outcome in wanted]
 
     def unfinished(self) -> list[str]:
         """Tests that started but never finished (interrupted, or the run stopped mid-test)."""

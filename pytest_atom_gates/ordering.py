@@ -119,15 +119,22 @@ def shuffle_items(items: list[pytest.Item], seed: int) -> None:
     Below a file or class marked ``atom_gates_keep_order`` the file order is kept.
     """
     chains: list[list[str]] = []
-    marked: dict[str, bool] = {}
+    keep_order: set[str] = set()
+    # The chain above a test is its parent's: walked once per module or class, not per test.
+    above: dict[int, tuple[pytest.Collector, list[str]]] = {}
     for item in items:
-        nodes = item.listchain()
-        start = next((i for i, node in enumerate(nodes) if isinstance(node, pytest.File)), 1)
-        for node in nodes[start:-1]:
-            if node.nodeid not in marked:
-                marked[node.nodeid] = any(m.name == KEEP_ORDER_MARKER for m in node.own_markers)
-        chains.append([node.nodeid for node in nodes[start:]])
-    keep_order = {nodeid for nodeid, keep in marked.items() if keep}
+        parent = item.parent
+        known = above.get(id(parent))
+        if known is None:
+            nodes = parent.listchain() if parent is not None else []
+            start = next((i for i, node in enumerate(nodes) if isinstance(node, pytest.File)), 1)
+            chain = []
+            for node in nodes[start:]:
+                chain.append(node.nodeid)
+                if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
+                    keep_order.add(node.nodeid)
+            known = above[id(parent)] = (parent, chain)  # type: ignore[assignment]
+        chains.append([*known[1], item.nodeid])
     items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import _pytest.python
 import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
@@ -39,6 +40,10 @@ QUARANTINE_ATTRIBUTE = "atom_gates_quarantine"
 
 # pytest 9 added a keyword to show_test_item; --setup-show output must match pytest's own.
 _SHOW_TAKES_SPACE = "add_space" in inspect.signature(show_test_item).parameters
+
+# The function of pytest's pseudo-fixtures for parametrize arguments (pytest 8.0 to 9); if a
+# pytest renames it, every fixture counts as code, which only costs a reseed.
+_PARAMETER_FIXTURE = getattr(_pytest.python, "get_direct_param_fixture_func", object())
 
 
 Marks = Mapping[str, pytest.Mark]
@@ -74,6 +79,33 @@ class MarkIndex:
                 if mark.name in self.names:
                     found[mark.name] = mark
         return found
+
+
+class FixtureCode:
+    """Whether a test's setup runs fixture code, which may draw from the global RNGs.
+
+    A test without fixtures, or with only ``parametrize`` arguments (pytest's pseudo-fixtures,
+    which just return the parameter), needs no second reseed before its call. Known per test
+    function, which its parametrized cases share.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[object, bool]] = {}
+        """By the id of a test function's fixture information, kept alive with the answer."""
+
+    def runs_for(self, item: pytest.Item) -> bool:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            return bool(getattr(item, "fixturenames", True))
+        known = self._known.get(id(info))
+        if known is None:
+            runs = any(
+                definition.func is not _PARAMETER_FIXTURE
+                for definitions in info.name2fixturedefs.values()
+                for definition in definitions
+            )
+            known = self._known[id(info)] = (info, runs)
+        return known[1]
 
 
 # pragma: no mutate end
@@ -203,13 +235,13 @@ class _TestRun:
     ihook: Any
     seed: int
     reruns: int
-    tags: dict[str, str]
+    tags: dict[str, str] | None
     """Report attributes for the controller, set on the final attempt's teardown report."""
     reraise: tuple[type[BaseException], ...]
     """What a phase lets through instead of reporting it, as pytest's ``call_and_report``."""
-    interactions: dict[int, CallInfo[None]] = field(default_factory=dict)
+    interactions: dict[int, CallInfo[None]] | None = None
     """Failed phases of this attempt whose debugger (``pytest_exception_interact``) waits until
-    their report is logged, by report id."""
+    their report is logged, by report id; None until one fails."""
 
     def phase(
         self, when: str, now: Callable[[], float] = time.perf_counter, **kwds: Any
@@ -234,13 +266,15 @@ class _TestRun:
         # it costs no memory and every reader (xdist, --durations, JUnit) sees the same figure.
         report.duration = now() - start
         if check_interactive_exception(call, report):
+            if self.interactions is None:
+                self.interactions = {}
             self.interactions[id(report)] = call
         return report
 
     def log(self, report: pytest.TestReport) -> None:
         """Log a report, then open the debugger for it if its phase failed."""
         self.ihook.pytest_runtest_logreport(report=report)
-        if self.interactions:
+        if self.interactions is not None:
             call = self.interactions.pop(id(report), None)
             if call is not None:
                 self.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
@@ -261,6 +295,7 @@ class TestProtocol:
         self.seed = seed
         self.policy = policy
         self.marks = MarkIndex((RERUNS_MARKER, RERUNFAILURES_MARKER, QUARANTINE_MARKER))
+        self.fixture_code = FixtureCode()
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
         self._sleep = sleep
         self._setup_only = bool(config.getoption("setuponly", False))
@@ -287,17 +322,18 @@ class TestProtocol:
         reruns, delay = self.policy.budget(marks)
         reason = quarantine_reason(marks) if marks else None
         ihook = item.ihook
+        nodeid, location = item.nodeid, item.location
         test = _TestRun(
             item,
             nextitem,
             ihook,
-            test_seed(self.seed, item.nodeid),
+            test_seed(self.seed, nodeid),
             reruns,
-            {} if reason is None else {QUARANTINE_ATTRIBUTE: reason},
+            None if reason is None else {QUARANTINE_ATTRIBUTE: reason},
             self._reraise,
         )
         self.cap.started += 1
-        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        ihook.pytest_runtest_logstart(nodeid=nodeid, location=location)
         attempt = 1
         while not self._attempt(test, attempt):
             attempt += 1
@@ -305,7 +341,7 @@ class TestProtocol:
             if delay:
                 self._sleep(delay)
             _restart_timeout(item)
-        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        ihook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
         return True
 
     def _attempt(self, test: _TestRun, attempt: int) -> bool:
@@ -325,14 +361,14 @@ class TestProtocol:
                     else:  # pytest < 9
                         show_test_item(item)  # type: ignore[call-arg]
                 if not self._setup_only:
-                    if getattr(item, "fixturenames", True):
+                    if self.fixture_code.runs_for(item):
                         # Again after the fixtures drew: every attempt's body sees the same
                         # numbers, even when wider fixtures are not set up again on a rerun.
                         reseed_globals(seed)
                     reports.append(test.phase("call"))
             failure = None
             for report in reports:
-                if report.failed:
+                if report.outcome == "failed":
                     failure = report
                     break
             if failure is not None:
@@ -348,7 +384,7 @@ class TestProtocol:
             self._log_final(test, reports)
             return True
         finally:
-            test.interactions.clear()
+            test.interactions = None
             if hasrequest:
                 item._request = False  # type: ignore[attr-defined]
                 item.funcargs = None  # type: ignore[attr-defined]
@@ -377,7 +413,7 @@ class TestProtocol:
         for report in reports:
             log(report)
         teardown = test.phase("teardown", nextitem=nextitem)
-        if test.tags:
+        if test.tags is not None:
             for name, value in test.tags.items():
                 setattr(teardown, name, value)
         if self.cap.reached is not None:

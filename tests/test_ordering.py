@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import sys
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_atom_gates.ordering import shuffled_order, test_seed
-from tests.conftest import NO_COVERAGE, no_traceback
+from tests.conftest import NO_COVERAGE, Gates, no_traceback
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -239,6 +240,61 @@ def test_rngs_reseeded_per_test_from_seed_and_node_id(pytester: pytest.Pytester)
     assert draws("--atom-gates-seed=7", "test_rng.py::test_b") == {"b": first["b"]}
     assert len(set(first.values())) == 3
     assert draws("--atom-gates-seed=8") != first
+
+
+def test_test_bodies_see_their_seed_whatever_the_fixtures_drew(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    # A module fixture draws on the first attempt only; the body must still see the same numbers
+    # on every attempt, and those of its own seed. A parametrized test has no fixture code (its
+    # arguments are pytest's pseudo-fixtures), so one reseed serves its setup and its body.
+    pytester.makeconftest(
+        """
+        import random, pytest
+
+        @pytest.fixture(scope="module")
+        def wide():
+            return random.random()
+
+        @pytest.fixture
+        def narrow(wide):
+            return random.random()
+        """
+    )
+    pytester.makepyfile(
+        test_rng="""
+        import json, random, pytest
+        from pathlib import Path
+
+        def record(name):
+            with open("draws.jsonl", "a") as out:
+                out.write(json.dumps([name, random.random()]) + "\\n")
+
+        def test_fixtures(narrow):
+            record("fixtures")
+            assert Path("draws.jsonl").read_text().count("fixtures") == 2
+
+        @pytest.mark.parametrize("case", [1])
+        def test_parametrized(case):
+            record("parametrized")
+        """
+    )
+    run = gates.run("--atom-gates-seed=5", "--atom-gates-rerun-delay=0")
+    assert run.outcomes() == {
+        "test_rng.py::test_fixtures": "flaky",
+        "test_rng.py::test_parametrized[1]": "passed",
+    }
+    draws = [json.loads(line) for line in (pytester.path / "draws.jsonl").read_text().splitlines()]
+    expected = {
+        name: random.Random(test_seed(5, nodeid)).random()
+        for name, nodeid in (
+            ("fixtures", "test_rng.py::test_fixtures"),
+            ("parametrized", "test_rng.py::test_parametrized[1]"),
+        )
+    }
+    assert sorted(draws) == sorted(
+        [["fixtures", expected["fixtures"]]] * 2 + [["parametrized", expected["parametrized"]]]
+    )
 
 
 def test_numpy_global_state_is_reseeded_when_imported(

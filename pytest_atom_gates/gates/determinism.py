@@ -25,11 +25,8 @@ class DeterminismGate:
         reruns: RerunFacts = facts.extras.get("reruns") or RerunFacts(facts.settings.reruns)
         flaky = [n for n in ledger.with_outcome(FLAKY) if n not in facts.quarantined]
         limit = facts.settings.max_flaky
-        counted = sum(
-            1
-            for nodeid, outcome in ledger.outcomes()
-            if nodeid not in facts.quarantined and outcome not in (SKIPPED, XFAILED, XPASSED)
-        )
+        counts = ledger.counts(excluding=facts.quarantined)
+        counted = sum(counts.values()) - counts[SKIPPED] - counts[XFAILED] - counts[XPASSED]
         allowed: int | None = None
         if limit is not None:
             allowed = (

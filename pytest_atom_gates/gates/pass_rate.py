@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
@@ -29,11 +28,7 @@ class PassRateGate:
     id = "TQ-02"
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
-        counts = Counter(
-            outcome
-            for nodeid, outcome in facts.ledger.outcomes()
-            if nodeid not in facts.quarantined
-        )
+        counts = facts.ledger.counts(excluding=facts.quarantined)
         passed = counts[PASSED] + counts[FLAKY]
         excluded = counts[SKIPPED] + counts[XFAILED] + counts[XPASSED]
         selected = sum(counts.values())

@@ -95,6 +95,49 @@ def test_reported_tests_beyond_the_selection_are_known_after_it() -> None:
     assert Ledger().nodeids() == []
 
 
+def _finished(selected: list[str], outcomes: dict[str, str]) -> Ledger:
+    """A finished ledger where each test in ``outcomes`` ran once with that report outcome."""
+    ledger = Ledger()
+    ledger.set_selected(selected)
+    for nodeid, outcome in outcomes.items():
+        ledger.record(_made(nodeid, "setup", "passed", 0.0))
+        ledger.record(_made(nodeid, "call", outcome, 0.0))
+        ledger.record(_made(nodeid, "teardown", "passed", 0.0))
+    ledger.finish()
+    return ledger
+
+
+def test_after_finish_every_reading_agrees_with_the_outcome_of_each_test() -> None:
+    selected = ["t.py::p1", "t.py::f1", "t.py::s1", "t.py::p2", "t.py::gone", "t.py::f2"]
+    ran = {"t.py::p1": "passed", "t.py::f1": "failed", "t.py::s1": "skipped"}
+    ran.update({"t.py::p2": "passed", "t.py::f2": "failed"})
+    ledger = _finished(selected, ran)
+    expected = {**ran, "t.py::gone": "not-run"}
+    assert list(ledger.outcomes()) == [(n, expected[n]) for n in selected]
+    assert [ledger.outcome(n) for n in selected] == [expected[n] for n in selected]
+    assert ledger.counts() == {"passed": 2, "failed": 2, "skipped": 1, "not-run": 1}
+    assert ledger.counts(excluding={"t.py::p1", "t.py::f1", "t.py::unknown"}) == {
+        "passed": 1,
+        "failed": 1,
+        "skipped": 1,
+        "not-run": 1,
+    }
+    assert ledger.with_outcome("failed") == ["t.py::f1", "t.py::f2"]
+    assert ledger.with_outcome("failed", "not-run") == ["t.py::f1", "t.py::gone", "t.py::f2"]
+    assert ledger.with_outcome("passed", "skipped") == ["t.py::p1", "t.py::s1", "t.py::p2"]
+    assert ledger.with_outcome("flaky") == []
+    assert ledger.failure_count() == 3
+    assert ledger.nodeids() == selected
+
+
+def test_a_selection_naming_a_test_twice_still_knows_the_tests_beyond_it() -> None:
+    # Counting alone cannot tell a repeated test from an extra one: the twice-selected "a" and
+    # the unselected "extra" make as many reported tests as selected ones.
+    ledger = _finished(["t.py::a", "t.py::a"], {"t.py::a": "passed", "t.py::extra": "failed"})
+    assert ledger.nodeids() == ["t.py::a", "t.py::a", "t.py::extra"]
+    assert ledger.with_outcome("failed") == ["t.py::extra"]
+
+
 def test_collection_errors_are_recorded_with_their_line() -> None:
     ledger = Ledger()
     failed = pytest.CollectReport("t.py", "failed", "E   SyntaxError: bad", [])
