@@ -129,10 +129,7 @@ def _fixtures_file(number: int) -> str:
                 f"    assert discount(prices['sku-{i % 50}'], {i % 100}) <= "
                 f"prices['sku-{i % 50}']\n"
             )
-    header = (
-        "from decimal import Decimal\n\n"
-        "from shop.pricing import discount, with_tax\n\n\n"
-    )
+    header = "from decimal import Decimal\n\nfrom shop.pricing import discount, with_tax\n\n\n"
     return header + "\n\n".join(tests)
 
 

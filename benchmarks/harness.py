@@ -70,6 +70,7 @@ def compare(
     sides: Mapping[str, Sequence[str]],
     runs: int,
     ok: Sequence[int] = (0,),
+    *,
     python: str | Mapping[str, str] = sys.executable,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Sample]:

@@ -263,9 +263,8 @@ class Ledger:
         if not self._repeated and self._reported() == sum(1 for n in known if self._knows(n)):
             return known  # the common case: every reported test was selected; no set, no copy
         seen = set(known)
-        extra = dict.fromkeys(
-            n for n in itertools.chain(self.durations, self._records, self._running) if n not in seen
-        )
+        reported = itertools.chain(self.durations, self._records, self._running)
+        extra = dict.fromkeys(n for n in reported if n not in seen)
         return known + list(extra)
 
     def _knows(self, nodeid: str) -> bool:

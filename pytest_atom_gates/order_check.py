@@ -1,8 +1,9 @@
 """TQ-01 alone-checks: rerun a failed test by itself in a fresh pytest process with the same seed.
 
-A test that failed in the shuffled run and passes alone depends on what ran before it. The check
-runs the plugin itself in the child (same seed, so the same per-test RNG seed) and reads the
-child's JSON report; it never parses terminal output.
+A test that failed in the shuffled run and passes alone depends on what ran before it; the
+polluter search (``pollution``) then finds which earlier tests it fails after. Every check runs
+the plugin itself in the child (same seed, so the same order and per-test RNG seeds) and reads
+the child's JSON report; it never parses terminal output.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -29,6 +34,15 @@ from pytest_atom_gates.gates.independence import (
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation
 from pytest_atom_gates.ledger import FAILED, PASSED, Ledger
+from pytest_atom_gates.pollution import (
+    FLAKY_IN_ORDER,
+    FOUND,
+    NOT_ANALYSED,
+    PolluterSearch,
+    StopSearch,
+    find_polluters,
+    polluter_names,
+)
 
 _CHILD_ENV_DROP = (
     "PYTEST_XDIST_WORKER",
@@ -79,6 +93,8 @@ class AloneChecker:
         self.invocation = Invocation(config)
         self.engine = _engine_overrides(config)
         self._group_suffix = config.getoption("dist", "no") == "loadgroup"
+        self._children: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
 
     def cli_id(self, nodeid: str) -> str:
         """A node id as an argument that works from the invocation directory."""
@@ -116,6 +132,32 @@ class AloneChecker:
 
     def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:
         """Run one test alone; return its classification and a short detail."""
+        try:
+            outcome, done = self.run_tests([nodeid], nodeid, timeout)
+        except subprocess.TimeoutExpired:
+            return INCONCLUSIVE, f"the alone-run took longer than {timeout:.0f} s"
+        except OSError as exc:
+            return INCONCLUSIVE, f"could not start the alone-run: {exc}"
+        if outcome == PASSED:
+            return ORDER_DEPENDENT, "passed when run alone"
+        if outcome == FAILED:
+            return FAILS_ALONE, "failed when run alone too"
+        if outcome is not None:
+            return INCONCLUSIVE, f"{outcome} when run alone"
+        return INCONCLUSIVE, f"the alone-run gave no result ({_why_no_result(done)})"
+
+    def fails_after(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
+        """Does ``victim`` fail when it runs right after ``tests``? None: no answer."""
+        try:
+            outcome, _ = self.run_tests([*tests, victim], victim, timeout)
+        except (subprocess.TimeoutExpired, OSError):
+            return None
+        return {FAILED: True, PASSED: False}.get(outcome or "")
+
+    def run_tests(
+        self, nodeids: Sequence[str], wanted: str, timeout: float
+    ) -> tuple[str | None, subprocess.CompletedProcess[str]]:
+        """Run ``nodeids`` in a fresh process, in this run's order; ``wanted``'s outcome."""
         with tempfile.TemporaryDirectory(prefix="atom-gates-alone-") as folder:
             report = Path(folder) / "alone.json"
             command = [
@@ -136,65 +178,221 @@ class AloneChecker:
                 f"cache_dir={Path(folder) / 'cache'}",
                 "-q",
                 *self.extra_args,
-                self.cli_id(nodeid),
+                *self._selection(nodeids, Path(folder)),
             ]
             env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
-            try:
-                done = subprocess.run(
-                    command,
-                    cwd=self.invocation_dir,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                return INCONCLUSIVE, f"the alone-run took longer than {timeout:.0f} s"
-            except OSError as exc:
-                return INCONCLUSIVE, f"could not start the alone-run: {exc}"
-            outcome = _outcome_in_report(report, nodeid)
-            if outcome == PASSED:
-                return ORDER_DEPENDENT, "passed when run alone"
-            if outcome == FAILED:
-                return FAILS_ALONE, "failed when run alone too"
-            if outcome is not None:
-                return INCONCLUSIVE, f"{outcome} when run alone"
-            return INCONCLUSIVE, f"the alone-run gave no result ({_why_no_result(done)})"
+            done = self._run_child(command, env, timeout)
+            return _outcome_in_report(report, wanted), done
+
+    def _run_child(
+        self, command: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        """``subprocess.run``, with the child known to ``_kill_children`` while it runs."""
+        child = subprocess.Popen(
+            command,
+            cwd=self.invocation_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with self._lock:
+            self._children.add(child)
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except BaseException:  # a timeout, or an interrupt of this thread
+            child.kill()
+            child.communicate()
+            raise
+        finally:
+            with self._lock:
+                self._children.discard(child)
+        return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+
+    def _kill_children(self) -> None:
+        """Stop every child still running: the checks were interrupted."""
+        with self._lock:
+            for child in self._children:
+                child.kill()
+
+    def _selection(self, nodeids: Sequence[str], folder: Path) -> list[str]:
+        """The node ids as arguments; many go into an argument file, past the OS's limits."""
+        args = [self.cli_id(n) for n in nodeids]
+        if len(args) <= _INLINE_LIMIT or not ARGS_FILES:
+            return args
+        args_file = folder / "selection.txt"
+        args_file.write_text("\n".join(args) + "\n", encoding="utf-8")
+        return [f"@{args_file}"]
 
     def check(
         self,
         ledger: Ledger,
         failed: Sequence[str],
         limit: int,
+        *,
         budget_spent: Callable[[], bool] = lambda: False,
+        seconds: float | None = None,
+        progress: Callable[[str], None] = lambda line: None,
+        workers: int = 1,
     ) -> OrderChecks:
-        """Rerun up to ``limit`` of the ``failed`` tests alone, in the order they ran.
+        """Rerun the ``failed`` tests alone, in the order they ran; then find the polluters of
+        those that passed alone. ``workers`` processes run at a time.
 
-        Stops early when the session's time budget is spent (the alone-runs count towards it)
-        or when interrupted; the tests left are reported unchecked, with the reason.
+        ``limit`` bounds the extra processes of both steps together, ``seconds`` their time;
+        ``budget_spent`` says when the session's own time budget is spent (the checks count
+        towards it). What was left undone is reported, with the reason.
         """
         result = OrderChecks()
-        for index, nodeid in enumerate(failed):
-            reason = None
-            if index >= limit:
-                reason = f"limit of {limit} alone-runs (--atom-gates-order-checks)"
-            elif budget_spent():
-                reason = "the session's time budget is spent"
-            if reason is not None:
-                result.unchecked, result.skipped_reason = list(failed[index:]), reason
-                break
-            spent = ledger.durations.get(nodeid, 0.0)
+        budget = _Budget(limit, budget_spent, seconds)
+        parallel = _Parallel(workers, self._kill_children)
+
+        def alone(nodeid: str) -> tuple[str, str] | str:
             try:
-                verdict, detail = self.run_alone(nodeid, timeout=max(120.0, 10 * spent))
-            except KeyboardInterrupt:
-                result.unchecked = list(failed[index:])
-                result.skipped_reason = "interrupted during the alone-runs"
-                break
-            before = tuple(ledger.ran_before(nodeid))
-            reproduce = self.reproduce_command(nodeid, before) if verdict == ORDER_DEPENDENT else ""
-            result.checks.append(AloneCheck(nodeid, verdict, detail, before, reproduce))
+                budget.take()
+            except StopSearch as stop:
+                return stop.detail
+            return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
+
+        answers = parallel.map(alone, failed)
+        checked: list[tuple[str, str, str]] = []
+        for nodeid, answer in zip(failed, answers, strict=True):
+            if isinstance(answer, tuple):
+                checked.append((nodeid, *answer))
+            else:  # refused by the budget (its reason), or not done: interrupted
+                result.unchecked.append(nodeid)
+                why = answer or "interrupted during the alone-runs"
+                result.skipped_reason = result.skipped_reason or why
+        prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
+        victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
+
+        def ask(victim: str, tests: Sequence[str]) -> bool | None:
+            if parallel.interrupted:
+                raise KeyboardInterrupt
+            budget.take()
+            return self.fails_after(victim, tests, self._timeout(ledger, [*tests, victim]))
+
+        found = find_polluters(
+            victims,
+            prefixes,
+            ask,
+            parallel.map,
+            settled=lambda search: progress(_progress_line(search)),
+        )
+        for nodeid, verdict, detail in checked:
+            if verdict == ORDER_DEPENDENT:
+                result.checks.append(self._judged(nodeid, detail, prefixes[nodeid], found[nodeid]))
+            else:
+                result.checks.append(AloneCheck(nodeid, verdict, detail, prefixes[nodeid]))
         return result
+
+    def _judged(
+        self, nodeid: str, detail: str, before: tuple[str, ...], found: PolluterSearch
+    ) -> AloneCheck:
+        """The alone-check of an order-dependent test, with what the search found."""
+        polluters = found.polluters if found.result == FOUND else before
+        return AloneCheck(
+            nodeid,
+            ORDER_DEPENDENT,
+            detail,
+            before,
+            self.reproduce_command(nodeid, polluters),
+            polluters=found.polluters,
+            search=found.result,
+            search_runs=found.runs,
+            search_detail=found.detail,
+        )
+
+    @staticmethod
+    def _timeout(ledger: Ledger, nodeids: Sequence[str]) -> float:
+        """Ten times what these tests took in the run, and never under two minutes."""
+        spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in nodeids)
+        return max(120.0, 10 * spent)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+class _Parallel:
+    """Runs checks ``workers`` at a time; an interrupt stops them all and is remembered."""
+
+    def __init__(self, workers: int, stop_children: Callable[[], None]) -> None:
+        self.workers = max(1, workers)
+        self.stop_children = stop_children
+        self.interrupted = False
+
+    def map(self, one: Callable[[_Item], _Result], items: Sequence[_Item]) -> list[_Result | None]:
+        """The results in order; None for those not done because of an interrupt."""
+        if self.interrupted:
+            return [None] * len(items)
+        if self.workers == 1 or len(items) <= 1:
+            results: list[_Result | None] = []
+            try:
+                for item in items:
+                    results.append(one(item))
+            except KeyboardInterrupt:
+                self.interrupted = True
+            return results + [None] * (len(items) - len(results))
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="atom-gates-check")
+        futures = [pool.submit(one, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:  # signals reach the main thread, which waits here
+            self.interrupted = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.stop_children()  # their threads then end at once
+            return [
+                f.result() if f.done() and not f.cancelled() and f.exception() is None else None
+                for f in futures
+            ]
+        finally:
+            pool.shutdown(wait=not self.interrupted)
+
+
+class _Budget:
+    """The extra processes and the time the checks may still take."""
+
+    def __init__(
+        self,
+        processes: int,
+        session_spent: Callable[[], bool],
+        seconds: float | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = processes
+        self.left = processes
+        self.session_spent = session_spent
+        self.clock = clock
+        self.deadline = None if seconds is None else clock() + seconds
+        self._lock = threading.Lock()
+
+    def reason(self) -> str | None:
+        """Why no further process may start, or None."""
+        if self.left <= 0:
+            return f"limit of {self.limit} extra processes (--atom-gates-order-checks)"
+        if self.session_spent():
+            return "the session's time budget is spent"
+        if self.deadline is not None and self.clock() >= self.deadline:
+            return "the checks' share of the run's time is spent (--atom-gates-order-check-time)"
+        return None
+
+    def take(self) -> None:
+        """Count one more process, or stop the search when none may start."""
+        with self._lock:  # checks in parallel take from one budget
+            reason = self.reason()
+            if reason is not None:
+                raise StopSearch(NOT_ANALYSED, reason)
+            self.left -= 1
+
+
+def _progress_line(found: PolluterSearch) -> str:
+    """One line per victim, as its search ends."""
+    runs = f"{found.runs} run{'' if found.runs == 1 else 's'}"
+    if found.result == FOUND:
+        return f"{found.victim} fails after {polluter_names(found.polluters)} (found in {runs})"
+    if found.result == FLAKY_IN_ORDER:
+        return f"{found.victim} is flaky in order: {found.detail}"
+    return f"{found.victim}: polluter not found ({found.result}: {found.detail})"
 
 
 def _why_no_result(done: subprocess.CompletedProcess[str]) -> str:

@@ -121,7 +121,7 @@ def shuffle_items(items: list[pytest.Item], seed: int) -> None:
     chains: list[list[str]] = []
     keep_order: set[str] = set()
     # The chain above a test is its parent's: walked once per module or class, not per test.
-    above: dict[int, tuple[pytest.Collector, list[str]]] = {}
+    above: dict[int, tuple[object, list[str]]] = {}  # the parent kept alive with its chain
     for item in items:
         parent = item.parent
         known = above.get(id(parent))
@@ -133,7 +133,7 @@ def shuffle_items(items: list[pytest.Item], seed: int) -> None:
                 chain.append(node.nodeid)
                 if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
                     keep_order.add(node.nodeid)
-            known = above[id(parent)] = (parent, chain)  # type: ignore[assignment]
+            known = above[id(parent)] = (parent, chain)
         chains.append([*known[1], item.nodeid])
     items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
 

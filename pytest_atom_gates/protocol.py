@@ -85,27 +85,20 @@ class FixtureCode:
     """Whether a test's setup runs fixture code, which may draw from the global RNGs.
 
     A test without fixtures, or with only ``parametrize`` arguments (pytest's pseudo-fixtures,
-    which just return the parameter), needs no second reseed before its call. Known per test
-    function, which its parametrized cases share.
+    which just return the parameter), needs no second reseed before its call. Asked afresh per
+    test: a cache would cost more memory than the few fixture definitions cost to look at.
     """
 
-    def __init__(self) -> None:
-        self._known: dict[int, tuple[object, bool]] = {}
-        """By the id of a test function's fixture information, kept alive with the answer."""
-
-    def runs_for(self, item: pytest.Item) -> bool:
+    @staticmethod
+    def runs_for(item: pytest.Item) -> bool:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
             return bool(getattr(item, "fixturenames", True))
-        known = self._known.get(id(info))
-        if known is None:
-            runs = any(
-                definition.func is not _PARAMETER_FIXTURE
-                for definitions in info.name2fixturedefs.values()
-                for definition in definitions
-            )
-            known = self._known[id(info)] = (info, runs)
-        return known[1]
+        for definitions in info.name2fixturedefs.values():
+            for definition in definitions:
+                if definition.func is not _PARAMETER_FIXTURE:
+                    return True
+        return False
 
 
 # pragma: no mutate end

@@ -8,6 +8,7 @@ quarantine list cannot silently rot.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class QuarantineList:
                 return f"{self.path.name if self.path else 'quarantine'}:{entry.line}"
         return None
 
-    def unused(self, nodeids: list[str]) -> list[QuarantineEntry]:
+    def unused(self, nodeids: Sequence[str]) -> list[QuarantineEntry]:
         """Entries that match none of ``nodeids``."""
         return [
             entry

@@ -45,6 +45,8 @@ from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
 WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"
+MIN_CHECK_SECONDS = 120.0
+"""TQ-01's checks may always take this long, whatever their share of the run's time."""
 
 
 @dataclass
@@ -291,6 +293,7 @@ class GatesController:
         self.unexplained_failure = False
         self.report_written: Path | None = None
         self.report_problem: str | None = None
+        self._progress_shown = False
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -349,13 +352,28 @@ class GatesController:
         from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
 
         checker = AloneChecker(self.config, run.seed)
+        share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short
             return checker.check(
                 facts.ledger,
                 failed,
                 run.settings.order_checks,
                 budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
+                # A small run's share would not cover one process's start-up.
+                seconds=max(share * run.clock.elapsed(), MIN_CHECK_SECONDS),
+                progress=self._progress,
+                workers=len(facts.ledger.sequences),  # under xdist, as many as ran tests
             )
+
+    def _progress(self, line: str) -> None:
+        """A line while the checks run after the last test, when the terminal is silent; not
+        under ``-q``."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and int(self.config.getoption("verbose", 0)) >= 0:
+            if not self._progress_shown:  # end the progress line, which xdist leaves open
+                reporter.write_line("")
+                self._progress_shown = True
+            reporter.write_line(f"atom-gates: {line}")
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(

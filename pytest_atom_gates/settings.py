@@ -89,6 +89,8 @@ class Settings:
     report_path: Path | None
     strict: bool
     order_checks: int
+    order_check_time: Decimal
+    """The share of the run's own duration, in percent, that TQ-01's checks may take."""
     slowest: int
     min_coverage: Decimal
     coverage_sources: tuple[str, ...]
@@ -130,7 +132,7 @@ class _Invalid(ValueError):
 # -- value parsers: each takes the raw text and returns the typed value or raises _Invalid --
 
 
-def parse_percent(text: str) -> Decimal:
+def _percentage(text: str) -> Decimal:
     cleaned = text.strip().removesuffix("%").strip()
     try:
         value = Decimal(cleaned)
@@ -138,8 +140,21 @@ def parse_percent(text: str) -> Decimal:
         raise _Invalid("not a number") from None
     if not value.is_finite():
         raise _Invalid("not a finite number")
+    return value
+
+
+def parse_percent(text: str) -> Decimal:
+    value = _percentage(text)
     if not Decimal(0) <= value <= Decimal(100):
         raise _Invalid("outside 0..100")
+    return value
+
+
+def parse_share(text: str) -> Decimal:
+    """A percentage that may exceed 100: a share of some duration."""
+    value = _percentage(text)
+    if value < 0:
+        raise _Invalid("negative")
     return value
 
 
@@ -377,10 +392,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "order-checks",
         "N",
-        "TQ-01: how many failed tests are rerun alone to find order dependence.",
+        "TQ-01: at most this many extra pytest processes rerun failed tests alone and search "
+        "for their polluters.",
         "a whole number >= 0",
-        default="10",
+        default="200",
         parse=parse_count,
+    ),
+    OptionSpec(
+        "order-check-time",
+        "PCT",
+        "TQ-01: the alone-runs and the polluter search stop after this share of the run's own "
+        "duration (and never before two minutes).",
+        "a percentage >= 0, such as 100 or 250",
+        default="100",
+        parse=parse_share,
     ),
     OptionSpec(
         "slowest",
@@ -701,6 +726,7 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         report_path=_resolve_path(config, SPEC_BY_NAME["report"], namespace),
         strict=value("strict"),
         order_checks=value("order-checks"),
+        order_check_time=value("order-check-time"),
         slowest=value("slowest"),
         min_coverage=value("min-coverage"),
         coverage_sources=tuple(each("cov")),

@@ -103,8 +103,9 @@ def test_annotations_point_at_the_failing_lines(
     assert fnmatch(
         commands[2],
         "::error file=test_s.py,line=15,title=test_s.py%3A%3Atest_second failed (tolerated "
-        "by TQ-02)::AssertionError: 100%25 polluted: x, y*%0Aorder-dependent: passed when run "
-        "alone. Reproduce:%0Apytest --atom-gates --atom-gates-seed=* test_s.py::test_second",
+        "by TQ-02)::AssertionError: 100%25 polluted: x, y*%0Aorder-dependent: fails after "
+        "test_s.py::test_first (found in * runs). Reproduce:%0Apytest --atom-gates "
+        "--atom-gates-seed=* test_s.py::test_first test_s.py::test_second",
     )
     assert commands[3] == (
         "::warning file=test_s.py,line=9,title=test_s.py%3A%3Atest_flaky is flaky::passed "

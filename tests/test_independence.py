@@ -41,6 +41,8 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     (check,) = run.report["order_checks"]
     assert check["result"] == "order-dependent"
     assert check["ran_before"] == ["test_polluter.py::test_polluter"]
+    assert check["polluters"] == ["test_polluter.py::test_polluter"]
+    assert check["search"] == {"result": "found", "runs": 1, "detail": ""}
     command = check["reproduce"]
     assert command == (
         f"pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
@@ -49,8 +51,12 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     )
     run.result.stdout.fnmatch_lines(
         [
+            "atom-gates: test_victim.py::test_victim fails after test_polluter.py::test_polluter "
+            "(found in 1 run)",
+            "*",
             "order-dependent tests (1):",
-            "  test_victim.py::test_victim - failed in the shuffled run, passed when run alone",
+            "  test_victim.py::test_victim - fails after test_polluter.py::test_polluter "
+            "(found in 1 run)",
             f"      reproduce: {command}",
         ]
     )
@@ -84,6 +90,8 @@ def test_a_test_that_fails_alone_too_is_not_order_dependent(
             "detail": "failed when run alone too",
             "ran_before": ["test_s.py::test_ok"],
             "reproduce": None,
+            "polluters": [],
+            "search": None,
         }
     ]
     assert run.ret == 0
@@ -120,7 +128,10 @@ def test_alone_checks_are_bounded(pytester: pytest.Pytester, gates: Gates) -> No
     assert verdict["verdict"] == "WARN"
     assert verdict["data"]["checked"] == 1
     assert len(verdict["data"]["unchecked"]) == 2
-    assert "2 failed tests not rerun alone: limit of 1 alone-runs" in verdict["reason"]
+    assert (
+        "2 failed tests not rerun alone: limit of 1 extra processes (--atom-gates-order-checks)"
+        in verdict["reason"]
+    )
     assert run.ret == 0
 
 
@@ -148,8 +159,16 @@ def test_long_reproduce_commands_use_an_argument_file(
     chains = [["test_s.py", f"test_s.py::test_other[case {n}'s]"] for n in range(45)]
     chains.append(["test_s.py", "test_s.py::test_lonely"])
     seed = next(s for s in range(500) if shuffled_order(chains, s).index(45) > 35)
-    run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0")
+    # One process: the alone-run, and no polluter search, which would shorten the command.
+    run = gates.run(
+        f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0", "--atom-gates-order-checks=1"
+    )
     (check,) = run.report["order_checks"]
+    assert check["search"] == {
+        "result": "not-analysed",
+        "runs": 0,
+        "detail": "limit of 1 extra processes (--atom-gates-order-checks)",
+    }
     assert len(check["ran_before"]) > 30
     *command, args_file = shlex.split(check["reproduce"])
     assert args_file.startswith("@")

@@ -21,6 +21,12 @@ class AloneCheck:
     detail: str
     ran_before: tuple[str, ...] = ()
     reproduce: str = ""
+    polluters: tuple[str, ...] = ()
+    """The smallest set of earlier tests the test fails after, when the search found it."""
+    search: str | None = None
+    """How the polluter search ended (``pollution.FOUND`` and co.); None when it did not run."""
+    search_runs: int = 0
+    search_detail: str = ""
 
 
 @dataclass

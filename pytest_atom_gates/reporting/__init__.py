@@ -10,8 +10,10 @@ import os
 from collections.abc import Mapping, Sequence
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.independence import AloneCheck
 from pytest_atom_gates.gates.numbers import format_threshold
 from pytest_atom_gates.ledger import Attempt
+from pytest_atom_gates.pollution import FLAKY_IN_ORDER, polluter_names
 from pytest_atom_gates.settings import GateMode
 
 _LINE_BREAKS = {
@@ -70,3 +72,16 @@ def attempts_text(attempts: Sequence[Attempt]) -> str:
         why = f": {attempt.error}" if attempt.error else ""
         parts.append(f"attempt {number} {attempt.outcome}{where}{why}")
     return "; ".join(parts)
+
+
+def order_dependence_text(check: AloneCheck) -> str:
+    """What is known of an order-dependent test: its polluters, or why they are not known."""
+    if check.polluters:
+        runs = f"{check.search_runs} run{'' if check.search_runs == 1 else 's'}"
+        return f"fails after {polluter_names(check.polluters)} (found in {runs})"
+    text = f"failed in the shuffled run, {check.detail}"
+    if check.search == FLAKY_IN_ORDER:
+        return f"{text}; flaky in order: {check.search_detail}"
+    if check.search:
+        return f"{text}; polluter not found ({check.search}): {check.search_detail}"
+    return text

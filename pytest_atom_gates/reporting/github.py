@@ -24,6 +24,7 @@ from pytest_atom_gates.reporting import (
     failures_heading,
     failures_tolerated,
     one_line,
+    order_dependence_text,
     verdict_label,
     verdict_text,
 )
@@ -133,13 +134,15 @@ def _test_annotations(
 ) -> Iterator[Annotation]:
     ledger = facts.ledger
     checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
-    reproduce = {c.nodeid: c.reproduce for c in checks.order_dependent}
+    dependent = {c.nodeid: c for c in checks.order_dependent}
     suffix = " (tolerated by TQ-02)" if failures_tolerated(verdicts) else ""
     # Quarantined tests count for no gate; their known failures would only bury the others.
     for nodeid in _counted(facts, FAILED):
         message = ledger.last_error(nodeid) or "failed"
-        if nodeid in reproduce:
-            message += f"\norder-dependent: passed when run alone. Reproduce:\n{reproduce[nodeid]}"
+        check = dependent.get(nodeid)
+        if check is not None:
+            text = order_dependence_text(check)
+            message += f"\norder-dependent: {text}. Reproduce:\n{check.reproduce}"
         yield Annotation("error", f"{nodeid} failed{suffix}", message, locations.get(nodeid))
     for nodeid in _counted(facts, FLAKY):
         text = attempts_text(ledger.attempts(nodeid))
@@ -279,7 +282,7 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
     lines += _section(
         "order-dependent tests",
         [
-            one_line(f"{entry(c.nodeid, None)} - failed in the shuffled run, {c.detail}")
+            one_line(f"{entry(c.nodeid, None)} - {order_dependence_text(c)}")
             + f"\n\n  ```sh\n  {one_line(c.reproduce)}\n  ```\n"
             for c in checks.order_dependent
         ],

@@ -25,7 +25,7 @@ from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
 from pytest_atom_gates.ledger import OUTCOMES, Attempt
 from pytest_atom_gates.reporting.atomic import write_atomically
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _CI_MARKERS = (
     ("GITHUB_ACTIONS", "github-actions"),
@@ -164,6 +164,10 @@ def build_report(
                 "detail": c.detail,
                 "ran_before": list(c.ran_before),
                 "reproduce": c.reproduce or None,
+                "polluters": list(c.polluters),
+                "search": None
+                if c.search is None
+                else {"result": c.search, "runs": c.search_runs, "detail": c.search_detail},
             }
             for c in checks.checks
         ],

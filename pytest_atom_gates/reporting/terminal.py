@@ -7,10 +7,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
-from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
+from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.ledger import FAILED, NOT_RUN
-from pytest_atom_gates.reporting import failures_heading, failures_tolerated, verdict_label
+from pytest_atom_gates.pollution import polluter_names
+from pytest_atom_gates.reporting import (
+    failures_heading,
+    failures_tolerated,
+    order_dependence_text,
+    verdict_label,
+)
 
 _MARKUP = {
     Verdict.PASS: {"green": True},
@@ -94,16 +100,7 @@ def render_summary(
     )
     checks: OrderChecks | None = facts.extras.get("order_checks")
     if checks is not None:
-        dependent = [c for c in checks.checks if c.result == ORDER_DEPENDENT]
-        lines = []
-        for check in dependent:
-            lines.append(f"{check.nodeid} - failed in the shuffled run, {check.detail}")
-            lines.append(f"    reproduce: {check.reproduce}")
-        if dependent:
-            write("")
-            write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
-            for text in lines:
-                write(f"  {text}")
+        _order_dependence(write, checks)
     if extra is not None:
         extra(write, verbosity)
     slowest = facts.settings.slowest if verbosity >= 0 else 0
@@ -116,6 +113,23 @@ def render_summary(
         write(f"slowest {len(ranked)} tests:", bold=True)
         for nodeid, seconds in ranked:
             write(f"  {format_seconds(seconds):>9}  {nodeid}")
+
+
+def _order_dependence(write: Writer, checks: OrderChecks) -> None:
+    """Order-dependent tests with their polluters, then each polluter that breaks several."""
+    dependent = checks.order_dependent
+    if dependent:
+        write("")
+        write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
+    victims: dict[tuple[str, ...], int] = {}
+    for check in dependent:
+        if check.polluters:
+            victims[check.polluters] = victims.get(check.polluters, 0) + 1
+        write(f"  {check.nodeid} - {order_dependence_text(check)}")
+        write(f"      reproduce: {check.reproduce}")
+    for polluters, count in victims.items():
+        if count > 1:
+            write(f"  {polluter_names(polluters)} breaks {count} tests", red=True)
 
 
 def closing_line(verdicts: Sequence[GateVerdict], seed: int) -> tuple[str, dict[str, bool]]:

@@ -24,6 +24,7 @@ def make_settings(**changes: Any) -> Settings:
         "report_path": None,
         "strict": False,
         "order_checks": 10,
+        "order_check_time": Decimal(100),
         "slowest": 5,
         "min_coverage": Decimal(25),
         "coverage_sources": (),

@@ -1,0 +1,205 @@
+"""TQ-01 polluter search: which earlier tests make an order-dependent test fail.
+
+A victim failed in the shuffled run and passed alone. Its prefix, the tests that ran before it in
+the same process, holds whatever broke it. The search asks one question of fresh pytest
+processes: does the victim fail when it runs after just these tests (same seed, same options)?
+
+- First the whole prefix: if the victim passes after it, the failure does not replay and the
+  victim is *flaky in order*, with no polluter to name.
+- Then bisection, one run per halving: the later half is tried; if the victim fails after it,
+  the polluter is there, else it is assumed to be in the earlier half. The last test left is
+  tried alone with the victim, which confirms the assumption.
+- When that confirmation fails, the failure needs tests from both halves: delta debugging (ddmin)
+  over the whole prefix finds a smallest set whose every test is needed.
+
+Known polluters are tried first: each victim is run right after each set found so far, one short
+run, before any new search. One polluter with 20 victims costs one search and 20 short runs.
+
+The logic here is pure: it is handed the question as a function, so it is tested without
+processes; ``order_check`` asks it of real pytest processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from pytest_atom_gates.gates.independence import INCONCLUSIVE
+
+FOUND = "found"
+FLAKY_IN_ORDER = "flaky-in-order"
+"""The victim passed again after everything that ran before it: the failure does not replay
+from its prefix, so no earlier test is to blame (a test module's import, a test collected after
+it, or chance)."""
+NOT_ANALYSED = "not-analysed"
+
+FailsAfter = Callable[[Sequence[str]], "bool | None"]
+"""Does the victim fail when run right after these tests? None when a run gave no answer."""
+
+
+class StopSearch(Exception):
+    """The search cannot go on: the budget is spent, a run gave no answer, or an interrupt."""
+
+    def __init__(self, result: str, detail: str) -> None:
+        super().__init__(detail)
+        self.result = result
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class PolluterSearch:
+    """What the search found out about one victim."""
+
+    victim: str
+    result: str
+    polluters: tuple[str, ...] = ()
+    runs: int = 0
+    detail: str = ""
+
+
+class _Counted:
+    """The question, counted and stopped at the first run that gives no answer."""
+
+    def __init__(self, fails_after: FailsAfter) -> None:
+        self.fails_after = fails_after
+        self.runs = 0
+
+    def __call__(self, tests: Sequence[str]) -> bool:
+        answer = self.fails_after(tests)  # raises StopSearch when no run may start
+        self.runs += 1
+        if answer is None:
+            raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
+        return answer
+
+
+def bisect(prefix: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[str] | None:
+    """The single test of ``prefix`` the victim fails after, if one test alone does it."""
+    candidates = list(prefix)
+    while len(candidates) > 1:
+        middle = len(candidates) // 2
+        later = candidates[middle:]
+        candidates = later if fails(later) else candidates[:middle]
+    if len(prefix) > 1 and not fails(candidates):
+        return None  # it takes tests from both halves
+    return candidates
+
+
+def ddmin(tests: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[str]:
+    """A 1-minimal subset of ``tests`` the victim still fails after (Zeller's ddmin).
+
+    ``fails(tests)`` must hold. Every test of the result is needed: without any one of them
+    the victim passes.
+    """
+    current = list(tests)
+    parts = 2
+    while len(current) >= 2:
+        size = len(current) / parts
+        chunks = [current[round(i * size) : round((i + 1) * size)] for i in range(parts)]
+        chunks = [chunk for chunk in chunks if chunk]
+        for chunk in chunks:
+            if fails(chunk):
+                current, parts = chunk, 2
+                break
+        else:
+            for index in range(len(chunks)):
+                complement = [t for i, chunk in enumerate(chunks) if i != index for t in chunk]
+                if len(chunks) > 2 and fails(complement):
+                    current, parts = complement, max(parts - 1, 2)
+                    break
+            else:
+                if parts >= len(current):
+                    break
+                parts = min(len(current), parts * 2)
+    return current
+
+
+def search(victim: str, prefix: Sequence[str], fails_after: FailsAfter) -> PolluterSearch:
+    """Find the smallest set of ``prefix`` tests that the victim fails after."""
+    counted = _Counted(fails_after)
+    try:
+        if not prefix:
+            return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
+        if not counted(prefix):
+            detail = f"passed again after the {len(prefix)} tests that ran before it"
+            return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
+        found = bisect(prefix, counted)
+        if found is None:
+            found = ddmin(prefix, counted)
+    except StopSearch as stop:
+        return PolluterSearch(victim, stop.result, (), counted.runs, stop.detail)
+    return PolluterSearch(victim, FOUND, tuple(found), counted.runs)
+
+
+Ask = Callable[[str, Sequence[str]], "bool | None"]
+"""Does this victim fail right after these tests? May raise ``StopSearch``."""
+InParallel = Callable[[Callable[[str], "bool | None"], Sequence[str]], list["bool | None"]]
+"""Answers for several victims at once, in their order; raises KeyboardInterrupt when stopped."""
+
+
+def _one_at_a_time(one: Callable[[str], bool | None], victims: Sequence[str]) -> list[bool | None]:
+    return [one(victim) for victim in victims]
+
+
+def find_polluters(
+    victims: Sequence[str],
+    prefixes: Mapping[str, Sequence[str]],
+    ask: Ask,
+    in_parallel: InParallel = _one_at_a_time,
+    settled: Callable[[PolluterSearch], None] = lambda found: None,
+) -> dict[str, PolluterSearch]:
+    """Search the victims in order; each polluter set found is tried on the others first.
+
+    Once a set is found, every victim still open that ran after all of it gets one short run
+    right after it, ``in_parallel``; those that fail there are settled without a search of their
+    own. ``settled`` hears of each victim as its result is known.
+    """
+    results: dict[str, PolluterSearch] = {}
+    short_runs: dict[str, int] = {}
+    pending = list(victims)
+
+    def settle(found: PolluterSearch) -> None:
+        results[found.victim] = found
+        settled(found)
+
+    try:
+        while pending:
+            victim = pending[0]
+            found = search(victim, prefixes[victim], partial(ask, victim))
+            pending.pop(0)
+            settle(_plus_runs(found, short_runs.get(victim, 0)))
+            if found.result != FOUND:
+                continue
+            group = [v for v in pending if set(found.polluters) <= set(prefixes[v])]
+
+            def short_run(v: str, polluters: tuple[str, ...] = found.polluters) -> bool | None:
+                try:
+                    answer = ask(v, polluters)
+                except StopSearch:
+                    return None
+                short_runs[v] = short_runs.get(v, 0) + 1
+                return answer
+
+            for v, answer in zip(group, in_parallel(short_run, group), strict=True):
+                if answer:
+                    pending.remove(v)
+                    settle(PolluterSearch(v, FOUND, found.polluters, short_runs[v]))
+    except KeyboardInterrupt:
+        for victim in pending:
+            settle(PolluterSearch(victim, NOT_ANALYSED, (), 0, "interrupted"))
+    return results
+
+
+def _plus_runs(found: PolluterSearch, runs: int) -> PolluterSearch:
+    if not runs:
+        return found
+    return PolluterSearch(
+        found.victim, found.result, found.polluters, found.runs + runs, found.detail
+    )
+
+
+def polluter_names(polluters: Sequence[str]) -> str:
+    """``a``, or ``a and b together``: the tests a victim fails after."""
+    if len(polluters) == 1:
+        return polluters[0]
+    return f"{', '.join(polluters[:-1])} and {polluters[-1]} together"

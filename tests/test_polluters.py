@@ -1,0 +1,257 @@
+"""TQ-01 names the polluter: the earlier tests an order-dependent test fails after."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import pytest
+
+from pytest_atom_gates.ordering import shuffled_order
+from tests.conftest import Gates
+
+STATE = "flags = {'a': False, 'b': False}\n"
+KEEP_ORDER = "import pytest, state\npytestmark = pytest.mark.atom_gates_keep_order\n"
+ONE_PROCESS = (
+    "--atom-gates-reruns=0",
+    "--atom-gates-min-pass-rate=0",
+    "--atom-gates-order-check-time=100000",  # a slow machine's checks must not run out of time
+)
+
+
+def fillers(count: int, per_file: int = 20) -> dict[str, str]:
+    """Test files of passing tests that touch nothing."""
+    files = {}
+    for number in range(math.ceil(count / per_file)):
+        tests = range(min(per_file, count - number * per_file))
+        files[f"test_filler_{number}"] = "".join(f"def test_{i}(): pass\n" for i in tests)
+    return files
+
+
+def seed_where(files: dict[str, int], first: str, then: str, gap: int = 8) -> int:
+    """A seed that runs file ``first`` before file ``then``, ``gap`` tests or more between."""
+    chains = [
+        [f"{name}.py", f"{name}.py::test_{i}"]
+        for name, count in files.items()
+        for i in range(count)
+    ]
+    names = [chain[0] for chain in chains]
+    for seed in range(1000):
+        order = [names[i] for i in shuffled_order(chains, seed)]
+        start, end = order.index(f"{first}.py"), order.index(f"{then}.py")
+        if end - start > gap:
+            return seed
+    raise AssertionError("no such seed")
+
+
+def searched(run_report: dict, nodeid: str) -> dict:
+    return next(c for c in run_report["order_checks"] if c["nodeid"] == nodeid)
+
+
+def test_one_polluter_and_twenty_victims_cost_one_search(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    victims = "".join(
+        f"def test_victim_{i}():\n    assert not state.flags['a'], 'polluted'\n" for i in range(20)
+    )
+    pytester.makepyfile(
+        state=STATE,
+        test_shared=f"{KEEP_ORDER}def test_polluter():\n    state.flags['a'] = True\n{victims}",
+        **fillers(179),
+    )
+    pytester.syspathinsert()
+    same_worker = ("--dist=loadfile",) if any_engine.engine == "xdist" else ()
+    run = any_engine.run(*ONE_PROCESS, *same_worker)
+    polluter = "test_shared.py::test_polluter"
+    victims_run = [f"test_shared.py::test_victim_{i}" for i in range(20)]
+    assert [c["nodeid"] for c in run.report["order_checks"]] == victims_run
+    first, *others = (searched(run.report, nodeid) for nodeid in victims_run)
+    for check in (first, *others):
+        assert check["result"] == "order-dependent"
+        assert check["polluters"] == [polluter]
+    prefix, runs = len(first["ran_before"]), first["search"]["runs"]
+    assert runs <= math.ceil(math.log2(prefix)) + 2 if prefix > 1 else runs == 1
+    assert [c["search"] for c in others] == [{"result": "found", "runs": 1, "detail": ""}] * 19
+    run.result.stdout.fnmatch_lines(
+        [
+            "atom-gates: test_shared.py::test_victim_0 fails after test_shared.py::test_polluter "
+            f"(found in {runs} run{'' if runs == 1 else 's'})",
+            "atom-gates: test_shared.py::test_victim_1 fails after test_shared.py::test_polluter "
+            "(found in 1 run)",
+            "*",
+            "order-dependent tests (20):",
+            "*",
+            "  test_shared.py::test_polluter breaks 20 tests",
+        ]
+    )
+    assert run.verdict("TQ-01")["verdict"] == "FAIL"
+    assert run.ret == 1
+
+
+def test_a_failure_that_needs_two_earlier_tests_names_both(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    middle = "".join(f"def test_between_{i}(): pass\n" for i in range(4))
+    pytester.makepyfile(
+        state=STATE,
+        test_both=(
+            f"{KEEP_ORDER}def test_set_a():\n    state.flags['a'] = True\n{middle}"
+            "def test_set_b():\n    state.flags['b'] = True\n"
+            "def test_victim():\n    assert not (state.flags['a'] and state.flags['b'])\n"
+        ),
+    )
+    pytester.syspathinsert()
+    run = gates.run(*ONE_PROCESS)
+    check = searched(run.report, "test_both.py::test_victim")
+    assert check["polluters"] == ["test_both.py::test_set_a", "test_both.py::test_set_b"]
+    run.result.stdout.fnmatch_lines(
+        [
+            "  test_both.py::test_victim - fails after test_both.py::test_set_a and "
+            f"test_both.py::test_set_b together (found in {check['search']['runs']} runs)",
+        ]
+    )
+
+
+@pytest.mark.parametrize("through", ["test", "module fixture"])
+def test_a_polluter_in_another_module(
+    pytester: pytest.Pytester, gates: Gates, through: str
+) -> None:
+    polluter = (
+        "import state\ndef test_polluter():\n    state.flags['a'] = True\n"
+        if through == "test"
+        else (
+            "import pytest, state\n"
+            "@pytest.fixture(scope='module')\n"
+            "def configured():\n    state.flags['a'] = True\n"
+            "def test_polluter(configured): pass\n"
+        )
+    )
+    files = fillers(30, per_file=5)
+    pytester.makepyfile(
+        state=STATE,
+        test_polluter=polluter,
+        test_victim="import state\ndef test_victim():\n    assert not state.flags['a']\n",
+        **files,
+    )
+    pytester.syspathinsert()
+    counts = {name: text.count("def test_") for name, text in files.items()}
+    seed = seed_where(
+        {"test_polluter": 1, "test_victim": 1, **counts}, "test_polluter", "test_victim"
+    )
+    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
+    check = searched(run.report, "test_victim.py::test_victim")
+    assert check["polluters"] == ["test_polluter.py::test_polluter"]
+    assert len(check["ran_before"]) > 8
+    assert check["search"]["runs"] <= math.ceil(math.log2(len(check["ran_before"]))) + 2
+
+
+def test_a_victim_that_does_not_fail_again_after_its_prefix_is_flaky_in_order(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    # It fails the first time it runs on this machine, whatever ran before it.
+    pytester.makepyfile(
+        test_once="""
+        from pathlib import Path
+        def test_first_time_only():
+            mark = Path("ran-once")
+            first = not mark.exists()
+            mark.touch()
+            assert not first
+        def test_other(): pass
+        """
+    )
+    run = gates.run(*ONE_PROCESS)
+    check = searched(run.report, "test_once.py::test_first_time_only")
+    count = len(check["ran_before"])
+    detail = (
+        "nothing ran before it"
+        if count == 0
+        else f"passed again after the {count} tests that ran before it"
+    )
+    assert check["search"] == {"result": "flaky-in-order", "runs": count, "detail": detail}
+    assert check["polluters"] == []
+    run.result.stdout.fnmatch_lines(
+        [
+            "  test_once.py::test_first_time_only - failed in the shuffled run, passed when run "
+            f"alone; flaky in order: {detail}",
+        ]
+    )
+
+
+def test_a_spent_budget_leaves_the_search_undone_and_says_so(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(
+        state=STATE,
+        test_shared=(
+            f"{KEEP_ORDER}def test_polluter():\n    state.flags['a'] = True\n"
+            "def test_victim():\n    assert not state.flags['a']\n"
+            "def test_second_victim():\n    assert not state.flags['a']\n"
+        ),
+    )
+    pytester.syspathinsert()
+    run = gates.run(*ONE_PROCESS, "--atom-gates-order-checks=1")
+    limit = "limit of 1 extra processes (--atom-gates-order-checks)"
+    (check,) = run.report["order_checks"]
+    assert check["nodeid"] == "test_shared.py::test_victim"
+    assert check["search"] == {"result": "not-analysed", "runs": 0, "detail": limit}
+    verdict = run.verdict("TQ-01")
+    assert verdict["data"]["unchecked"] == ["test_shared.py::test_second_victim"]
+    assert verdict["verdict"] == "FAIL"  # the victim passed alone: order-dependent all the same
+    run.result.stdout.fnmatch_lines(
+        [
+            "  test_shared.py::test_victim - failed in the shuffled run, passed when run alone; "
+            f"polluter not found (not-analysed): {limit}",
+        ]
+    )
+
+
+def _shell(command: str, cwd: os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as pasted into a shell, with this interpreter's pytest first on PATH."""
+    env = {
+        **os.environ,
+        "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    }
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
+        command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _tail(args: Sequence[str]) -> list[str]:
+    return [arg for arg in args if "::" in arg]
+
+
+def test_the_reproduce_command_replays_the_failure_and_the_victim_alone_passes(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    files = fillers(12, per_file=3)
+    pytester.makepyfile(
+        state=STATE,
+        test_polluter="import state\ndef test_polluter():\n    state.flags['a'] = True\n",
+        test_victim="import state\ndef test_victim():\n    assert not state.flags['a']\n",
+        **files,
+    )
+    pytester.syspathinsert()
+    counts = {name: text.count("def test_") for name, text in files.items()}
+    seed = seed_where(
+        {"test_polluter": 1, "test_victim": 1, **counts}, "test_polluter", "test_victim"
+    )
+    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
+    command = searched(run.report, "test_victim.py::test_victim")["reproduce"]
+    assert _tail(shlex.split(command)) == [
+        "test_polluter.py::test_polluter",
+        "test_victim.py::test_victim",
+    ]
+    replay = _shell(f"PYTHONPATH=. {command} -p no:cacheprovider", pytester.path)
+    assert replay.returncode == 1, replay.stdout
+    assert "FAILED test_victim.py::test_victim" in replay.stdout
+    assert "1 failed, 1 passed" in replay.stdout
+    alone = shlex.join(
+        [arg for arg in shlex.split(command) if arg != "test_polluter.py::test_polluter"]
+    )
+    assert _shell(f"PYTHONPATH=. {alone} -p no:cacheprovider", pytester.path).returncode == 0

@@ -1,0 +1,220 @@
+"""The polluter search's logic, with the question answered by a model of a polluted suite."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_atom_gates.pollution import (
+    FLAKY_IN_ORDER,
+    FOUND,
+    INCONCLUSIVE,
+    NOT_ANALYSED,
+    PolluterSearch,
+    StopSearch,
+    ddmin,
+    find_polluters,
+    search,
+)
+
+
+class Suite:
+    """The victim fails after any run that holds every test of one of the polluter sets."""
+
+    def __init__(self, *polluter_sets: Sequence[str]) -> None:
+        self.sets = [set(s) for s in polluter_sets]
+        self.asked: list[list[str]] = []
+
+    def __call__(self, tests: Sequence[str]) -> bool:
+        self.asked.append(list(tests))
+        return any(s <= set(tests) for s in self.sets)
+
+
+def prefix(count: int) -> list[str]:
+    return [f"t.py::test_{n}" for n in range(count)]
+
+
+def test_one_polluter_in_ceil_log2_plus_two_runs() -> None:
+    tests = prefix(200)
+    suite = Suite(["t.py::test_37"])
+    found = search("t.py::victim", tests, suite)
+    # 1 run on the whole prefix, 7 halvings (200, 100, 50, 25, 13, 6, 3, 1), 1 confirmation.
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_37",), 9)
+    assert found.runs <= math.ceil(math.log2(200)) + 2
+    assert suite.asked[0] == tests  # first: does it replay after the whole prefix?
+    assert suite.asked[-1] == ["t.py::test_37"]  # last: the polluter alone confirms it
+
+
+def test_two_polluters_needed_together_are_both_named() -> None:
+    tests = prefix(64)
+    found = search("t.py::victim", tests, Suite(["t.py::test_3", "t.py::test_50"]))
+    assert found.result == FOUND
+    assert found.polluters == ("t.py::test_3", "t.py::test_50")
+
+
+def test_a_victim_that_passes_after_its_whole_prefix_is_flaky_in_order() -> None:
+    found = search("t.py::victim", prefix(8), Suite())
+    assert found == PolluterSearch(
+        "t.py::victim", FLAKY_IN_ORDER, (), 1, "passed again after the 8 tests that ran before it"
+    )
+    assert search("t.py::victim", [], Suite()) == PolluterSearch(
+        "t.py::victim", FLAKY_IN_ORDER, (), 0, "nothing ran before it"
+    )
+
+
+def test_a_run_without_an_answer_makes_the_search_inconclusive() -> None:
+    answers = iter([True, None])
+    found = search("t.py::victim", prefix(4), lambda tests: next(answers))
+    assert found == PolluterSearch(
+        "t.py::victim", INCONCLUSIVE, (), 2, "run 2 of the search gave no result"
+    )
+
+
+def test_a_spent_budget_stops_the_search_and_says_so() -> None:
+    def spent(tests: Sequence[str]) -> bool:
+        raise StopSearch(NOT_ANALYSED, "limit of 0 polluter-search runs")
+
+    found = search("t.py::victim", prefix(4), spent)
+    assert found == PolluterSearch(
+        "t.py::victim", NOT_ANALYSED, (), 0, "limit of 0 polluter-search runs"
+    )
+
+
+class Polluted:
+    """Each victim fails after any run holding every test of its polluter set."""
+
+    def __init__(self, polluters: dict[str, Sequence[str]]) -> None:
+        self.suites = {victim: Suite(found) for victim, found in polluters.items()}
+
+    def __call__(self, victim: str, tests: Sequence[str]) -> bool:
+        return self.suites[victim](tests)
+
+    def asked(self, victim: str) -> list[list[str]]:
+        return self.suites[victim].asked
+
+
+def test_a_polluter_found_once_is_tried_on_every_other_victim_in_one_short_run() -> None:
+    tests = prefix(100)
+    victims = [f"t.py::victim_{n}" for n in range(5)]
+    polluted = Polluted({v: ["t.py::test_5"] for v in victims[:4]} | {victims[4]: ["t.py::test_9"]})
+    heard: list[str] = []
+    found = find_polluters(
+        victims, dict.fromkeys(victims, tests), polluted, settled=lambda f: heard.append(f.victim)
+    )
+    assert found[victims[0]] == PolluterSearch(victims[0], FOUND, ("t.py::test_5",), 9)
+    for victim in victims[1:4]:
+        assert found[victim] == PolluterSearch(victim, FOUND, ("t.py::test_5",), 1)
+        assert polluted.asked(victim) == [["t.py::test_5"]]
+    # The last one failed its short run, then had a search of its own, counted with it.
+    assert found[victims[4]].polluters == ("t.py::test_9",)
+    alone = search(victims[4], tests, Suite(["t.py::test_9"]))
+    assert found[victims[4]].runs == 1 + alone.runs == 9
+    assert polluted.asked(victims[4])[0] == ["t.py::test_5"]
+    assert heard == [victims[0], *victims[1:4], victims[4]]
+
+
+def test_a_known_polluter_that_did_not_run_before_a_victim_is_not_tried_on_it() -> None:
+    polluted = Polluted({"t.py::v0": ["t.py::test_1"], "t.py::v1": ["t.py::other"]})
+    prefixes = {"t.py::v0": prefix(2), "t.py::v1": ["t.py::other"]}
+    found = find_polluters(["t.py::v0", "t.py::v1"], prefixes, polluted)
+    assert found["t.py::v1"] == PolluterSearch("t.py::v1", FOUND, ("t.py::other",), 1)
+    assert polluted.asked("t.py::v1") == [["t.py::other"]]
+
+
+def test_short_runs_go_to_the_parallel_runner_as_one_group() -> None:
+    victims = ["t.py::v0", "t.py::v1", "t.py::v2"]
+    polluted = Polluted({victim: ["t.py::test_0"] for victim in victims})
+    groups: list[list[str]] = []
+
+    def in_parallel(one, group):  # type: ignore[no-untyped-def]
+        groups.append(list(group))
+        return [one(v) for v in group]
+
+    find_polluters(victims, dict.fromkeys(victims, prefix(3)), polluted, in_parallel)
+    assert groups == [["t.py::v1", "t.py::v2"]]
+
+
+def test_an_interrupt_leaves_the_open_victims_not_analysed() -> None:
+    def interrupted(victim: str, tests: Sequence[str]) -> bool:
+        raise KeyboardInterrupt
+
+    found = find_polluters(
+        ["t.py::v0", "t.py::v1"], {"t.py::v0": prefix(2), "t.py::v1": []}, interrupted
+    )
+    assert found == {
+        "t.py::v0": PolluterSearch("t.py::v0", NOT_ANALYSED, (), 0, "interrupted"),
+        "t.py::v1": PolluterSearch("t.py::v1", NOT_ANALYSED, (), 0, "interrupted"),
+    }
+
+
+def test_a_spent_budget_leaves_each_open_victim_not_analysed() -> None:
+    def spent(victim: str, tests: Sequence[str]) -> bool:
+        raise StopSearch(NOT_ANALYSED, "the session's time budget is spent")
+
+    found = find_polluters(["t.py::v0"], {"t.py::v0": prefix(3)}, spent)
+    assert found["t.py::v0"] == PolluterSearch(
+        "t.py::v0", NOT_ANALYSED, (), 0, "the session's time budget is spent"
+    )
+
+
+@given(st.integers(2, 40), st.data())
+def test_ddmin_finds_a_one_minimal_set(count: int, data: st.DataObject) -> None:
+    tests = prefix(count)
+    needed = data.draw(st.sets(st.sampled_from(tests), min_size=1, max_size=3))
+    suite = Suite(sorted(needed))
+    found = ddmin(tests, suite)
+    assert set(found) == needed
+    for index in range(len(found)):  # 1-minimal: no test of it can go
+        assert not suite([*found[:index], *found[index + 1 :]])
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 17])
+def test_one_polluter_at_every_position(count: int) -> None:
+    tests = prefix(count)
+    for polluter in tests:
+        found = search("t.py::victim", tests, Suite([polluter]))
+        assert found.polluters == (polluter,)
+        assert found.runs <= math.ceil(math.log2(count)) + 2
+
+
+def test_the_checks_budget_names_what_ran_out() -> None:
+    from pytest_atom_gates.order_check import _Budget
+
+    now = [0.0]
+    budget = _Budget(2, lambda: False, 10.0, clock=lambda: now[0])
+    budget.take()
+    now[0] = 9.9
+    budget.take()
+    with pytest.raises(StopSearch) as stopped:
+        budget.take()
+    assert stopped.value.result == NOT_ANALYSED
+    assert stopped.value.detail == "limit of 2 extra processes (--atom-gates-order-checks)"
+    budget = _Budget(5, lambda: False, 10.0, clock=lambda: now[0])
+    now[0] = 20.0
+    assert budget.reason() == (
+        "the checks' share of the run's time is spent (--atom-gates-order-check-time)"
+    )
+    assert _Budget(5, lambda: True, None).reason() == "the session's time budget is spent"
+    assert _Budget(5, lambda: False, None).reason() is None
+
+
+def test_checks_in_parallel_keep_their_order_and_stop_on_an_interrupt() -> None:
+    from pytest_atom_gates.order_check import _Parallel
+
+    stopped: list[bool] = []
+    parallel = _Parallel(3, lambda: stopped.append(True))
+    assert parallel.map(lambda n: n * 2, [1, 2, 3, 4, 5]) == [2, 4, 6, 8, 10]
+
+    def interrupted(n: int) -> int:
+        if n == 2:
+            raise KeyboardInterrupt
+        return n
+
+    one = _Parallel(1, lambda: stopped.append(True))
+    assert one.map(interrupted, [1, 2, 3]) == [1, None, None]
+    assert one.interrupted
+    assert one.map(lambda n: n, [7]) == [None]  # nothing more starts once interrupted
