@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import Gates
+from tests.conftest import GatedRun, Gates
 
 STATE = "flags = {'a': False, 'b': False}\n"
 KEEP_ORDER = "import pytest, state\npytestmark = pytest.mark.atom_gates_keep_order\n"
@@ -46,6 +46,23 @@ def seed_where(files: dict[str, int], first: str, then: str, gap: int = 8) -> in
         if end - start > gap:
             return seed
     raise AssertionError("no such seed")
+
+
+def _polluter_then_victim(
+    pytester: pytest.Pytester, gates: Gates, polluter: str, files: dict[str, str]
+) -> GatedRun:
+    """A polluter module and a victim module with ``files`` between them in the order."""
+    pytester.makepyfile(
+        state=STATE,
+        test_polluter=polluter,
+        test_victim="import state\ndef test_victim():\n    assert not state.flags['a']\n",
+        **files,
+    )
+    pytester.syspathinsert()
+    counts = {name: text.count("def test_") for name, text in files.items()}
+    order = {"test_polluter": 1, "test_victim": 1, **counts}
+    seed = seed_where(order, "test_polluter", "test_victim")
+    return gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
 
 
 def searched(run_report: dict, nodeid: str) -> dict:
@@ -130,19 +147,7 @@ def test_a_polluter_in_another_module(
             "def test_polluter(configured): pass\n"
         )
     )
-    files = fillers(30, per_file=5)
-    pytester.makepyfile(
-        state=STATE,
-        test_polluter=polluter,
-        test_victim="import state\ndef test_victim():\n    assert not state.flags['a']\n",
-        **files,
-    )
-    pytester.syspathinsert()
-    counts = {name: text.count("def test_") for name, text in files.items()}
-    seed = seed_where(
-        {"test_polluter": 1, "test_victim": 1, **counts}, "test_polluter", "test_victim"
-    )
-    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
+    run = _polluter_then_victim(pytester, gates, polluter, fillers(30, per_file=5))
     check = searched(run.report, "test_victim.py::test_victim")
     assert check["polluters"] == ["test_polluter.py::test_polluter"]
     assert len(check["ran_before"]) > 8
@@ -229,19 +234,8 @@ def _tail(args: Sequence[str]) -> list[str]:
 def test_the_reproduce_command_replays_the_failure_and_the_victim_alone_passes(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    files = fillers(12, per_file=3)
-    pytester.makepyfile(
-        state=STATE,
-        test_polluter="import state\ndef test_polluter():\n    state.flags['a'] = True\n",
-        test_victim="import state\ndef test_victim():\n    assert not state.flags['a']\n",
-        **files,
-    )
-    pytester.syspathinsert()
-    counts = {name: text.count("def test_") for name, text in files.items()}
-    seed = seed_where(
-        {"test_polluter": 1, "test_victim": 1, **counts}, "test_polluter", "test_victim"
-    )
-    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
+    polluter = "import state\ndef test_polluter():\n    state.flags['a'] = True\n"
+    run = _polluter_then_victim(pytester, gates, polluter, fillers(12, per_file=3))
     command = searched(run.report, "test_victim.py::test_victim")["reproduce"]
     assert _tail(shlex.split(command)) == [
         "test_polluter.py::test_polluter",
