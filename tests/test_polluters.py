@@ -16,6 +16,8 @@ from tests.conftest import GatedRun, Gates
 
 STATE = "flags = {'a': False, 'b': False}\n"
 KEEP_ORDER = "import pytest, state\npytestmark = pytest.mark.atom_gates_keep_order\n"
+pytestmark = pytest.mark.many_processes
+
 ONE_PROCESS = (
     "--atom-gates-reruns=0",
     "--atom-gates-min-pass-rate=0",
@@ -112,7 +114,7 @@ def test_one_polluter_and_twenty_victims_cost_one_search(
 def test_a_failure_that_needs_two_earlier_tests_names_both(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    middle = "".join(f"def test_between_{i}(): pass\n" for i in range(4))
+    middle = "".join(f"def test_between_{i}(): pass\n" for i in range(2))
     pytester.makepyfile(
         state=STATE,
         test_both=(

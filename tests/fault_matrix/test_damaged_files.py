@@ -135,8 +135,12 @@ def test_cache_that_is_a_file_keeps_long_reproduce_commands_inline(
     chains = [["test_s.py", f"test_s.py::test_other[{n}]"] for n in range(45)]
     chains.append(["test_s.py", "test_s.py::test_lonely"])
     seed = next(s for s in range(500) if shuffled_order(chains, s).index(45) > 35)
+    # The alone-run only: a polluter search would shorten the command to the polluter.
     run = gates.run(
-        f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0", *CACHE_WARNING_SHOWN
+        f"--atom-gates-seed={seed}",
+        "--atom-gates-min-pass-rate=0",
+        "--atom-gates-order-checks=1",
+        *CACHE_WARNING_SHOWN,
     )
     assert no_traceback(run.output)
     (check,) = run.report["order_checks"]
