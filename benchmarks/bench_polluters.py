@@ -109,8 +109,9 @@ def main() -> None:
             print("\ndetect-test-pollution is not installed: pip install detect-test-pollution")
             return
         victim = f"{VICTIM_FILE}::test_victim_0"
-        bisect = ["-m", "detect_test_pollution", "--failing-test", victim, "--tests", "."]
-        wall, found = timed([sys.executable, *bisect], root)
+        # Its console script: run as ``python -m``, it would load itself as ``-p __main__``.
+        script = str(Path(sys.executable).with_name("detect-test-pollution"))
+        wall, found = timed([script, "--failing-test", victim, "--tests", "."], root)
         steps = found.stdout.count("running step")
         # Its processes: collection, the victim alone, the whole list, each step, the check.
         print("\ndetect-test-pollution, one victim:")
