@@ -218,3 +218,10 @@ def test_checks_in_parallel_keep_their_order_and_stop_on_an_interrupt() -> None:
     assert one.map(interrupted, [1, 2, 3]) == [1, None, None]
     assert one.interrupted
     assert one.map(lambda n: n, [7]) == [None]  # nothing more starts once interrupted
+
+
+def test_ddmin_asks_no_complement_that_equals_a_half() -> None:
+    # With two parts, each complement is the other part, already asked: 15 questions, not 19.
+    suite = Suite(["t.py::test_0", "t.py::test_3"])
+    assert ddmin(prefix(4), suite) == ["t.py::test_0", "t.py::test_3"]
+    assert len(suite.asked) == 15
