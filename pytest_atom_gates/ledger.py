@@ -321,6 +321,11 @@ class Ledger:
                 return worker
         return None
 
+    def in_module(self, nodeid: str) -> list[str]:
+        """The tests of ``nodeid``'s module (its file) that the run knows of."""
+        module = nodeid.split("::", 1)[0] + "::"
+        return [n for n in self.nodeids() if n.startswith(module)]
+
     def ran_before(self, nodeid: str) -> Sequence[str]:
         """The tests that started before ``nodeid`` in the process that ran it."""
         for sequence in self.sequences.values():

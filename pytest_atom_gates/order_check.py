@@ -108,18 +108,28 @@ class AloneChecker:
             relative = str(target)
         return relative + sep + rest
 
-    def command(self, invocation_args: Sequence[str]) -> list[str]:
-        """The gates with this run's seed, the invocation's options, then one process."""
-        return ["--atom-gates", f"--atom-gates-seed={self.seed}", *invocation_args, *self.engine]
+    def command(self, invocation_args: Sequence[str], *, file_order: bool = False) -> list[str]:
+        """The gates with this run's seed, the invocation's options, then one process (in file
+        order, for a brittle test's passing order)."""
+        order = ["--atom-gates-order=file"] if file_order else []
+        return [
+            "--atom-gates",
+            f"--atom-gates-seed={self.seed}",
+            *invocation_args,
+            *self.engine,
+            *order,
+        ]
 
-    def reproduce_command(self, nodeid: str, ran_before: Sequence[str]) -> str:
+    def reproduce_command(
+        self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
+    ) -> str:
         """The command that replays ``nodeid`` after the tests that ran before it.
 
         Long lists go into an argument file (``pytest @file``, one argument per line, pytest 8.2
         and newer) in pytest's cache, so the command stays short enough to paste.
         """
         args = [self.cli_id(n) for n in (*ran_before, nodeid)]
-        command = ["pytest", *self.command(self.invocation.shown_args())]
+        command = ["pytest", *self.command(self.invocation.shown_args(), file_order=file_order)]
         cache = getattr(self.config, "cache", None)
         if len(ran_before) <= _INLINE_LIMIT or cache is None or not ARGS_FILES:
             return shlex.join([*command, *args])
@@ -146,25 +156,62 @@ class AloneChecker:
             return INCONCLUSIVE, f"{outcome} when run alone"
         return INCONCLUSIVE, f"the alone-run gave no result ({_why_no_result(done)})"
 
+    def run_in_file_order(self, nodeid: str, timeout: float) -> tuple[bool, tuple[str, ...]] | str:
+        """Run ``nodeid``'s module in file order: did the test pass there, and which tests ran
+        before it? A string says why there is no answer."""
+        module = nodeid.split("::", 1)[0]
+        try:
+            ran, done = self.run_report([module], timeout, file_order=True)
+        except subprocess.TimeoutExpired:
+            return f"its module took longer than {timeout:.0f} s in file order"
+        except OSError as exc:
+            return f"could not start the file-order run: {exc}"
+        names = [name for name, _ in ran]
+        if nodeid not in names:
+            return f"the file-order run gave no result ({_why_no_result(done)})"
+        position = names.index(nodeid)
+        outcome = ran[position][1]
+        if outcome not in (PASSED, FAILED):
+            return f"{outcome} in file order"
+        return outcome == PASSED, tuple(names[:position])
+
     def fails_after(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does ``victim`` fail when it runs right after ``tests``? None: no answer."""
+        return self._outcome_after(victim, tests, timeout, file_order=False, replays=FAILED)
+
+    def passes_after(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
+        """Does the brittle ``test`` pass right after ``tests``, in file order? None: no answer."""
+        return self._outcome_after(test, tests, timeout, file_order=True, replays=PASSED)
+
+    def _outcome_after(
+        self, test: str, tests: Sequence[str], timeout: float, *, file_order: bool, replays: str
+    ) -> bool | None:
         try:
-            outcome, _ = self.run_tests([*tests, victim], victim, timeout)
+            outcome, _ = self.run_tests([*tests, test], test, timeout, file_order=file_order)
         except (subprocess.TimeoutExpired, OSError):
             return None
-        return {FAILED: True, PASSED: False}.get(outcome or "")
+        if outcome not in (FAILED, PASSED):
+            return None
+        return outcome == replays
 
     def run_tests(
-        self, nodeids: Sequence[str], wanted: str, timeout: float
+        self, nodeids: Sequence[str], wanted: str, timeout: float, *, file_order: bool = False
     ) -> tuple[str | None, subprocess.CompletedProcess[str]]:
         """Run ``nodeids`` in a fresh process, in this run's order; ``wanted``'s outcome."""
+        ran, done = self.run_report(nodeids, timeout, file_order=file_order)
+        return dict(ran).get(wanted), done
+
+    def run_report(
+        self, nodeids: Sequence[str], timeout: float, *, file_order: bool = False
+    ) -> tuple[list[tuple[str, str]], subprocess.CompletedProcess[str]]:
+        """Run ``nodeids`` in a fresh process: each test's outcome, in the order they ran."""
         with tempfile.TemporaryDirectory(prefix="atom-gates-alone-") as folder:
             report = Path(folder) / "alone.json"
             command = [
                 sys.executable,
                 "-m",
                 "pytest",
-                *self.command(self.invocation.child_args()),
+                *self.command(self.invocation.child_args(), file_order=file_order),
                 "-o",
                 "addopts=",
                 "--atom-gates-order-checks=0",
@@ -182,7 +229,7 @@ class AloneChecker:
             ]
             env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
             done = self._run_child(command, env, timeout)
-            return _outcome_in_report(report, wanted), done
+            return _tests_in_report(report), done
 
     def _run_child(
         self, command: list[str], env: dict[str, str], timeout: float
@@ -235,10 +282,12 @@ class AloneChecker:
         progress: Callable[[str], None] = lambda line: None,
         workers: int = 1,
     ) -> OrderChecks:
-        """Rerun the ``failed`` tests alone, in the order they ran; then find the polluters of
-        those that passed alone. ``workers`` processes run at a time.
+        """Rerun the ``failed`` tests alone, in the order they ran; those that fail alone too
+        once more after their module's earlier tests in file order; then find the polluters of
+        those that passed alone and the state-setters of those that passed in file order.
+        ``workers`` processes run at a time.
 
-        ``limit`` bounds the extra processes of both steps together, ``seconds`` their time;
+        ``limit`` bounds the extra processes of all steps together, ``seconds`` their time;
         ``budget_spent`` says when the session's own time budget is spent (the checks count
         towards it). What was left undone is reported, with the reason.
         """
@@ -246,16 +295,19 @@ class AloneChecker:
         budget = _Budget(limit, budget_spent, seconds)
         parallel = _Parallel(workers, self._kill_children)
 
-        def alone(nodeid: str) -> tuple[str, str] | str:
-            try:
-                budget.take()
-            except StopSearch as stop:
-                return stop.detail
-            return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
+        def budgeted(run: Callable[[str], _Result]) -> Callable[[str], _Result | str]:
+            def one(nodeid: str) -> _Result | str:
+                try:
+                    budget.take()
+                except StopSearch as stop:
+                    return stop.detail
+                return run(nodeid)
 
-        answers = parallel.map(alone, failed)
+            return one
+
+        alone = budgeted(lambda n: self.run_alone(n, timeout=self._timeout(ledger, [n])))
         checked: list[tuple[str, str, str]] = []
-        for nodeid, answer in zip(failed, answers, strict=True):
+        for nodeid, answer in zip(failed, parallel.map(alone, failed), strict=True):
             if isinstance(answer, tuple):
                 checked.append((nodeid, *answer))
             else:  # refused by the budget (its reason), or not done: interrupted
@@ -265,22 +317,50 @@ class AloneChecker:
         prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
 
-        def ask(victim: str, tests: Sequence[str]) -> bool | None:
-            if parallel.interrupted:
-                raise KeyboardInterrupt
-            budget.take()
-            return self.fails_after(victim, tests, self._timeout(ledger, [*tests, victim]))
+        fail_alone = [nodeid for nodeid, verdict, _ in checked if verdict == FAILS_ALONE]
+        in_file_order = budgeted(
+            lambda n: self.run_in_file_order(n, self._timeout(ledger, ledger.in_module(n)))
+        )
+        file_order = dict(zip(fail_alone, parallel.map(in_file_order, fail_alone), strict=True))
+        file_prefixes = {
+            n: answer[1] for n, answer in file_order.items() if isinstance(answer, tuple)
+        }
+        brittle = [n for n, answer in file_order.items() if isinstance(answer, tuple) and answer[0]]
+
+        def asking(
+            question: Callable[[str, Sequence[str], float], bool | None],
+        ) -> Callable[[str, Sequence[str]], bool | None]:
+            def ask(test: str, tests: Sequence[str]) -> bool | None:
+                if parallel.interrupted:
+                    raise KeyboardInterrupt
+                budget.take()
+                return question(test, tests, self._timeout(ledger, [*tests, test]))
+
+            return ask
+
+        def settled(search: PolluterSearch) -> None:
+            progress(_progress_line(search, brittle=search.victim in file_prefixes))
 
         found = find_polluters(
-            victims,
-            prefixes,
-            ask,
+            victims, prefixes, asking(self.fails_after), parallel.map, settled=settled
+        )
+        found |= find_polluters(
+            brittle,
+            file_prefixes,
+            asking(self.passes_after),
             parallel.map,
-            settled=lambda search: progress(_progress_line(search)),
+            settled=settled,
+            replayed=True,
         )
         for nodeid, verdict, detail in checked:
-            if verdict == ORDER_DEPENDENT:
+            if nodeid in victims:
                 result.checks.append(self._judged(nodeid, detail, prefixes[nodeid], found[nodeid]))
+            elif nodeid in brittle:
+                result.checks.append(
+                    self._brittle(nodeid, prefixes[nodeid], file_prefixes[nodeid], found[nodeid])
+                )
+            elif nodeid in file_order:
+                result.checks.append(self._failed(nodeid, prefixes[nodeid], file_order[nodeid]))
             else:
                 result.checks.append(AloneCheck(nodeid, verdict, detail, prefixes[nodeid]))
         return result
@@ -300,6 +380,50 @@ class AloneChecker:
             search=found.result,
             search_runs=found.runs,
             search_detail=found.detail,
+            passes=self.reproduce_command(nodeid, ()),
+        )
+
+    def _brittle(
+        self,
+        nodeid: str,
+        before: tuple[str, ...],
+        file_prefix: tuple[str, ...],
+        found: PolluterSearch,
+    ) -> AloneCheck:
+        """A test that failed alone too and passed after ``file_prefix`` in file order."""
+        setters = found.polluters if found.result == FOUND else file_prefix
+        return AloneCheck(
+            nodeid,
+            ORDER_DEPENDENT,
+            f"failed alone too, passed after the {len(file_prefix)} tests before it in file order",
+            before,
+            self.reproduce_command(nodeid, ()),
+            polluters=found.polluters,
+            search=found.result,
+            search_runs=found.runs + 1,  # the file-order run that found it brittle
+            search_detail=found.detail,
+            brittle=True,
+            passes=self.reproduce_command(nodeid, setters, file_order=True),
+        )
+
+    @staticmethod
+    def _failed(
+        nodeid: str,
+        before: tuple[str, ...],
+        in_file_order: tuple[bool, tuple[str, ...]] | str | None,
+    ) -> AloneCheck:
+        """A test that failed alone too, and in file order or without an answer there."""
+        if isinstance(in_file_order, tuple):
+            detail = "failed when run alone too, and in file order"
+            return AloneCheck(nodeid, FAILS_ALONE, detail, before)
+        why = in_file_order or "interrupted"
+        return AloneCheck(
+            nodeid,
+            FAILS_ALONE,
+            "failed when run alone too",
+            before,
+            search=NOT_ANALYSED,
+            search_detail=why,
         )
 
     @staticmethod
@@ -385,9 +509,13 @@ class _Budget:
             self.left -= 1
 
 
-def _progress_line(found: PolluterSearch) -> str:
+def _progress_line(found: PolluterSearch, *, brittle: bool = False) -> str:
     """One line per victim, as its search ends."""
-    runs = f"{found.runs} run{'' if found.runs == 1 else 's'}"
+    runs = f"{found.runs + brittle} run{'' if found.runs + brittle == 1 else 's'}"
+    if found.result == FOUND and brittle:
+        return (
+            f"{found.victim} passes only after {polluter_names(found.polluters)} (found in {runs})"
+        )
     if found.result == FOUND:
         return f"{found.victim} fails after {polluter_names(found.polluters)} (found in {runs})"
     if found.result == FLAKY_IN_ORDER:
@@ -409,14 +537,17 @@ def _why_no_result(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}: {shown}"
 
 
-def _outcome_in_report(report: Path, nodeid: str) -> str | None:
+def _tests_in_report(report: Path) -> list[tuple[str, str]]:
+    """Each test's node id and outcome in a child's JSON report, in the order they ran."""
     try:
         data = json.loads(report.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return []
     tests = data.get("tests", []) if isinstance(data, dict) else []
-    for test in tests:
-        if isinstance(test, dict) and test.get("nodeid") == nodeid:
-            outcome = test.get("outcome")
-            return outcome if isinstance(outcome, str) else None
-    return None
+    return [
+        (test["nodeid"], test["outcome"])
+        for test in tests
+        if isinstance(test, dict)
+        and isinstance(test.get("nodeid"), str)
+        and isinstance(test.get("outcome"), str)
+    ]

@@ -15,6 +15,11 @@ processes: does the victim fail when it runs after just these tests (same seed, 
 Known polluters are tried first: each victim is run right after each set found so far, one short
 run, before any new search. One polluter with 20 victims costs one search and 20 short runs.
 
+A *brittle* test, which fails alone too but passes after the tests before it in file order, is
+searched the same way with the question turned round (does it pass after just these tests?):
+the smallest set found is the tests that set it up. Its whole prefix is already known to give
+the answer (that is how it was found brittle), so that first run is skipped.
+
 The logic here is pure: it is handed the question as a function, so it is tested without
 processes; ``order_check`` asks it of real pytest processes.
 """
@@ -35,7 +40,8 @@ it, or chance)."""
 NOT_ANALYSED = "not-analysed"
 
 FailsAfter = Callable[[Sequence[str]], "bool | None"]
-"""Does the victim fail when run right after these tests? None when a run gave no answer."""
+"""Does the victim fail when run right after these tests (a brittle test: pass)? None when a run
+gave no answer."""
 
 
 class StopSearch(Exception):
@@ -114,13 +120,18 @@ def ddmin(tests: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[
     return current
 
 
-def search(victim: str, prefix: Sequence[str], fails_after: FailsAfter) -> PolluterSearch:
-    """Find the smallest set of ``prefix`` tests that the victim fails after."""
+def search(
+    victim: str, prefix: Sequence[str], fails_after: FailsAfter, *, replayed: bool = False
+) -> PolluterSearch:
+    """Find the smallest set of ``prefix`` tests that the victim fails after.
+
+    ``replayed``: the answer after the whole prefix is known to be yes, and is not asked again.
+    """
     counted = _Counted(fails_after)
     try:
         if not prefix:
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
-        if not counted(prefix):
+        if not replayed and not counted(prefix):
             detail = f"passed again after the {len(prefix)} tests that ran before it"
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
         found = bisect(prefix, counted)
@@ -147,6 +158,8 @@ def find_polluters(
     ask: Ask,
     in_parallel: InParallel = _one_at_a_time,
     settled: Callable[[PolluterSearch], None] = lambda found: None,
+    *,
+    replayed: bool = False,
 ) -> dict[str, PolluterSearch]:
     """Search the victims in order; each polluter set found is tried on the others first.
 
@@ -165,7 +178,7 @@ def find_polluters(
     try:
         while pending:
             victim = pending[0]
-            found = search(victim, prefixes[victim], partial(ask, victim))
+            found = search(victim, prefixes[victim], partial(ask, victim), replayed=replayed)
             pending.pop(0)
             settle(_plus_runs(found, short_runs.get(victim, 0)))
             if found.result != FOUND:

@@ -39,7 +39,13 @@ from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
-from pytest_atom_gates.settings import GateMode, Settings, load_settings, setting_source
+from pytest_atom_gates.settings import (
+    SHUFFLED_ORDER,
+    GateMode,
+    Settings,
+    load_settings,
+    setting_source,
+)
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
@@ -216,7 +222,8 @@ def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
     settings = run.settings
     parts = [f"atom-gates: seed {run.seed}"]
     thresholds = {
-        "TQ-01": "independence",
+        "TQ-01": "independence"
+        + ("" if settings.order == SHUFFLED_ORDER else " in file order, not shuffled"),
         "TQ-02": f"pass rate >= {format_threshold(settings.min_pass_rate)}",
         "TQ-03": f"duration <= {format_seconds(settings.max_duration)}",
     }
@@ -250,7 +257,8 @@ class GatesRunner:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        shuffle_items(items, self.seed)
+        if self.run.settings.order == SHUFFLED_ORDER:
+            shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
 
 

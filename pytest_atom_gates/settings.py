@@ -22,6 +22,9 @@ from typing import Any, Literal
 import pytest
 
 MAX_SEED = 2**32 - 1
+SHUFFLED_ORDER = "shuffled"
+FILE_ORDER = "file"
+ORDERS = (SHUFFLED_ORDER, FILE_ORDER)
 
 
 class GateMode(enum.Enum):
@@ -107,6 +110,8 @@ class Settings:
     rerun_cap_min: int = 10
     max_flaky: FlakyLimit | None = None
     quarantine_path: Path | None = None
+    order: str = SHUFFLED_ORDER
+    """``file`` keeps the collection order: nothing is shuffled, so TQ-01 cannot pass."""
 
     def mode(self, gate_id: str) -> GateMode:
         return self.modes.get(gate_id, GateMode.ENFORCE)
@@ -232,6 +237,13 @@ def parse_bool(text: str) -> bool:
     if cleaned in _FALSE:
         return False
     raise _Invalid("not a boolean")
+
+
+def parse_order(text: str) -> str:
+    cleaned = text.strip().lower()
+    if cleaned not in ORDERS:
+        raise _Invalid("not an order")
+    return cleaned
 
 
 def parse_gate_id(text: str) -> str:
@@ -388,6 +400,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
         default="false",
         flag=True,
         parse=parse_bool,
+    ),
+    OptionSpec(
+        "order",
+        "shuffled|file",
+        "TQ-01: run the tests shuffled, or in file order to replay the order a brittle test "
+        "passes in; in file order TQ-01 cannot pass, it warns.",
+        "shuffled or file",
+        default=SHUFFLED_ORDER,
+        parse=parse_order,
     ),
     OptionSpec(
         "order-checks",
@@ -725,6 +746,7 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         modes=_read_modes(config, SPEC_BY_NAME["mode"], namespace),
         report_path=_resolve_path(config, SPEC_BY_NAME["report"], namespace),
         strict=value("strict"),
+        order=value("order"),
         order_checks=value("order-checks"),
         order_check_time=value("order-check-time"),
         slowest=value("slowest"),

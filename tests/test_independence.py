@@ -87,10 +87,12 @@ def test_a_test_that_fails_alone_too_is_not_order_dependent(
         {
             "nodeid": "test_s.py::test_broken",
             "result": "fails-alone",
-            "detail": "failed when run alone too",
+            "detail": "failed when run alone too, and in file order",
             "ran_before": ["test_s.py::test_ok"],
             "reproduce": None,
             "polluters": [],
+            "brittle": False,
+            "passes": None,
             "search": None,
         }
     ]

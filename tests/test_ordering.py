@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 
 import pytest
@@ -214,6 +215,54 @@ def test_keep_order_marker(pytester: pytest.Pytester) -> None:
         assert kept == [f"test_kept.py::test_{i}" for i in range(1, 6)]
         steps = [t for t in tests if "TestSteps" in t]
         assert steps == [f"test_cls.py::TestSteps::test_{c}" for c in "abcd"]
+
+
+def test_file_order_keeps_the_collection_order_and_the_test_seeds(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_a="import random\n"
+        + "".join(f"def test_{i}():\n    print('draw', random.random())\n" for i in range(6)),
+        test_b="def test_x(): pass\ndef test_y(): pass\n",
+    )
+    collected = [f"test_a.py::test_{i}" for i in range(6)] + [
+        "test_b.py::test_x",
+        "test_b.py::test_y",
+    ]
+
+    def order(*args: str) -> list[str]:
+        return _collected(pytester.runpytest("--atom-gates", *args, "--collect-only", "-q"))
+
+    assert order("--atom-gates-seed=3") != collected  # shuffled, unless kept
+    for seed in range(3, 6):
+        assert order(f"--atom-gates-seed={seed}", "--atom-gates-order=file") == collected
+    shuffled = pytester.runpytest("--atom-gates", NO_COVERAGE, "--atom-gates-seed=3", "-s")
+    in_file_order = pytester.runpytest(
+        "--atom-gates", NO_COVERAGE, "--atom-gates-seed=3", "--atom-gates-order=file", "-s"
+    )
+
+    # The same draws: a test's RNG seed does not depend on where it runs.
+    def draws(result: pytest.RunResult) -> list[str]:
+        return sorted(re.findall(r"draw (\S+)", result.stdout.str()))
+
+    assert len(set(draws(shuffled))) == 6
+    assert draws(in_file_order) == draws(shuffled)
+    in_file_order.stdout.fnmatch_lines(
+        ["atom-gates: seed 3 | TQ-01 independence in file order, not shuffled | *"]
+    )
+    assert in_file_order.ret == 0
+
+
+def test_an_unknown_order_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--atom-gates", "--atom-gates-order=random")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --atom-gates-order: invalid value 'random' (not an order). "
+            "Accepted: shuffled or file."
+        ]
+    )
+    assert no_traceback(result.stdout.str() + result.stderr.str())
 
 
 def test_rngs_reseeded_per_test_from_seed_and_node_id(pytester: pytest.Pytester) -> None:

@@ -251,3 +251,99 @@ def test_the_reproduce_command_replays_the_failure_and_the_victim_alone_passes(
         [arg for arg in shlex.split(command) if arg != "test_polluter.py::test_polluter"]
     )
     assert _shell(f"PYTHONPATH=. {alone} -p no:cacheprovider", pytester.path).returncode == 0
+
+
+BRITTLE_MODULE = (
+    "import state\n"
+    "def test_enable():\n    state.flags['a'] = True\n"
+    + "".join(f"def test_between_{i}(): pass\n" for i in range(3))
+    + "def test_needs_enabled():\n    assert state.flags['a'], 'cache off'\n"
+    "def test_plain_failure():\n    assert False, 'always'\n"
+)
+
+
+def _brittle_suite(pytester: pytest.Pytester) -> int:
+    """The brittle module, and a seed that runs its brittle test before its state-setter."""
+    pytester.makepyfile(state=STATE, test_cache=BRITTLE_MODULE)
+    pytester.syspathinsert()
+    names = ["test_enable", *(f"test_between_{i}" for i in range(3))]
+    names += ["test_needs_enabled", "test_plain_failure"]
+    chains = [["test_cache.py", f"test_cache.py::{name}"] for name in names]
+    for seed in range(1000):
+        order = [names[i] for i in shuffled_order(chains, seed)]
+        if order.index("test_needs_enabled") < order.index("test_enable"):
+            return seed
+    raise AssertionError("no such seed")
+
+
+def test_a_brittle_test_is_named_with_its_state_setter_and_a_plain_failure_stays_plain(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    seed = _brittle_suite(pytester)
+    same_worker = ("--dist=loadfile",) if any_engine.engine == "xdist" else ()
+    run = any_engine.run(f"--atom-gates-seed={seed}", *ONE_PROCESS, *same_worker)
+    brittle = searched(run.report, "test_cache.py::test_needs_enabled")
+    plain = searched(run.report, "test_cache.py::test_plain_failure")
+    # The file-order run of its module, then bisection over the four tests before it: the
+    # later half, the earlier half's later test, and test_enable alone to confirm.
+    assert brittle["search"] == {"result": "found", "runs": 4, "detail": ""}
+    assert (brittle["result"], brittle["brittle"]) == ("order-dependent", True)
+    assert brittle["polluters"] == ["test_cache.py::test_enable"]
+    assert brittle["detail"] == "failed alone too, passed after the 4 tests before it in file order"
+    assert _tail(shlex.split(brittle["reproduce"])) == ["test_cache.py::test_needs_enabled"]
+    assert shlex.split(brittle["passes"])[-3:] == [
+        "--atom-gates-order=file",
+        "test_cache.py::test_enable",
+        "test_cache.py::test_needs_enabled",
+    ]
+    assert (plain["result"], plain["brittle"], plain["search"]) == ("fails-alone", False, None)
+    assert plain["detail"] == "failed when run alone too, and in file order"
+    verdict = run.verdict("TQ-01")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["reason"] == (
+        "failed alone too, passed after earlier tests in file order: "
+        "test_cache.py::test_needs_enabled"
+    )
+    run.result.stdout.fnmatch_lines(
+        [
+            "atom-gates: test_cache.py::test_needs_enabled passes only after "
+            "test_cache.py::test_enable (found in 4 runs)",
+            "*",
+            "order-dependent tests (1):",
+            "  test_cache.py::test_needs_enabled - fails alone, passes only after "
+            "test_cache.py::test_enable (found in 4 runs)",
+            f"      reproduce: {brittle['reproduce']}",
+            f"      passes:    {brittle['passes']}",
+        ]
+    )
+
+
+def test_both_commands_of_a_brittle_test_do_what_they_say_when_pasted(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    seed = _brittle_suite(pytester)
+    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS)
+    check = searched(run.report, "test_cache.py::test_needs_enabled")
+    fails = _shell(f"PYTHONPATH=. {check['reproduce']} -p no:cacheprovider", pytester.path)
+    assert fails.returncode == 1, fails.stdout
+    assert "FAILED test_cache.py::test_needs_enabled" in fails.stdout
+    assert "passed" not in fails.stdout.splitlines()[-1]
+    passes = _shell(f"PYTHONPATH=. {check['passes']} -p no:cacheprovider", pytester.path)
+    assert passes.returncode == 0, passes.stdout
+    assert "2 passed in" in passes.stdout
+
+
+def test_a_failed_test_left_without_its_file_order_run_is_listed(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_plain="def test_fails():\n    assert False\n")
+    run = gates.run(*ONE_PROCESS, "--atom-gates-order-checks=1")
+    limit = "limit of 1 extra processes (--atom-gates-order-checks)"
+    (check,) = run.report["order_checks"]
+    assert (check["result"], check["detail"]) == ("fails-alone", "failed when run alone too")
+    assert check["search"] == {"result": "not-analysed", "runs": 0, "detail": limit}
+    verdict = run.verdict("TQ-01")
+    assert (verdict["verdict"], verdict["reason"]) == (
+        "WARN",
+        f"1 tests that failed alone too were not rerun in file order ({limit})",
+    )

@@ -1,4 +1,9 @@
-"""TQ-01 independence: a test that fails in the shuffled run but passes alone is order-dependent."""
+"""TQ-01 independence: a test whose outcome depends on the order is order-dependent.
+
+Two directions: a *victim* failed in the shuffled run and passes alone (an earlier test, its
+polluter, breaks it); a *brittle* test fails alone too but passes after the tests before it in
+file order (an earlier test, its state-setter, sets it up).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.ledger import FAILED
+from pytest_atom_gates.settings import FILE_ORDER
 
 ORDER_DEPENDENT = "order-dependent"
 FAILS_ALONE = "fails-alone"
@@ -27,6 +33,12 @@ class AloneCheck:
     """How the polluter search ended (``pollution.FOUND`` and co.); None when it did not run."""
     search_runs: int = 0
     search_detail: str = ""
+    brittle: bool = False
+    """It failed alone too and passed after earlier tests in file order: ``polluters`` are then
+    the tests that set it up, and ``reproduce`` runs it alone."""
+    passes: str = ""
+    """The command under which it passes: alone for a victim, after its setters for a brittle
+    test."""
 
 
 @dataclass
@@ -44,6 +56,11 @@ class OrderChecks:
     @property
     def inconclusive(self) -> list[AloneCheck]:
         return [c for c in self.checks if c.result == INCONCLUSIVE]
+
+    @property
+    def not_in_file_order(self) -> list[AloneCheck]:
+        """Tests that failed alone too but were not rerun in file order: brittle or not, unknown."""
+        return [c for c in self.checks if c.result == FAILS_ALONE and c.search is not None]
 
 
 class IndependenceGate:
@@ -66,11 +83,23 @@ class IndependenceGate:
             "failed tests rerun alone)"
         )
         if dependent:
-            names = ", ".join(c.nodeid for c in dependent[:3])
-            more = f" and {len(dependent) - 3} more" if len(dependent) > 3 else ""
-            reason = f"failed in the shuffled run, passed alone: {names}{more}"
+            victims = [c.nodeid for c in dependent if not c.brittle]
+            brittle = [c.nodeid for c in dependent if c.brittle]
+            reasons = []
+            if victims:
+                reasons.append(f"failed in the shuffled run, passed alone: {_names(victims)}")
+            if brittle:
+                reasons.append(
+                    f"failed alone too, passed after earlier tests in file order: {_names(brittle)}"
+                )
+            reason = "; ".join(reasons)
             return GateVerdict(self.id, Verdict.FAIL, measured, required, reason, data=data)
         doubts = []
+        if facts.settings.order == FILE_ORDER:
+            doubts.append(
+                "the tests ran in file order (--atom-gates-order=file): nothing was shuffled, "
+                "so their independence was not tested"
+            )
         if checks.unchecked:
             why = f": {checks.skipped_reason}" if checks.skipped_reason else ""
             doubts.append(f"{len(checks.unchecked)} failed tests not rerun alone{why}")
@@ -79,8 +108,19 @@ class IndependenceGate:
                 f"{len(checks.inconclusive)} alone-runs inconclusive "
                 f"({checks.inconclusive[0].detail})"
             )
+        if checks.not_in_file_order:
+            first = checks.not_in_file_order[0]
+            doubts.append(
+                f"{len(checks.not_in_file_order)} tests that failed alone too were not rerun in "
+                f"file order ({first.search_detail})"
+            )
         if doubts:
             return GateVerdict(
                 self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data
             )
         return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)
+
+
+def _names(nodeids: list[str]) -> str:
+    more = f" and {len(nodeids) - 3} more" if len(nodeids) > 3 else ""
+    return ", ".join(nodeids[:3]) + more

@@ -75,13 +75,19 @@ def attempts_text(attempts: Sequence[Attempt]) -> str:
 
 
 def order_dependence_text(check: AloneCheck) -> str:
-    """What is known of an order-dependent test: its polluters, or why they are not known."""
+    """What is known of an order-dependent test: its polluters (or, for a brittle test, the
+    tests that set it up), or why they are not known."""
+    runs = f"{check.search_runs} run{'' if check.search_runs == 1 else 's'}"
+    if check.polluters and check.brittle:
+        return f"fails alone, passes only after {polluter_names(check.polluters)} (found in {runs})"
     if check.polluters:
-        runs = f"{check.search_runs} run{'' if check.search_runs == 1 else 's'}"
         return f"fails after {polluter_names(check.polluters)} (found in {runs})"
-    text = f"failed in the shuffled run, {check.detail}"
+    if check.brittle:
+        text, missing = check.detail, "state-setter"
+    else:
+        text, missing = f"failed in the shuffled run, {check.detail}", "polluter"
     if check.search == FLAKY_IN_ORDER:
         return f"{text}; flaky in order: {check.search_detail}"
     if check.search:
-        return f"{text}; polluter not found ({check.search}): {check.search_detail}"
+        return f"{text}; {missing} not found ({check.search}): {check.search_detail}"
     return text

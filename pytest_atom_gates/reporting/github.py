@@ -143,6 +143,8 @@ def _test_annotations(
         if check is not None:
             text = order_dependence_text(check)
             message += f"\norder-dependent: {text}. Reproduce:\n{check.reproduce}"
+            if check.brittle:
+                message += f"\nPasses:\n{check.passes}"
         yield Annotation("error", f"{nodeid} failed{suffix}", message, locations.get(nodeid))
     for nodeid in _counted(facts, FLAKY):
         text = attempts_text(ledger.attempts(nodeid))
@@ -284,6 +286,7 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
         [
             one_line(f"{entry(c.nodeid, None)} - {order_dependence_text(c)}")
             + f"\n\n  ```sh\n  {one_line(c.reproduce)}\n  ```\n"
+            + (f"\n  passes:\n\n  ```sh\n  {one_line(c.passes)}\n  ```\n" if c.brittle else "")
             for c in checks.order_dependent
         ],
         pointer,

@@ -165,6 +165,8 @@ def build_report(
                 "ran_before": list(c.ran_before),
                 "reproduce": c.reproduce or None,
                 "polluters": list(c.polluters),
+                "brittle": c.brittle,
+                "passes": c.passes or None,
                 "search": None
                 if c.search is None
                 else {"result": c.search, "runs": c.search_runs, "detail": c.search_detail},

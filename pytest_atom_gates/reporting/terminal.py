@@ -116,20 +116,25 @@ def render_summary(
 
 
 def _order_dependence(write: Writer, checks: OrderChecks) -> None:
-    """Order-dependent tests with their polluters, then each polluter that breaks several."""
+    """Order-dependent tests with their polluters, then each polluter that breaks several (and
+    each state-setter that several brittle tests need)."""
     dependent = checks.order_dependent
     if dependent:
         write("")
         write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
-    victims: dict[tuple[str, ...], int] = {}
+    groups: dict[tuple[bool, tuple[str, ...]], int] = {}
     for check in dependent:
         if check.polluters:
-            victims[check.polluters] = victims.get(check.polluters, 0) + 1
+            key = (check.brittle, check.polluters)
+            groups[key] = groups.get(key, 0) + 1
         write(f"  {check.nodeid} - {order_dependence_text(check)}")
         write(f"      reproduce: {check.reproduce}")
-    for polluters, count in victims.items():
+        if check.brittle:
+            write(f"      passes:    {check.passes}")
+    for (brittle, polluters), count in groups.items():
         if count > 1:
-            write(f"  {polluter_names(polluters)} breaks {count} tests", red=True)
+            does = "is needed by" if brittle else "breaks"
+            write(f"  {polluter_names(polluters)} {does} {count} tests", red=True)
 
 
 def closing_line(verdicts: Sequence[GateVerdict], seed: int) -> tuple[str, dict[str, bool]]:

@@ -36,7 +36,7 @@ def _assert_fails_alone(run: GatedRun) -> None:
     assert (check["nodeid"], check["result"], check["detail"]) == (
         "test_env.py::test_not_on_prod",
         "fails-alone",
-        "failed when run alone too",
+        "failed when run alone too, and in file order",
     )
 
 

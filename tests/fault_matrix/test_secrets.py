@@ -85,4 +85,7 @@ def test_the_alone_run_still_gets_the_real_value(
     )
     run = gates.run("--api-token=REAL", "--atom-gates-reruns=0", "--atom-gates-min-pass-rate=0")
     (check,) = run.report["order_checks"]
-    assert (check["result"], check["detail"]) == ("fails-alone", "failed when run alone too")
+    assert (check["result"], check["detail"]) == (
+        "fails-alone",
+        "failed when run alone too, and in file order",
+    )

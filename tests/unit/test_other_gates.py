@@ -135,6 +135,40 @@ def test_unchecked_failures_warn_with_the_reason() -> None:
     )
 
 
+def test_victims_and_brittle_tests_fail_with_each_direction_named() -> None:
+    facts = facts_of(ledger_of(*[attempt(f"t.py::f{n}", "failed") for n in range(6)]))
+    victim = AloneCheck("t.py::f0", ORDER_DEPENDENT, "passed when run alone")
+    brittle = [AloneCheck(f"t.py::f{n}", ORDER_DEPENDENT, "", brittle=True) for n in range(1, 6)]
+    facts.extras["order_checks"] = OrderChecks([victim, *brittle])
+    assert IndependenceGate().evaluate(facts).reason == (
+        "failed in the shuffled run, passed alone: t.py::f0; failed alone too, passed after "
+        "earlier tests in file order: t.py::f1, t.py::f2, t.py::f3 and 2 more"
+    )
+
+
+def test_a_failed_test_not_rerun_in_file_order_warns_with_the_reason() -> None:
+    facts = facts_of(ledger_of(attempt("t.py::f0", "failed")))
+    check = AloneCheck("t.py::f0", FAILS_ALONE, "", search="not-analysed", search_detail="budget")
+    facts.extras["order_checks"] = OrderChecks([check])
+    verdict = IndependenceGate().evaluate(facts)
+    assert (verdict.verdict, verdict.reason) == (
+        Verdict.WARN,
+        "1 tests that failed alone too were not rerun in file order (budget)",
+    )
+
+
+def test_a_run_in_file_order_cannot_pass_independence() -> None:
+    facts = facts_of(ledger_of(attempt("t.py::f0", "passed")), settings=make_settings(order="file"))
+    verdict = IndependenceGate().evaluate(facts)
+    assert (verdict.verdict, verdict.reason) == (
+        Verdict.WARN,
+        "the tests ran in file order (--atom-gates-order=file): nothing was shuffled, so their "
+        "independence was not tested",
+    )
+    facts.extras["order_checks"] = _checks(ORDER_DEPENDENT)
+    assert IndependenceGate().evaluate(facts).verdict is Verdict.FAIL
+
+
 # -- modes ------------------------------------------------------------------------------------
 
 

@@ -66,6 +66,17 @@ def test_a_victim_that_passes_after_its_whole_prefix_is_flaky_in_order() -> None
     )
 
 
+def test_a_replayed_prefix_is_not_asked_again() -> None:
+    suite = Suite(["t.py::test_1"])
+    found = search("t.py::brittle", prefix(4), suite, replayed=True)
+    assert found == PolluterSearch("t.py::brittle", FOUND, ("t.py::test_1",), 3)
+    assert suite.asked == [["t.py::test_2", "t.py::test_3"], ["t.py::test_1"], ["t.py::test_1"]]
+    assert find_polluters(
+        ["t.py::brittle"], {"t.py::brittle": prefix(4)}, lambda v, t: suite(t), replayed=True
+    ) == {"t.py::brittle": found}
+    assert suite.asked[3:] == suite.asked[:3]
+
+
 def test_a_run_without_an_answer_makes_the_search_inconclusive() -> None:
     answers = iter([True, None])
     found = search("t.py::victim", prefix(4), lambda tests: next(answers))
