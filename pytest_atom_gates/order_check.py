@@ -43,6 +43,7 @@ from pytest_atom_gates.pollution import (
     find_polluters,
     polluter_names,
 )
+from pytest_atom_gates.shard import module_of
 
 _CHILD_ENV_DROP = (
     "PYTEST_XDIST_WORKER",
@@ -156,24 +157,29 @@ class AloneChecker:
             return INCONCLUSIVE, f"{outcome} when run alone"
         return INCONCLUSIVE, f"the alone-run gave no result ({_why_no_result(done)})"
 
-    def run_in_file_order(self, nodeid: str, timeout: float) -> tuple[bool, tuple[str, ...]] | str:
-        """Run ``nodeid``'s module in file order: did the test pass there, and which tests ran
-        before it? A string says why there is no answer."""
-        module = nodeid.split("::", 1)[0]
+    def run_in_file_order(
+        self, tests: Sequence[str], targets: Sequence[str], timeout: float
+    ) -> dict[str, tuple[bool, tuple[str, ...]] | str]:
+        """Run ``tests`` (one module's selected tests, in file order, up to its last target) in
+        one process: did each target pass there, after which tests? A string says why a target
+        has no answer."""
         try:
-            ran, done = self.run_report([module], timeout, file_order=True)
+            ran, done = self.run_report(tests, timeout, file_order=True)
         except subprocess.TimeoutExpired:
-            return f"its module took longer than {timeout:.0f} s in file order"
+            return dict.fromkeys(targets, f"its module took longer than {timeout:.0f} s")
         except OSError as exc:
-            return f"could not start the file-order run: {exc}"
-        names = [name for name, _ in ran]
-        if nodeid not in names:
-            return f"the file-order run gave no result ({_why_no_result(done)})"
-        position = names.index(nodeid)
-        outcome = ran[position][1]
-        if outcome not in (PASSED, FAILED):
-            return f"{outcome} in file order"
-        return outcome == PASSED, tuple(names[:position])
+            return dict.fromkeys(targets, f"could not start the file-order run: {exc}")
+        outcomes = dict(ran)
+        answers: dict[str, tuple[bool, tuple[str, ...]] | str] = {}
+        for target in targets:
+            outcome = outcomes.get(target)
+            if outcome is None:
+                answers[target] = f"the file-order run gave no result ({_why_no_result(done)})"
+            elif outcome not in (PASSED, FAILED):
+                answers[target] = f"{outcome} in file order"
+            else:
+                answers[target] = (outcome == PASSED, tuple(tests[: tests.index(target)]))
+        return answers
 
     def fails_after(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does ``victim`` fail when it runs right after ``tests``? None: no answer."""
@@ -281,12 +287,14 @@ class AloneChecker:
         seconds: float | None = None,
         progress: Callable[[str], None] = lambda line: None,
         workers: int = 1,
+        collected: Sequence[str] | None = None,
     ) -> OrderChecks:
         """Rerun the ``failed`` tests alone, in the order they ran; those that fail alone too
         once more after their module's earlier tests in file order; then find the polluters of
         those that passed alone and the state-setters of those that passed in file order.
         ``workers`` processes run at a time.
 
+        ``collected`` is the selected tests in collection order (file order), when known.
         ``limit`` bounds the extra processes of all steps together, ``seconds`` their time;
         ``budget_spent`` says when the session's own time budget is spent (the checks count
         towards it). What was left undone is reported, with the reason.
@@ -318,13 +326,11 @@ class AloneChecker:
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
 
         fail_alone = [nodeid for nodeid, verdict, _ in checked if verdict == FAILS_ALONE]
-        in_file_order = budgeted(
-            lambda n: self.run_in_file_order(n, self._timeout(ledger, ledger.in_module(n)))
-        )
-        file_order = dict(zip(fail_alone, parallel.map(in_file_order, fail_alone), strict=True))
+        file_order = self._in_file_order(ledger, fail_alone, collected, budget, parallel)
         file_prefixes = {
             n: answer[1] for n, answer in file_order.items() if isinstance(answer, tuple)
         }
+        # Passing in file order with nothing before it is chance, not order: it is flaky.
         brittle = [n for n, answer in file_order.items() if isinstance(answer, tuple) and answer[0]]
 
         def asking(
@@ -345,17 +351,16 @@ class AloneChecker:
             victims, prefixes, asking(self.fails_after), parallel.map, settled=settled
         )
         found |= find_polluters(
-            brittle,
+            [n for n in brittle if file_prefixes[n]],
             file_prefixes,
             asking(self.passes_after),
             parallel.map,
             settled=settled,
-            replayed=True,
         )
         for nodeid, verdict, detail in checked:
             if nodeid in victims:
                 result.checks.append(self._judged(nodeid, detail, prefixes[nodeid], found[nodeid]))
-            elif nodeid in brittle:
+            elif nodeid in found:
                 result.checks.append(
                     self._brittle(nodeid, prefixes[nodeid], file_prefixes[nodeid], found[nodeid])
                 )
@@ -391,6 +396,12 @@ class AloneChecker:
         found: PolluterSearch,
     ) -> AloneCheck:
         """A test that failed alone too and passed after ``file_prefix`` in file order."""
+        if found.result == FLAKY_IN_ORDER:
+            detail = (
+                f"failed when run alone too; passed once after the {len(file_prefix)} tests "
+                "before it in file order, not again: flaky, not order-dependent"
+            )
+            return AloneCheck(nodeid, FAILS_ALONE, detail, before)
         setters = found.polluters if found.result == FOUND else file_prefix
         return AloneCheck(
             nodeid,
@@ -406,6 +417,44 @@ class AloneChecker:
             passes=self.reproduce_command(nodeid, setters, file_order=True),
         )
 
+    def _in_file_order(
+        self,
+        ledger: Ledger,
+        targets: Sequence[str],
+        collected: Sequence[str] | None,
+        budget: _Budget,
+        parallel: _Parallel,
+    ) -> dict[str, tuple[bool, tuple[str, ...]] | str | None]:
+        """Each target's outcome after its module's selected tests in file order: one process
+        per module, up to its last target, so that no test after them runs."""
+        if collected is None:
+            return dict.fromkeys(targets, "the collection order is unknown")
+        by_module: dict[str, list[str]] = {}
+        for target in targets:
+            by_module.setdefault(module_of(target), []).append(target)
+        position = {nodeid: i for i, nodeid in enumerate(collected)}
+        runs: list[tuple[list[str], list[str]]] = []
+        answers: dict[str, tuple[bool, tuple[str, ...]] | str | None] = {}
+        for module, members in by_module.items():
+            if any(member not in position for member in members):
+                answers.update(dict.fromkeys(members, "the collection order is unknown"))
+                continue
+            last = max(position[member] for member in members)
+            tests = [n for n in collected[: last + 1] if module_of(n) == module]
+            runs.append((tests, members))
+
+        def one(run: tuple[list[str], list[str]]) -> dict[str, tuple[bool, tuple[str, ...]] | str]:
+            tests, members = run
+            try:
+                budget.take()
+            except StopSearch as stop:
+                return dict.fromkeys(members, stop.detail)
+            return self.run_in_file_order(tests, members, self._timeout(ledger, tests))
+
+        for (_, members), answer in zip(runs, parallel.map(one, runs), strict=True):
+            answers.update(answer if answer is not None else dict.fromkeys(members))
+        return answers
+
     @staticmethod
     def _failed(
         nodeid: str,
@@ -415,6 +464,11 @@ class AloneChecker:
         """A test that failed alone too, and in file order or without an answer there."""
         if isinstance(in_file_order, tuple):
             detail = "failed when run alone too, and in file order"
+            if in_file_order[0]:  # it passed, with nothing before it
+                detail = (
+                    "failed when run alone too; passed in file order with nothing before it: "
+                    "flaky, not order-dependent"
+                )
             return AloneCheck(nodeid, FAILS_ALONE, detail, before)
         why = in_file_order or "interrupted"
         return AloneCheck(
@@ -510,17 +564,18 @@ class _Budget:
 
 
 def _progress_line(found: PolluterSearch, *, brittle: bool = False) -> str:
-    """One line per victim, as its search ends."""
-    runs = f"{found.runs + brittle} run{'' if found.runs + brittle == 1 else 's'}"
-    if found.result == FOUND and brittle:
-        return (
-            f"{found.victim} passes only after {polluter_names(found.polluters)} (found in {runs})"
-        )
+    """One line per victim (or brittle test), as its search ends; a brittle test's count holds
+    the file-order run that found it."""
+    runs = found.runs + brittle
+    counted = f"{runs} run{'' if runs == 1 else 's'}"
     if found.result == FOUND:
-        return f"{found.victim} fails after {polluter_names(found.polluters)} (found in {runs})"
+        does = "passes only after" if brittle else "fails after"
+        names = polluter_names(found.polluters)
+        return f"{found.victim} {does} {names} (found in {counted})"
     if found.result == FLAKY_IN_ORDER:
         return f"{found.victim} is flaky in order: {found.detail}"
-    return f"{found.victim}: polluter not found ({found.result}: {found.detail})"
+    missing = "state-setter" if brittle else "polluter"
+    return f"{found.victim}: {missing} not found ({found.result}: {found.detail})"
 
 
 def _why_no_result(done: subprocess.CompletedProcess[str]) -> str:

@@ -17,8 +17,11 @@ run, before any new search. One polluter with 20 victims costs one search and 20
 
 A *brittle* test, which fails alone too but passes after the tests before it in file order, is
 searched the same way with the question turned round (does it pass after just these tests?):
-the smallest set found is the tests that set it up. Its whole prefix is already known to give
-the answer (that is how it was found brittle), so that first run is skipped.
+the smallest set found is the tests that set it up. Its whole prefix is asked again too: a test
+that passed there once but not twice is flaky, and no test is to blame.
+
+No question is asked twice: ddmin comes back to sets it has tried, and bisection's confirmation
+may be a set it has just asked about; the answer already given stands.
 
 The logic here is pure: it is handed the question as a function, so it is tested without
 processes; ``order_check`` asks it of real pytest processes.
@@ -70,12 +73,18 @@ class _Counted:
     def __init__(self, fails_after: FailsAfter) -> None:
         self.fails_after = fails_after
         self.runs = 0
+        self.answers: dict[tuple[str, ...], bool] = {}
 
     def __call__(self, tests: Sequence[str]) -> bool:
+        asked = tuple(tests)
+        known = self.answers.get(asked)
+        if known is not None:
+            return known
         answer = self.fails_after(tests)  # raises StopSearch when no run may start
         self.runs += 1
         if answer is None:
             raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
+        self.answers[asked] = answer
         return answer
 
 
@@ -120,18 +129,13 @@ def ddmin(tests: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[
     return current
 
 
-def search(
-    victim: str, prefix: Sequence[str], fails_after: FailsAfter, *, replayed: bool = False
-) -> PolluterSearch:
-    """Find the smallest set of ``prefix`` tests that the victim fails after.
-
-    ``replayed``: the answer after the whole prefix is known to be yes, and is not asked again.
-    """
+def search(victim: str, prefix: Sequence[str], fails_after: FailsAfter) -> PolluterSearch:
+    """Find the smallest set of ``prefix`` tests that the victim fails after."""
     counted = _Counted(fails_after)
     try:
         if not prefix:
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
-        if not replayed and not counted(prefix):
+        if not counted(prefix):
             detail = f"passed again after the {len(prefix)} tests that ran before it"
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
         found = bisect(prefix, counted)
@@ -158,8 +162,6 @@ def find_polluters(
     ask: Ask,
     in_parallel: InParallel = _one_at_a_time,
     settled: Callable[[PolluterSearch], None] = lambda found: None,
-    *,
-    replayed: bool = False,
 ) -> dict[str, PolluterSearch]:
     """Search the victims in order; each polluter set found is tried on the others first.
 
@@ -178,7 +180,7 @@ def find_polluters(
     try:
         while pending:
             victim = pending[0]
-            found = search(victim, prefixes[victim], partial(ask, victim), replayed=replayed)
+            found = search(victim, prefixes[victim], partial(ask, victim))
             pending.pop(0)
             settle(_plus_runs(found, short_runs.get(victim, 0)))
             if found.result != FOUND:

@@ -46,11 +46,19 @@ from pytest_atom_gates.settings import (
     load_settings,
     setting_source,
 )
+from pytest_atom_gates.shard import (
+    SHARD_KEY,
+    ShardFacts,
+    ShardSpec,
+    defer_whole_suite,
+    select_shard,
+)
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
 WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"
+FILE_ORDER_KEY = "atom_gates_file_order"
 MIN_CHECK_SECONDS = 120.0
 """TQ-01's checks may always take this long, whatever their share of the run's time."""
 
@@ -68,6 +76,13 @@ class GatesRun:
     """The plugin's cache folder; on the controller only, as workers never write the cache."""
     notes: list[str] = field(default_factory=list)
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
+    durations: dict[str, float] = field(default_factory=dict)
+    """A shard's recorded test durations, which it splits by."""
+    shard: ShardFacts | None = None
+    """This process's part of a CI shard split, once collected."""
+    shard_deselected: int = 0
+    file_order: list[str] | None = None
+    """The selected tests in collection order, before the shuffle."""
 
 
 RUN_KEY = pytest.StashKey[GatesRun]()
@@ -140,6 +155,7 @@ def start(config: pytest.Config) -> None:
         # One failure, one debugger session.
         settings = replace(settings, reruns=0, reruns_off_by=debugger)
     run = GatesRun(settings, seed, clock, budget_left, cache)
+    _read_durations(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
@@ -177,6 +193,22 @@ def start(config: pytest.Config) -> None:
     from pytest_atom_gates.cov.feature import setup as setup_coverage
 
     setup_coverage(config, run, controller)
+
+
+def _read_durations(run: GatesRun) -> None:
+    """A shard's recorded durations; a file it cannot use leaves a note, and a split by count."""
+    path = run.settings.durations_path
+    if run.settings.shard is None or path is None:
+        return
+    from pytest_atom_gates.durations import DurationsProblem, read_durations
+
+    try:
+        run.durations = read_durations(path)
+    except DurationsProblem as exc:
+        run.notes.append(
+            f"the durations file {path} {exc}: the shard is split by test counts "
+            "(atom-gates merge checks that every shard split alike)"
+        )
 
 
 def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
@@ -232,6 +264,8 @@ def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
     parts += extra_parts
+    if settings.shard is not None:
+        parts.append(f"shard {settings.shard[0]}/{settings.shard[1]}")
     parts.append(f"reproduce with --atom-gates-seed={run.seed}")
     return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
 
@@ -257,7 +291,18 @@ class GatesRunner:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        if self.run.settings.order == SHUFFLED_ORDER:
+        run = self.run
+        if run.settings.shard is not None:
+            before = len(items)
+            spec = ShardSpec(*run.settings.shard, run.settings.shard_source)
+            run.shard = select_shard(config, items, spec, run.durations, self.seed)
+            run.shard_deselected = before - len(items)
+        # The file order, for TQ-01's file-order runs after the last test.
+        run.file_order = [item.nodeid for item in items]
+        workeroutput = getattr(config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[FILE_ORDER_KEY] = run.file_order
+        if run.settings.order == SHUFFLED_ORDER:
             shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
 
@@ -371,6 +416,7 @@ class GatesController:
                 seconds=max(share * run.clock.elapsed(), MIN_CHECK_SECONDS),
                 progress=self._progress,
                 workers=len(facts.ledger.sequences),  # under xdist, as many as ran tests
+                collected=run.file_order,
             )
 
     def _progress(self, line: str) -> None:
@@ -409,7 +455,9 @@ class GatesController:
             interrupted=self.interrupted,
             stopped_early=stopped,
             budget_stop=stopped == BUDGET_STOP or (stopped or "").endswith(BUDGET_STOP),
-            partial_reason=partial_reason(self.config, self.ledger.deselected),
+            partial_reason=partial_reason(
+                self.config, self.ledger.deselected - run.shard_deselected
+            ),
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
@@ -419,6 +467,11 @@ class GatesController:
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
+        if run.shard is not None:
+            if not run.shard.assigned:  # under xdist: what the workers collected
+                run.shard.assigned = list(self.ledger.selected or ())
+            facts.extras[SHARD_KEY] = run.shard
+            verdicts = [defer_whole_suite(verdict, run.shard) for verdict in verdicts]
         status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts

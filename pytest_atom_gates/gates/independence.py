@@ -109,11 +109,13 @@ class IndependenceGate:
                 f"({checks.inconclusive[0].detail})"
             )
         if checks.not_in_file_order:
-            first = checks.not_in_file_order[0]
-            doubts.append(
-                f"{len(checks.not_in_file_order)} tests that failed alone too were not rerun in "
-                f"file order ({first.search_detail})"
+            first, count = checks.not_in_file_order[0], len(checks.not_in_file_order)
+            tests = (
+                "1 test that failed alone too was"
+                if count == 1
+                else (f"{count} tests that failed alone too were")
             )
+            doubts.append(f"{tests} not rerun in file order ({first.search_detail})")
         if doubts:
             return GateVerdict(
                 self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data

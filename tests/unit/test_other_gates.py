@@ -153,7 +153,7 @@ def test_a_failed_test_not_rerun_in_file_order_warns_with_the_reason() -> None:
     verdict = IndependenceGate().evaluate(facts)
     assert (verdict.verdict, verdict.reason) == (
         Verdict.WARN,
-        "1 tests that failed alone too were not rerun in file order (budget)",
+        "1 test that failed alone too was not rerun in file order (budget)",
     )
 
 
