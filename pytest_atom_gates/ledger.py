@@ -118,6 +118,11 @@ class CollectionError:
     message: str
 
 
+def module_of(nodeid: str) -> str:
+    """The module (file) part of a node id."""
+    return nodeid.split("::", 1)[0]
+
+
 class Ledger:
     """Facts of the run, fed report by report; read by the gates once, at the end."""
 
@@ -320,11 +325,6 @@ class Ledger:
             if nodeid in sequence:
                 return worker
         return None
-
-    def in_module(self, nodeid: str) -> list[str]:
-        """The tests of ``nodeid``'s module (its file) that the run knows of."""
-        module = nodeid.split("::", 1)[0] + "::"
-        return [n for n in self.nodeids() if n.startswith(module)]
 
     def ran_before(self, nodeid: str) -> Sequence[str]:
         """The tests that started before ``nodeid`` in the process that ran it."""

@@ -33,7 +33,7 @@ from pytest_atom_gates.gates.independence import (
     OrderChecks,
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation
-from pytest_atom_gates.ledger import FAILED, PASSED, Ledger
+from pytest_atom_gates.ledger import FAILED, PASSED, Ledger, module_of
 from pytest_atom_gates.pollution import (
     FLAKY_IN_ORDER,
     FOUND,
@@ -43,7 +43,6 @@ from pytest_atom_gates.pollution import (
     find_polluters,
     polluter_names,
 )
-from pytest_atom_gates.shard import module_of
 
 _CHILD_ENV_DROP = (
     "PYTEST_XDIST_WORKER",

@@ -46,13 +46,6 @@ from pytest_atom_gates.settings import (
     load_settings,
     setting_source,
 )
-from pytest_atom_gates.shard import (
-    SHARD_KEY,
-    ShardFacts,
-    ShardSpec,
-    defer_whole_suite,
-    select_shard,
-)
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
@@ -76,11 +69,6 @@ class GatesRun:
     """The plugin's cache folder; on the controller only, as workers never write the cache."""
     notes: list[str] = field(default_factory=list)
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
-    durations: dict[str, float] = field(default_factory=dict)
-    """A shard's recorded test durations, which it splits by."""
-    shard: ShardFacts | None = None
-    """This process's part of a CI shard split, once collected."""
-    shard_deselected: int = 0
     file_order: list[str] | None = None
     """The selected tests in collection order, before the shuffle."""
 
@@ -155,7 +143,6 @@ def start(config: pytest.Config) -> None:
         # One failure, one debugger session.
         settings = replace(settings, reruns=0, reruns_off_by=debugger)
     run = GatesRun(settings, seed, clock, budget_left, cache)
-    _read_durations(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
@@ -193,22 +180,6 @@ def start(config: pytest.Config) -> None:
     from pytest_atom_gates.cov.feature import setup as setup_coverage
 
     setup_coverage(config, run, controller)
-
-
-def _read_durations(run: GatesRun) -> None:
-    """A shard's recorded durations; a file it cannot use leaves a note, and a split by count."""
-    path = run.settings.durations_path
-    if run.settings.shard is None or path is None:
-        return
-    from pytest_atom_gates.durations import DurationsProblem, read_durations
-
-    try:
-        run.durations = read_durations(path)
-    except DurationsProblem as exc:
-        run.notes.append(
-            f"the durations file {path} {exc}: the shard is split by test counts "
-            "(atom-gates merge checks that every shard split alike)"
-        )
 
 
 def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
@@ -264,8 +235,6 @@ def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
     parts += extra_parts
-    if settings.shard is not None:
-        parts.append(f"shard {settings.shard[0]}/{settings.shard[1]}")
     parts.append(f"reproduce with --atom-gates-seed={run.seed}")
     return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
 
@@ -292,11 +261,6 @@ class GatesRunner:
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         run = self.run
-        if run.settings.shard is not None:
-            before = len(items)
-            spec = ShardSpec(*run.settings.shard, run.settings.shard_source)
-            run.shard = select_shard(config, items, spec, run.durations, self.seed)
-            run.shard_deselected = before - len(items)
         # The file order, for TQ-01's file-order runs after the last test.
         run.file_order = [item.nodeid for item in items]
         workeroutput = getattr(config, "workeroutput", None)
@@ -455,9 +419,7 @@ class GatesController:
             interrupted=self.interrupted,
             stopped_early=stopped,
             budget_stop=stopped == BUDGET_STOP or (stopped or "").endswith(BUDGET_STOP),
-            partial_reason=partial_reason(
-                self.config, self.ledger.deselected - run.shard_deselected
-            ),
+            partial_reason=partial_reason(self.config, self.ledger.deselected),
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
@@ -467,11 +429,6 @@ class GatesController:
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
-        if run.shard is not None:
-            if not run.shard.assigned:  # under xdist: what the workers collected
-                run.shard.assigned = list(self.ledger.selected or ())
-            facts.extras[SHARD_KEY] = run.shard
-            verdicts = [defer_whole_suite(verdict, run.shard) for verdict in verdicts]
         status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts

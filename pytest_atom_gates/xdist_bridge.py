@@ -11,7 +11,6 @@ from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
 from pytest_atom_gates.session import FILE_ORDER_KEY, WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
-from pytest_atom_gates.shard import SHARD_KEY, ShardFacts
 
 
 class XdistControllerHooks:
@@ -31,12 +30,8 @@ class XdistControllerHooks:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is not None:
             self.crashed.append(str(node.gateway.id))
-        output = getattr(node, "workeroutput", {})
-        if self.run.file_order is None:
-            self.run.file_order = output.get(FILE_ORDER_KEY)
-        payload = output.get(SHARD_KEY)
-        if payload is not None and self.run.shard is None:
-            self.run.shard = ShardFacts.from_payload(payload, assigned=())
+        if self.run.file_order is None:  # any worker's: they all collect the same
+            self.run.file_order = getattr(node, "workeroutput", {}).get(FILE_ORDER_KEY)
 
 
 def wait_for_workers(config: Any) -> None:

@@ -51,7 +51,6 @@ _ICONS = {  # check mark, warning sign, cross mark, minus sign: as emoji on the 
     Verdict.WARN: "\u26a0\ufe0f",
     Verdict.FAIL: "\u274c",
     Verdict.OFF: "\u2796",
-    Verdict.DEFERRED: "\u23f3",  # hourglass: judged when the shards are merged
 }
 
 
