@@ -1,4 +1,5 @@
-"""actionlint and zizmor over every workflow: this project's own and the examples users copy.
+"""actionlint and zizmor over every workflow: this project's own and the examples users copy;
+zizmor also over the Dependabot configuration.
 
 Both tools take workflow files, not folders of them, so this finds the files. zizmor runs offline
 (no look-ups of action tags) with its strictest persona; any finding of either tool fails.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = (ROOT / ".github" / "workflows", ROOT / "examples" / "github-actions")
+DEPENDABOT = ".github/dependabot.yml"
 
 
 def main() -> int:
@@ -26,7 +28,7 @@ def main() -> int:
     failed = False
     for command in (
         ["actionlint", *files],
-        ["zizmor", "--offline", "--persona=auditor", *files],
+        ["zizmor", "--offline", "--persona=auditor", *files, DEPENDABOT],
     ):
         print(f"{command[0]}: {len(files)} workflow files", flush=True)
         failed |= subprocess.run(command, cwd=ROOT, check=False).returncode != 0

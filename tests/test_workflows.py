@@ -81,3 +81,16 @@ def test_each_workflow_pytest_command_collects_tests(cwd: Path, args: list[str])
     counts = [int(m.group("count")) for m in _COLLECTED.finditer(done.stdout)]
     assert counts, done.stdout
     assert counts[-1] > 0, done.stdout
+
+
+@pytest.mark.parametrize(
+    "workflow",
+    [path for folder in WORKFLOWS for path in sorted(folder.glob("*.yml"))],
+    ids=lambda path: path.name,
+)
+def test_every_job_has_a_time_limit(workflow: Path) -> None:
+    """A hung job holds a runner for GitHub's default of six hours; each job says its own."""
+    text = workflow.read_text(encoding="utf-8")
+    jobs = re.findall(r"^(\s*)runs-on:", text, re.MULTILINE)
+    limits = re.findall(r"^(\s*)timeout-minutes: \d+$", text, re.MULTILINE)
+    assert jobs and limits == jobs
