@@ -93,4 +93,5 @@ def test_every_job_has_a_time_limit(workflow: Path) -> None:
     text = workflow.read_text(encoding="utf-8")
     jobs = re.findall(r"^(\s*)runs-on:", text, re.MULTILINE)
     limits = re.findall(r"^(\s*)timeout-minutes: \d+$", text, re.MULTILINE)
-    assert jobs and limits == jobs
+    assert jobs
+    assert limits == jobs
