@@ -302,17 +302,10 @@ class AloneChecker:
         budget = _Budget(limit, budget_spent, seconds)
         parallel = _Parallel(workers, self._kill_children)
 
-        def budgeted(run: Callable[[str], _Result]) -> Callable[[str], _Result | str]:
-            def one(nodeid: str) -> _Result | str:
-                try:
-                    budget.take()
-                except StopSearch as stop:
-                    return stop.detail
-                return run(nodeid)
+        def run_alone(nodeid: str) -> tuple[str, str]:
+            return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
 
-            return one
-
-        alone = budgeted(lambda n: self.run_alone(n, timeout=self._timeout(ledger, [n])))
+        alone = budget.guarded(run_alone)
         checked: list[tuple[str, str, str]] = []
         for nodeid, answer in zip(failed, parallel.map(alone, failed), strict=True):
             if isinstance(answer, tuple):
@@ -330,7 +323,11 @@ class AloneChecker:
             n: answer[1] for n, answer in file_order.items() if isinstance(answer, tuple)
         }
         # Passing in file order with nothing before it is chance, not order: it is flaky.
-        brittle = [n for n, answer in file_order.items() if isinstance(answer, tuple) and answer[0]]
+        brittle = [
+            n
+            for n, answer in file_order.items()
+            if isinstance(answer, tuple) and answer[0] and answer[1]
+        ]
 
         def asking(
             question: Callable[[str, Sequence[str], float], bool | None],
@@ -350,7 +347,7 @@ class AloneChecker:
             victims, prefixes, asking(self.fails_after), parallel.map, settled=settled
         )
         found |= find_polluters(
-            [n for n in brittle if file_prefixes[n]],
+            brittle,
             file_prefixes,
             asking(self.passes_after),
             parallel.map,
@@ -444,14 +441,13 @@ class AloneChecker:
 
         def one(run: tuple[list[str], list[str]]) -> dict[str, tuple[bool, tuple[str, ...]] | str]:
             tests, members = run
-            try:
-                budget.take()
-            except StopSearch as stop:
-                return dict.fromkeys(members, stop.detail)
             return self.run_in_file_order(tests, members, self._timeout(ledger, tests))
 
-        for (_, members), answer in zip(runs, parallel.map(one, runs), strict=True):
-            answers.update(answer if answer is not None else dict.fromkeys(members))
+        for (_, members), answer in zip(runs, parallel.map(budget.guarded(one), runs), strict=True):
+            if isinstance(answer, dict):
+                answers.update(answer)
+            else:  # the budget's reason for refusing the run, or None: interrupted
+                answers.update(dict.fromkeys(members, answer))
         return answers
 
     @staticmethod
@@ -552,6 +548,18 @@ class _Budget:
         if self.deadline is not None and self.clock() >= self.deadline:
             return "the checks' share of the run's time is spent (--atom-gates-order-check-time)"
         return None
+
+    def guarded(self, run: Callable[[_Item], _Result]) -> Callable[[_Item], _Result | str]:
+        """``run``, once the budget allows one more process; else why it does not."""
+
+        def one(item: _Item) -> _Result | str:
+            try:
+                self.take()
+            except StopSearch as stop:
+                return stop.detail
+            return run(item)
+
+        return one
 
     def take(self) -> None:
         """Count one more process, or stop the search when none may start."""

@@ -261,14 +261,19 @@ class GatesRunner:
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         run = self.run
-        # The file order, for TQ-01's file-order runs after the last test.
-        run.file_order = [item.nodeid for item in items]
-        workeroutput = getattr(config, "workeroutput", None)
-        if workeroutput is not None:
-            workeroutput[FILE_ORDER_KEY] = run.file_order
+        if run.settings.mode("TQ-01") is not GateMode.OFF:
+            # The file order, for TQ-01's file-order runs of tests that fail alone too.
+            run.file_order = [item.nodeid for item in items]
         if run.settings.order == SHUFFLED_ORDER:
             shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """An xdist worker whose tests failed hands the file order to the controller, which
+        never collects; xdist sends the worker's output after this hook."""
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None and session.testsfailed and self.run.file_order is not None:
+            workeroutput[FILE_ORDER_KEY] = self.run.file_order
 
 
 class BudgetStop:

@@ -30,7 +30,7 @@ class XdistControllerHooks:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is not None:
             self.crashed.append(str(node.gateway.id))
-        if self.run.file_order is None:  # any worker's: they all collect the same
+        if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = getattr(node, "workeroutput", {}).get(FILE_ORDER_KEY)
 
 
