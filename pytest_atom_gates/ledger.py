@@ -181,6 +181,16 @@ class Ledger:
         if when in ("teardown", CRASH_PHASE) or outcome == RERUN:
             self._close_attempt(record, nodeid, worker, final=outcome != RERUN)
 
+    def restore(self, nodeid: str, attempts: Sequence[Attempt], process: str) -> None:
+        """Record a test's attempts as a report gave them (``atom-gates merge``): the same
+        facts as if its reports had been recorded here, ``process`` being where it ran."""
+        self.sequences.setdefault(process, []).append(nodeid)
+        if not attempts:
+            return
+        self.durations[nodeid] = sum(a.duration for a in attempts)
+        if len(attempts) > 1 or attempts[0].outcome != PASSED:
+            self._record_for(nodeid).attempts.extend(attempts)
+
     def _start(self, nodeid: str, worker: str) -> None:
         sequence = self.sequences.get(worker)
         if sequence is None:

@@ -46,6 +46,13 @@ from pytest_atom_gates.settings import (
     load_settings,
     setting_source,
 )
+from pytest_atom_gates.shard import (
+    SHARD_KEY,
+    ShardFacts,
+    ShardSpec,
+    defer_whole_suite,
+    select_shard,
+)
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
@@ -69,6 +76,11 @@ class GatesRun:
     """The plugin's cache folder; on the controller only, as workers never write the cache."""
     notes: list[str] = field(default_factory=list)
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
+    durations: dict[str, float] = field(default_factory=dict)
+    """A shard's recorded test durations, which it splits by."""
+    shard: ShardFacts | None = None
+    """This process's part of a CI shard split, once collected."""
+    shard_deselected: int = 0
     file_order: list[str] | None = None
     """The selected tests in collection order, before the shuffle."""
 
@@ -120,14 +132,7 @@ def start(config: pytest.Config) -> None:
     else:
         seed = resolve_seed(settings.seed, getattr(config, "cache", None))
         budget_left = settings.max_duration
-        if settings.report_path is not None:
-            problem = check_writable(settings.report_path)
-            if problem:
-                raise pytest.UsageError(
-                    f"{setting_source(config, 'report')}: cannot write "
-                    f"{settings.report_path}: {problem}. "
-                    "Accepted: a file path in a writable directory."
-                )
+        _check_writable_outputs(config, settings)
         cache = open_cache(config)
         if cache.folder is not None:
             config.cache.set(SEED_CACHE_KEY, seed)
@@ -143,6 +148,7 @@ def start(config: pytest.Config) -> None:
         # One failure, one debugger session.
         settings = replace(settings, reruns=0, reruns_off_by=debugger)
     run = GatesRun(settings, seed, clock, budget_left, cache)
+    _read_durations(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
@@ -180,6 +186,37 @@ def start(config: pytest.Config) -> None:
     from pytest_atom_gates.cov.feature import setup as setup_coverage
 
     setup_coverage(config, run, controller)
+
+
+def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
+    """The files the run writes at the end, checked before any test runs."""
+    # A shard only reads the durations file; every other run refreshes it at the end.
+    written = [("report", settings.report_path)]
+    if settings.shard is None:
+        written.append(("durations", settings.durations_path))
+    for name, path in written:
+        problem = check_writable(path) if path is not None else None
+        if problem:
+            raise pytest.UsageError(
+                f"{setting_source(config, name)}: cannot write {path}: {problem}. "
+                "Accepted: a file path in a writable directory."
+            )
+
+
+def _read_durations(run: GatesRun) -> None:
+    """A shard's recorded durations; a file it cannot use leaves a note, and a split by count."""
+    path = run.settings.durations_path
+    if run.settings.shard is None or path is None:
+        return
+    from pytest_atom_gates.durations import DurationsProblem, read_durations
+
+    try:
+        run.durations = read_durations(path)
+    except DurationsProblem as exc:
+        run.notes.append(
+            f"the durations file {path} {exc}: the shard is split by test counts "
+            "(atom-gates merge checks that every shard split alike)"
+        )
 
 
 def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
@@ -235,6 +272,8 @@ def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
     parts += extra_parts
+    if settings.shard is not None:
+        parts.append(f"shard {settings.shard[0]}/{settings.shard[1]}")
     parts.append(f"reproduce with --atom-gates-seed={run.seed}")
     return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
 
@@ -261,6 +300,11 @@ class GatesRunner:
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         run = self.run
+        if run.settings.shard is not None:
+            before = len(items)
+            spec = ShardSpec(*run.settings.shard, run.settings.shard_source)
+            run.shard = select_shard(config, items, spec, run.durations, self.seed)
+            run.shard_deselected = before - len(items)
         if run.settings.mode("TQ-01") is not GateMode.OFF:
             # The file order, for TQ-01's file-order runs of tests that fail alone too.
             run.file_order = [item.nodeid for item in items]
@@ -315,6 +359,7 @@ class GatesController:
         self.unexplained_failure = False
         self.report_written: Path | None = None
         self.report_problem: str | None = None
+        self.output_problems: list[str] = []
         self._progress_shown = False
 
     # -- facts ---------------------------------------------------------------------------
@@ -424,7 +469,9 @@ class GatesController:
             interrupted=self.interrupted,
             stopped_early=stopped,
             budget_stop=stopped == BUDGET_STOP or (stopped or "").endswith(BUDGET_STOP),
-            partial_reason=partial_reason(self.config, self.ledger.deselected),
+            partial_reason=partial_reason(
+                self.config, self.ledger.deselected - run.shard_deselected
+            ),
         )
         if self.ledger.selected is None:
             self.ledger.set_selected(())
@@ -434,14 +481,34 @@ class GatesController:
         facts.extras["order_checks"] = self._order_checks(facts)
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
+        if run.shard is not None:
+            if not run.shard.assigned:  # under xdist: what the workers collected
+                run.shard.assigned = list(self.ledger.selected or ())
+            facts.extras[SHARD_KEY] = run.shard
+            verdicts = [defer_whole_suite(verdict, run.shard) for verdict in verdicts]
         status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts
         if run.settings.report_path is not None:
             self._write_report(facts, verdicts, status, exitstatus)
+        if run.settings.durations_path is not None and run.shard is None:
+            self._write_durations(run.settings.durations_path)
+
+    def _write_durations(self, path: Path) -> None:
+        """Refresh the durations file that CI shards split by, with this run's figures."""
+        from pytest_atom_gates.durations import DurationsProblem, write_durations
+
+        try:
+            write_durations(path, self.ledger.durations)
+        except (OSError, DurationsProblem) as exc:
+            self.output_problems.append(f"could not refresh the durations file {path}: {exc}")
 
     def _exit_status(self, pytest_status: int, verdicts: list[GateVerdict]) -> int:
         """The gates decide, except for interrupts, internal and usage errors, and no tests."""
+        shard = self.run.shard
+        if pytest_status == pytest.ExitCode.NO_TESTS_COLLECTED and shard and shard.collection:
+            # More shards than tests: the split left this one empty, and that is no error.
+            pytest_status = pytest.ExitCode.OK
         if pytest_status in (
             pytest.ExitCode.INTERNAL_ERROR,
             pytest.ExitCode.USAGE_ERROR,
@@ -536,5 +603,7 @@ class GatesController:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
         elif self.report_written is not None and verbosity >= 0:
             write(f"report: {display_path(self.report_written)}")
+        for problem in self.output_problems:
+            write(f"atom-gates: {problem}", yellow=True)
         text, markup = closing_line(self.verdicts, self.run.seed)
         write(text, **markup)

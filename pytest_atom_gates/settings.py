@@ -112,6 +112,10 @@ class Settings:
     quarantine_path: Path | None = None
     order: str = SHUFFLED_ORDER
     """``file`` keeps the collection order: nothing is shuffled, so TQ-01 cannot pass."""
+    shard: tuple[int, int] | None = None
+    """Shard K of N (1-based), from the command line or the CI's environment."""
+    shard_source: str = "--atom-gates-shard"
+    durations_path: Path | None = None
 
     def mode(self, gate_id: str) -> GateMode:
         return self.modes.get(gate_id, GateMode.ENFORCE)
@@ -224,6 +228,43 @@ def parse_seed(text: str) -> int | str:
     if value > MAX_SEED:
         raise _Invalid(f"larger than {MAX_SEED}")
     return value
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N``: shard K of N, 1-based."""
+    match = re.fullmatch(r"\s*([0-9]+)\s*/\s*([0-9]+)\s*", text)
+    if match is None:
+        raise _Invalid("not K/N")
+    index, total = int(match.group(1)), int(match.group(2))
+    if total < 1:
+        raise _Invalid("N must be at least 1")
+    if not 1 <= index <= total:
+        raise _Invalid(f"K must be from 1 to {total}")
+    return index, total
+
+
+SHARD_ENV = ("CI_NODE_INDEX", "CI_NODE_TOTAL")
+"""Where GitLab CI's ``parallel:`` (and others after it) number a job: index 1-based."""
+
+
+def shard_from_environment(environ: Mapping[str, str]) -> tuple[int, int] | None:
+    """The shard the CI numbered this job, or None; a usage error for a half or bad pair."""
+    index, total = (environ.get(name, "").strip() for name in SHARD_ENV)
+    if not index and not total:
+        return None
+    source = f"{SHARD_ENV[0]}={index!r} and {SHARD_ENV[1]}={total!r}"
+    if not index or not total:
+        raise pytest.UsageError(
+            f"{source}: both or neither must be set. Accepted: {SHARD_ENV[0]} from 1 to "
+            f"{SHARD_ENV[1]}, or --atom-gates-shard=K/N."
+        )
+    try:
+        return parse_shard(f"{index}/{total}")
+    except _Invalid as exc:
+        raise pytest.UsageError(
+            f"{source}: invalid shard ({exc}). Accepted: {SHARD_ENV[0]} from 1 to "
+            f"{SHARD_ENV[1]}, whole numbers, or --atom-gates-shard=K/N."
+        ) from None
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -409,6 +450,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "shuffled or file",
         default=SHUFFLED_ORDER,
         parse=parse_order,
+    ),
+    OptionSpec(
+        "shard",
+        "K/N",
+        "Run shard K of N of the selected tests (also from CI_NODE_INDEX and CI_NODE_TOTAL); "
+        "the pass rate and coverage are judged by atom-gates merge.",
+        "K/N with 1 <= K <= N, such as 2/4",
+        cli_only=True,
+        parse=parse_shard,
+    ),
+    OptionSpec(
+        "durations",
+        "PATH",
+        "Balance shards by the test durations recorded in PATH; a whole run (or atom-gates "
+        "merge) records them there.",
+        "a file path in a writable directory",
+        parse=str,
     ),
     OptionSpec(
         "order-checks",
@@ -737,6 +795,10 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
     def each(name: str) -> list[Any]:
         return [parsed for parsed, _ in _read_list(config, SPEC_BY_NAME[name], namespace)]
 
+    shard, shard_source = value("shard"), SPEC_BY_NAME["shard"].option
+    if shard is None:
+        shard, shard_source = shard_from_environment(os.environ), " and ".join(SHARD_ENV)
+
     return Settings(
         seed=value("seed"),
         min_pass_rate=value("min-pass-rate"),
@@ -747,6 +809,9 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         report_path=_resolve_path(config, SPEC_BY_NAME["report"], namespace),
         strict=value("strict"),
         order=value("order"),
+        shard=shard,
+        shard_source=shard_source,
+        durations_path=_resolve_path(config, SPEC_BY_NAME["durations"], namespace),
         order_checks=value("order-checks"),
         order_check_time=value("order-check-time"),
         slowest=value("slowest"),

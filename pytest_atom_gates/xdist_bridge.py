@@ -11,6 +11,7 @@ from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
 from pytest_atom_gates.session import FILE_ORDER_KEY, WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
+from pytest_atom_gates.shard import SHARD_KEY, ShardFacts
 
 
 class XdistControllerHooks:
@@ -30,8 +31,12 @@ class XdistControllerHooks:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is not None:
             self.crashed.append(str(node.gateway.id))
+        output = getattr(node, "workeroutput", {})
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
-            self.run.file_order = getattr(node, "workeroutput", {}).get(FILE_ORDER_KEY)
+            self.run.file_order = output.get(FILE_ORDER_KEY)
+        payload = output.get(SHARD_KEY)
+        if payload is not None and self.run.shard is None:
+            self.run.shard = ShardFacts.from_payload(payload, assigned=())
 
 
 def wait_for_workers(config: Any) -> None:

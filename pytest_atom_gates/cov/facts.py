@@ -114,6 +114,8 @@ class CoverageFacts:
     no_data: str | None = None
     """Why there is no total at all, when there is none."""
     data_file: str | None = None
+    root: str | None = None
+    """The directory the run measured from: the prefix that ``atom-gates merge`` remaps."""
     reports: list[str] = field(default_factory=list)
     """Where the requested coverage reports were written."""
     term_report: str = ""

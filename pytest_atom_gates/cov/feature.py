@@ -81,6 +81,7 @@ class CoverageFeature:
             "packages": [],
             "files": [],
             "data_file": None,
+            "root": None,
             "reports": [],
             "warnings": [],
         }
@@ -111,6 +112,7 @@ class CoverageFeature:
             ],
             files=[{"path": f.path, **asdict(f.figures)} for f in cov.files],
             data_file=cov.data_file,
+            root=cov.root,
             reports=list(cov.reports),
             warnings=list(cov.warnings),
         )

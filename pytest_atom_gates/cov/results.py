@@ -280,6 +280,7 @@ def _combine_own(
     named = cast("list[str]", tracer.cov.get_option("run:source") or [])
     facts.shadowed_sources = shadowed_sources(named, tracer.start_dir)
     facts.data_file = str(tracer.data_file)
+    facts.root = str(tracer.start_dir)
     session_file = tracer.session_data
     with in_directory(tracer.start_dir), coverage_warnings(facts.warnings):
         data_paths = _subprocess_data_files(tracer)
@@ -324,6 +325,7 @@ def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageF
     start_dir = Path(getattr(controller, "topdir", None) or config.invocation_params.dir)
     facts.sources = configured_sources(cov)
     facts.data_file = str(start_dir / str(cov.get_option("run:data_file")))
+    facts.root = str(start_dir)
     fail_under = config.getoption("cov_fail_under", None)
     if fail_under:
         facts.user_minimums.append((Decimal(repr(float(fail_under))), "--cov-fail-under"))

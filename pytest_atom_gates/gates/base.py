@@ -16,6 +16,8 @@ class Verdict(enum.Enum):
     WARN = "WARN"
     FAIL = "FAIL"
     OFF = "OFF"
+    DEFERRED = "DEFERRED"
+    """A CI shard's whole-suite gate: judged by ``atom-gates merge`` over every shard."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ _ICONS = {  # check mark, warning sign, cross mark, minus sign: as emoji on the 
     Verdict.WARN: "\u26a0\ufe0f",
     Verdict.FAIL: "\u274c",
     Verdict.OFF: "\u2796",
+    Verdict.DEFERRED: "\u23f3",  # hourglass: judged when the shards are merged
 }
 
 
@@ -120,7 +121,7 @@ class Annotation:
         )
 
 
-def _gate_annotations(verdicts: Sequence[GateVerdict]) -> Iterator[Annotation]:
+def gate_annotations(verdicts: Sequence[GateVerdict]) -> Iterator[Annotation]:
     for verdict in verdicts:
         if verdict.verdict in (Verdict.FAIL, Verdict.WARN):
             level = "error" if verdict.verdict is Verdict.FAIL else "warning"
@@ -166,7 +167,7 @@ def run_annotations(
     emitted = {"error": 0, "warning": 0}
     chosen = []
     for annotation in (
-        *_gate_annotations(verdicts),
+        *gate_annotations(verdicts),
         *_test_annotations(facts, verdicts, locations),
     ):
         if emitted[annotation.level] < ANNOTATION_LIMIT:

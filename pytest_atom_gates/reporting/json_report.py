@@ -24,6 +24,7 @@ from pytest_atom_gates.gates.base import GateVerdict, RunFacts
 from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
 from pytest_atom_gates.ledger import OUTCOMES, Attempt
 from pytest_atom_gates.reporting.atomic import write_atomically
+from pytest_atom_gates.shard import SHARD_KEY
 
 SCHEMA_VERSION = 2
 
@@ -45,9 +46,10 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def _ci_name() -> str | None:
+def ci_name(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The CI service the run is in, from the variables each sets; None outside CI."""
     for variable, name in _CI_MARKERS:
-        if os.environ.get(variable, "").strip().lower() not in ("", "0", "false"):
+        if environ.get(variable, "").strip().lower() not in ("", "0", "false"):
             return name
     return None
 
@@ -64,7 +66,7 @@ def environment(config: pytest.Config, workers: int | None) -> dict[str, Any]:
         "pytest": pytest.__version__,
         "plugins": dict(sorted(plugins.items())),
         "workers": workers,
-        "ci": _ci_name(),
+        "ci": ci_name(),
     }
 
 
@@ -82,6 +84,8 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
         "reruns": settings.reruns,
         "rerun_delay": settings.rerun_delay,
         "max_flaky": None if settings.max_flaky is None else str(settings.max_flaky),
+        "order": settings.order,
+        "min_coverage": str(settings.min_coverage),
     }
 
 
@@ -177,6 +181,9 @@ def build_report(
     }
     if extra_sections:
         report.update(extra_sections)
+    shard = facts.extras.get(SHARD_KEY)
+    if shard is not None:
+        report[SHARD_KEY] = shard.to_payload()
     return report
 
 

@@ -23,6 +23,7 @@ _MARKUP = {
     Verdict.WARN: {"yellow": True},
     Verdict.FAIL: {"red": True, "bold": True},
     Verdict.OFF: {},
+    Verdict.DEFERRED: {"cyan": True},
 }
 _HEADINGS = ("gate", "name", "verdict", "measured", "required")
 
@@ -140,16 +141,18 @@ def _order_dependence(write: Writer, checks: OrderChecks) -> None:
 def closing_line(verdicts: Sequence[GateVerdict], seed: int) -> tuple[str, dict[str, bool]]:
     failing = [v for v in verdicts if v.fails_run]
     warned = [v for v in verdicts if v.verdict is Verdict.WARN]
+    deferred = [f"{v.gate} {v.name}" for v in verdicts if v.verdict is Verdict.DEFERRED]
+    later = f"; {', '.join(deferred)} judged at merge" if deferred else ""
     if failing:
         names = ", ".join(f"{v.gate} {v.name}" for v in failing)
-        return f"atom-gates: FAIL - {names} (seed {seed})", {"red": True, "bold": True}
+        return f"atom-gates: FAIL - {names}{later} (seed {seed})", {"red": True, "bold": True}
     if warned:
         names = ", ".join(f"{v.gate} {v.name}" for v in warned)
         return (
-            f"atom-gates: PASS with warnings - {names} (seed {seed})",
+            f"atom-gates: PASS with warnings - {names}{later} (seed {seed})",
             {"yellow": True, "bold": True},
         )
-    return f"atom-gates: PASS - every enforced gate passed (seed {seed})", {
+    return f"atom-gates: PASS - every enforced gate passed{later} (seed {seed})", {
         "green": True,
         "bold": True,
     }

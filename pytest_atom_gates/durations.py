@@ -1,0 +1,65 @@
+"""The durations file: each test's last recorded duration, read to balance CI shards.
+
+A run with ``--atom-gates-durations=PATH`` writes it (one whole run, or ``atom-gates merge`` over
+the shards); a shard only reads it, so that every machine splits from the same figures. The
+format is JSON, ``{"version": 1, "durations": {node id: seconds}}``, sorted so that it diffs well
+when checked in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pytest_atom_gates.reporting.atomic import write_atomically
+
+VERSION = 1
+
+
+class DurationsProblem(Exception):
+    """The file exists but cannot be used; the message says why."""
+
+
+def read_durations(path: Path) -> dict[str, float]:
+    """The recorded durations; an absent file records none. Raises ``DurationsProblem``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DurationsProblem(f"cannot be read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise DurationsProblem(f"is not JSON: {exc}") from None
+    entries = data.get("durations") if isinstance(data, dict) else None
+    if not isinstance(entries, dict) or data.get("version") != VERSION:
+        raise DurationsProblem(
+            f'is not a durations file (expected {{"version": {VERSION}, "durations": {{...}}}})'
+        )
+    return {
+        nodeid: float(seconds)
+        for nodeid, seconds in entries.items()
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0
+    }
+
+
+def write_durations(path: Path, measured: Mapping[str, float]) -> None:
+    """Record ``measured`` over what the file held: new figures replace old ones, tests that did
+    not run keep theirs. Raises ``OSError`` and ``DurationsProblem``."""
+    merged = {**read_durations(path), **measured}
+    document = {"version": VERSION, "durations": {n: round(merged[n], 6) for n in sorted(merged)}}
+    write_atomically(path, json.dumps(document, indent=1) + "\n")
+
+
+def durations_digest(durations: Mapping[str, float], tests: Sequence[str]) -> str:
+    """A short fingerprint of the figures that ``tests`` were split by: shards that split from
+    different figures would not agree on who runs what."""
+    digest = hashlib.blake2b(digest_size=12)
+    for nodeid in tests:
+        seconds = durations.get(nodeid)
+        if seconds is not None:
+            digest.update(f"{nodeid}\0{seconds!r}\n".encode())
+    return digest.hexdigest()
