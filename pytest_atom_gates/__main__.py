@@ -4,4 +4,5 @@ import sys
 
 from pytest_atom_gates.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing the module (as tools that walk packages do) runs nothing
+    sys.exit(main())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_atom_gates.gates import DurationGate, IndependenceGate, PassRateGate, evaluate
-from pytest_atom_gates.gates.base import Gate, GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.base import NOT_ENFORCED, Gate, GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds
@@ -333,6 +333,10 @@ def with_integrity(verdict: GateVerdict, problems: Sequence[str]) -> GateVerdict
     if not problems or verdict.gate != PASS_RATE_GATE or verdict.verdict is Verdict.OFF:
         return verdict
     reason = "; ".join([*problems, *([verdict.reason] if verdict.reason else [])])
+    if verdict.mode is GateMode.WARN:  # the gate is not enforced; the problems are still named
+        if not reason.endswith(NOT_ENFORCED):
+            reason += f" ({NOT_ENFORCED})"
+        return replace(verdict, verdict=Verdict.WARN, reason=reason)
     return replace(verdict, verdict=Verdict.FAIL, reason=reason)
 
 

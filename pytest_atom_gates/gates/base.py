@@ -42,13 +42,14 @@ class GateVerdict:
         return self.verdict is Verdict.FAIL and self.mode is GateMode.ENFORCE
 
 
+NOT_ENFORCED = "not enforced: mode warn"
+
+
 def apply_mode(verdict: GateVerdict, mode: GateMode) -> GateVerdict:
     """A gate in ``warn`` mode reports a failure as WARN; the reason says it was not enforced."""
     if mode is GateMode.WARN and verdict.verdict is Verdict.FAIL:
-        reason = f"{verdict.reason} (not enforced: mode warn)" if verdict.reason else None
-        return replace(
-            verdict, verdict=Verdict.WARN, reason=reason or "not enforced: mode warn", mode=mode
-        )
+        reason = f"{verdict.reason} ({NOT_ENFORCED})" if verdict.reason else None
+        return replace(verdict, verdict=Verdict.WARN, reason=reason or NOT_ENFORCED, mode=mode)
     return replace(verdict, mode=mode)
 
 
