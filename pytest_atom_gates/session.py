@@ -7,6 +7,7 @@ test reports to the controller, which records them, judges once and writes every
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,7 @@ from pytest_atom_gates.shard import (
     ShardSpec,
     defer_whole_suite,
     select_shard,
+    shared_seed,
 )
 from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
 
@@ -126,11 +128,12 @@ def start(config: pytest.Config) -> None:
     settings = load_settings(config)
     clock = Stopwatch()
     cache = PluginCache(None)
+    seed_note: str | None = None
     if is_xdist_worker(config):
         seed = int(_worker_value(config, WORKER_SEED_KEY))
         budget_left = float(_worker_value(config, WORKER_BUDGET_KEY))
     else:
-        seed = resolve_seed(settings.seed, getattr(config, "cache", None))
+        seed, seed_note = _seed_of(config, settings)
         budget_left = settings.max_duration
         _check_writable_outputs(config, settings)
         cache = open_cache(config)
@@ -148,6 +151,8 @@ def start(config: pytest.Config) -> None:
         # One failure, one debugger session.
         settings = replace(settings, reruns=0, reruns_off_by=debugger)
     run = GatesRun(settings, seed, clock, budget_left, cache)
+    if seed_note:
+        run.notes.append(seed_note)
     _read_durations(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
@@ -186,6 +191,15 @@ def start(config: pytest.Config) -> None:
     from pytest_atom_gates.cov.feature import setup as setup_coverage
 
     setup_coverage(config, run, controller)
+
+
+def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None]:
+    """The run's seed, and a note when a shard took the one its CI run shares."""
+    if settings.shard is not None and settings.seed == "random":
+        spec = ShardSpec(*settings.shard, settings.shard_source)
+        seed, name = shared_seed(os.environ, spec)
+        return seed, f"shard {spec}: seed {seed} from {name}, the same on every shard of the run"
+    return resolve_seed(settings.seed, getattr(config, "cache", None)), None
 
 
 def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:

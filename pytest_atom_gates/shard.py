@@ -118,6 +118,33 @@ def _assign(
     return list(zip(loads, members, strict=True))
 
 
+SHARED_SEED_ENV = ("GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", "CIRCLE_WORKFLOW_ID")
+"""Where a CI names the run that all its shard jobs belong to (GitHub Actions, GitLab CI,
+Buildkite, CircleCI): the same value on every shard, and a new one on every run."""
+
+
+def shared_seed(environ: Mapping[str, str], spec: ShardSpec) -> tuple[int, str]:
+    """The seed of a shard left at ``random``: one its sibling shards share, from the CI run.
+
+    A seed of each shard's own would split the suite differently on every machine, and the
+    merge would refuse the shards; so outside a known CI run this is a usage error.
+    """
+    import pytest
+
+    from pytest_atom_gates.settings import MAX_SEED
+
+    for name in SHARED_SEED_ENV:
+        value = environ.get(name, "").strip()
+        if value:
+            digest = hashlib.blake2b(value.encode(), digest_size=8).digest()
+            return int.from_bytes(digest, "big") % (MAX_SEED + 1), name
+    raise pytest.UsageError(
+        f"{spec.source}={spec}: every shard must use the same seed, and 'random' gives each its "
+        f"own. Accepted: --atom-gates-seed=N with the same N on every shard (the CI run's id, "
+        f"say), or run where one of {', '.join(SHARED_SEED_ENV)} is set."
+    )
+
+
 SHARD_KEY = "shard"
 """Where the shard's facts go: ``RunFacts.extras``, the JSON report, an xdist worker's output."""
 

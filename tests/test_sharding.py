@@ -21,6 +21,7 @@ import pytest
 
 from pytest_atom_gates import cli
 from pytest_atom_gates.reporting.json_report import schema
+from pytest_atom_gates.shard import SHARED_SEED_ENV
 from tests.conftest import NO_COVERAGE, Gates, no_traceback
 from tests.test_coverage import coverage_report
 
@@ -406,4 +407,51 @@ def test_a_wrong_merge_command_line_is_a_usage_error(capsys: pytest.CaptureFixtu
     assert exited.value.code == 4
     assert capsys.readouterr().err.endswith(
         "atom-gates merge: error: the following arguments are required: REPORT\n"
+    )
+
+
+@pytest.fixture
+def no_ci_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a CI run: none of the variables a shard takes its seed from."""
+    for name in SHARED_SEED_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_shard_without_a_seed_takes_the_ci_runs(
+    pytester: pytest.Pytester, no_ci_run: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile("def test_one():\n    pass\n")
+    monkeypatch.setenv("CI_PIPELINE_ID", "81234")
+    report = pytester.path / "r.json"
+    result = pytester.runpytest(
+        "--atom-gates", NO_COVERAGE, "--atom-gates-shard=1/2", f"--atom-gates-report={report}"
+    )
+    seed = read(report)["seed"]
+    result.stdout.fnmatch_lines(
+        [
+            f"atom-gates: seed {seed} | *",
+            f"atom-gates: shard 1/2: seed {seed} from CI_PIPELINE_ID, the same on every shard "
+            "of the run",
+        ]
+    )
+    again = pytester.runpytest(
+        "--atom-gates", NO_COVERAGE, "--atom-gates-shard=2/2", f"--atom-gates-report={report}"
+    )
+    again.stdout.fnmatch_lines([f"atom-gates: seed {seed} | *"])
+
+
+def test_a_shard_without_a_shared_seed_is_a_usage_error(
+    pytester: pytest.Pytester, no_ci_run: None
+) -> None:
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest("--atom-gates", "--atom-gates-shard=1/2")
+    assert result.ret == 4
+    assert no_traceback(result.stdout.str() + result.stderr.str())
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --atom-gates-shard=1/2: every shard must use the same seed, and 'random' "
+            "gives each its own. Accepted: --atom-gates-seed=N with the same N on every shard "
+            "(the CI run's id, say), or run where one of GITHUB_RUN_ID, CI_PIPELINE_ID, "
+            "BUILDKITE_BUILD_ID, CIRCLE_WORKFLOW_ID is set."
+        ]
     )
