@@ -153,7 +153,7 @@ def start(config: pytest.Config) -> None:
     run = GatesRun(settings, seed, clock, budget_left, cache)
     if seed_note:
         run.notes.append(seed_note)
-    _read_durations(run)
+    _prepare_shard(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
     run.notes += switch_off_other_shufflers(config)
@@ -217,10 +217,18 @@ def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
             )
 
 
-def _read_durations(run: GatesRun) -> None:
-    """A shard's recorded durations; a file it cannot use leaves a note, and a split by count."""
+def _prepare_shard(run: GatesRun) -> None:
+    """A shard's recorded durations (a file it cannot use leaves a note, and a split by count),
+    and a note when it writes no report for the merge."""
+    if run.settings.shard is None:
+        return
+    if run.settings.report_path is None:
+        run.notes.append(
+            "this shard writes no report, and atom-gates merge needs one from every shard: "
+            "pass --atom-gates-report=PATH"
+        )
     path = run.settings.durations_path
-    if run.settings.shard is None or path is None:
+    if path is None:
         return
     from pytest_atom_gates.durations import DurationsProblem, read_durations
 

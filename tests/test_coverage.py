@@ -304,6 +304,32 @@ def test_subprocesses_are_measured_when_configured(
     assert not child_body & set(missing)
 
 
+@pytest.mark.skipif(
+    coverage.version_info < (7, 10), reason="[run] patch = subprocess is new in coverage.py 7.10"
+)
+def test_measured_subprocesses_are_handed_the_core_in_use(
+    pytester: pytest.Pytester, measured: Gates
+) -> None:
+    """Where coverage.py refuses sysmon (branch coverage before Python 3.14), the subprocesses
+    it measures get the core it fell back to, so they print no refusal of their own on stderr
+    (where a user's test may read it)."""
+    make_project(pytester, run='patch = ["subprocess"]\nbranch = true')
+    pytester.makepyfile(
+        test_child="""
+        import subprocess, sys
+        def test_child():
+            code = "from pkg.calc import only_in_a_child; only_in_a_child()"
+            child = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
+            assert child.stderr == ""
+    """
+    )
+    run = measured.run(subprocess=True)
+    assert run.ret == 0, run.output
+    assert_equals_coverage_report(run, pytester.path / ".coverage")
+
+
 SESSION_TEST = """
 import subprocess, sys, time
 from pathlib import Path

@@ -455,3 +455,46 @@ def test_a_shard_without_a_shared_seed_is_a_usage_error(
             "BUILDKITE_BUILD_ID, CIRCLE_WORKFLOW_ID is set."
         ]
     )
+
+
+def test_coverage_paths_are_remapped_to_the_merges_checkout(
+    pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shards that measured in another directory (another machine's checkout) still combine:
+    their paths are mapped onto the merge's own, and the total is the one run's."""
+    make_suite(pytester, modules=2)
+    for k in (1, 2):
+        reset(markers)
+        run_shard(pytester, k, 2, SEED, coverage=True)
+    checkout = pytester.path.parent / "elsewhere"
+    shutil.copytree(pytester.path / "pkg", checkout / "pkg")
+    shutil.copy(pytester.path / "pyproject.toml", checkout)
+    merged_path = checkout / "merged.json"
+    code, _, err = merge(
+        capsys, *reports(pytester, 1, 2), "--root", str(checkout), "-o", str(merged_path)
+    )
+    assert (code, err) == (1, "")
+    merged = read(merged_path)
+    # Named relative to the merge's checkout, as coverage.py's reports there name them.
+    assert [f["path"] for f in merged["coverage"]["files"]] == ["pkg/__init__.py", "pkg/calc.py"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(checkout)
+        total, _ = coverage_report(checkout / ".coverage")
+    assert merged["coverage"]["totals"]["percent"] == total
+    assert merged["coverage"]["data_file"] == str(checkout / ".coverage")
+    assert merged["coverage"]["root"] == str(checkout)
+    assert verdict(merged, "TQ-05")["verdict"] == "PASS"
+
+
+def test_a_shard_without_a_report_is_told_the_merge_needs_one(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest("--atom-gates", NO_COVERAGE, SEED, "--atom-gates-shard=1/1")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "atom-gates: this shard writes no report, and atom-gates merge needs one from every "
+            "shard: pass --atom-gates-report=PATH"
+        ]
+    )

@@ -284,6 +284,23 @@ def coverage_errors() -> tuple[type[Exception], ...]:
 _NO_SYSMON = "Can't use core=sysmon: "
 
 
+def _hand_subprocesses_the_default_core(cov: coverage.Coverage) -> None:
+    """Take back our request for sysmon from what measured subprocesses are handed.
+
+    With ``[run] patch = subprocess`` coverage.py passes its configuration, our request
+    included, to every subprocess in ``COVERAGE_PROCESS_CONFIG``; each would refuse sysmon
+    again and print the refusal on its stderr, where the test that started it may read it.
+    """
+    try:
+        patches = cast("list[str]", cov.get_option("run:patch") or [])
+    except coverage_errors():  # coverage.py before 7.10 has no [run] patch
+        return
+    if "subprocess" not in patches:
+        return
+    cov.set_option("run:core", None)
+    os.environ["COVERAGE_PROCESS_CONFIG"] = cov.config.serialize()
+
+
 class OwnTracer:
     """Our coverage.py in this process: in memory, from the early start to the end."""
 
@@ -347,6 +364,7 @@ class OwnTracer:
         if refusals:
             reason = refusals[0].removeprefix(_NO_SYSMON).partition(", using default core")[0]
             core_note = f"coverage.py cannot use sysmon here: {reason}"
+            _hand_subprocesses_the_default_core(cov)
         elif core_note is None and core != "sysmon":
             core_note = f"coverage.py chose {core}"
         kept = [text for text in caught if not text.startswith(_NO_SYSMON)]
