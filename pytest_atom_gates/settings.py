@@ -364,6 +364,13 @@ class OptionSpec:
         return f"--atom-gates-{self.name}"
 
     @property
+    def help_with_default(self) -> str:
+        """The help as ``--help`` shows it: with the default, where the setting has one."""
+        if self.default is None or self.flag:
+            return self.help
+        return f"{self.help} Default: {self.default}."
+
+    @property
     def dest(self) -> str:
         return "atom_gates_" + self.name.replace("-", "_")
 
@@ -622,10 +629,12 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 action="append" if spec.repeatable else "store",
                 dest=spec.dest,
                 metavar=spec.metavar,
-                help=spec.help,
+                help=spec.help_with_default,
             )
         if not spec.cli_only:
-            parser.addini(spec.ini, f"{spec.help} Accepts {spec.accepted}.", type=spec.ini_type)
+            parser.addini(
+                spec.ini, f"{spec.help_with_default} Accepts {spec.accepted}.", type=spec.ini_type
+            )
 
 
 def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:

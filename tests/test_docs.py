@@ -105,3 +105,14 @@ def test_schema_reference_covers_every_field() -> None:
         for field in definition.get("properties", {}):
             assert f"| `{field}` |" in reference
     assert '"$schema": "https://json-schema.org/draft/2020-12/schema"' in reference
+
+
+def test_help_states_every_default(pytest_help: str) -> None:
+    shown = " ".join(pytest_help.split())
+    for spec in OPTIONS:
+        if spec.default is None or spec.flag:
+            continue
+        given = f"{spec.option}={spec.metavar} {spec.help} Default: {spec.default}."
+        assert given in shown
+        ini = f"{spec.ini} ({spec.ini_type}): {spec.help} Default: {spec.default}. Accepts "
+        assert ini in shown
