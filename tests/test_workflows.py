@@ -95,3 +95,18 @@ def test_every_job_has_a_time_limit(workflow: Path) -> None:
     limits = re.findall(r"^(\s*)timeout-minutes: \d+$", text, re.MULTILINE)
     assert jobs
     assert limits == jobs
+
+
+def test_every_claimed_python_is_tested_by_tox_and_the_ci_matrix() -> None:
+    """The classifiers, tox's ``pyXY`` environments and the GitHub matrix name the same
+    Python versions: a version claimed but tested nowhere is how 3.14 went unclaimed a year."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    claimed = set(re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject))
+    tox_envs = re.findall(r"^\s+py3(\d+)$", (ROOT / "tox.ini").read_text(encoding="utf-8"), re.M)
+    matrix = re.findall(
+        r'python: "(3\.\d+)", env: py3\d+ }',
+        (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"),
+    )
+    assert claimed == {"3.10", "3.11", "3.12", "3.13", "3.14"}
+    assert {f"3.{minor}" for minor in tox_envs} == claimed
+    assert set(matrix) == claimed
