@@ -615,6 +615,33 @@ OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 
+_TOML_TYPES: dict[Callable[[str], Any], type] = {
+    parse_seed: int,
+    parse_percent: float,
+    parse_share: float,
+    parse_seconds: float,
+    parse_delay: float,
+    parse_count: int,
+    parse_flaky_limit: int,
+    parse_bool: bool,
+}
+"""The TOML type a setting's value may also have, by the parser that reads its text."""
+
+
+def _ini_type(spec: OptionSpec) -> Any:
+    """The ini type to register for ``spec``.
+
+    pytest 9's native TOML tables (``[tool.pytest]``, ``pytest.toml``) give each value its TOML
+    type and reject a number or a boolean for a ``string`` key. From pytest 9.2 a union
+    ``str | T`` lets them in, while ini files and ``-o`` keep giving the text (its first member);
+    either way the setting's own parser reads the value's text, with its own messages.
+    """
+    native = _TOML_TYPES.get(spec.parse)
+    if spec.ini_type != "string" or native is None or pytest.version_tuple < (9, 2):
+        return spec.ini_type
+    return str | native
+
+
 def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) -> None:
     """Declare the ``--atom-gates*`` flags and ``atom_gates_*`` ini keys."""
     group = parser.getgroup("atom-gates", "test-quality gates (pytest-atom-gates)")
@@ -632,8 +659,12 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 help=spec.help_with_default,
             )
         if not spec.cli_only:
+            # "" as for a string key: an unset key falls through to the setting's default.
             parser.addini(
-                spec.ini, f"{spec.help_with_default} Accepts {spec.accepted}.", type=spec.ini_type
+                spec.ini,
+                f"{spec.help_with_default} Accepts {spec.accepted}.",
+                type=_ini_type(spec),
+                default="" if spec.ini_type == "string" else [],
             )
 
 

@@ -114,5 +114,5 @@ def test_help_states_every_default(pytest_help: str) -> None:
             continue
         given = f"{spec.option}={spec.metavar} {spec.help} Default: {spec.default}."
         assert given in shown
-        ini = f"{spec.ini} ({spec.ini_type}): {spec.help} Default: {spec.default}. Accepts "
-        assert ini in shown
+        ini = rf"{spec.ini} \([a-z |]+\): {re.escape(spec.help)} Default: {spec.default}\. Accepts "
+        assert re.search(ini, shown)

@@ -172,3 +172,78 @@ def test_report_path_from_ini_is_relative_to_the_ini_file(
     assert result.ret == 0, result.stdout.str()
     assert (pytester.path / "reports" / "gates.json").is_file()
     assert not (sub / "reports").exists()
+
+
+SETTINGS_AS_TEXT = {
+    "atom_gates_min_pass_rate": "80",
+    "atom_gates_max_duration": "90.5",
+    "atom_gates_seed": "7",
+    "atom_gates_strict": "true",
+    "atom_gates_reruns": "0",
+    "atom_gates_max_flaky": "3",
+}
+SETTINGS_AS_TOML = """
+atom_gates_min_pass_rate = 80
+atom_gates_max_duration = 90.5
+atom_gates_seed = 7
+atom_gates_strict = true
+atom_gates_reruns = 0
+atom_gates_max_flaky = 3
+atom_gates_modes = ["TQ-01:off", "TQ-05:off"]
+"""
+EXPECTED_SETTINGS = {
+    "min_pass_rate": "80",
+    "max_duration": 90.5,
+    "strict": True,
+    "reruns": 0,
+    "max_flaky": "3",
+    "modes": {"TQ-01": "off", "TQ-05": "off"},
+}
+
+
+def _settings_seen(gates: Gates) -> tuple[int, dict[str, object]]:
+    run = gates.run()
+    assert run.ret == 0, run.output
+    return run.report["seed"], {key: run.report["settings"][key] for key in EXPECTED_SETTINGS}
+
+
+@pytest.mark.usefixtures("one_test")
+@pytest.mark.skipif(pytest.version_tuple < (9, 2), reason="typed ini keys need pytest 9.2")
+@pytest.mark.parametrize("where", ["pytest.toml", "pyproject.toml"])
+def test_native_toml_takes_numbers_and_booleans(
+    pytester: pytest.Pytester, gates: Gates, where: str
+) -> None:
+    table = "[pytest]" if where == "pytest.toml" else "[tool.pytest]"
+    (pytester.path / where).write_text(f"{table}\n{SETTINGS_AS_TOML}", encoding="utf-8")
+    assert _settings_seen(gates) == (7, EXPECTED_SETTINGS)
+
+
+@pytest.mark.usefixtures("one_test")
+@pytest.mark.parametrize("where", ["pytest.ini", "tox.ini", "setup.cfg", "ini_options"])
+def test_text_settings_still_read_everywhere(
+    pytester: pytest.Pytester, gates: Gates, where: str
+) -> None:
+    if where == "ini_options":
+        lines = "".join(f'{key} = "{value}"\n' for key, value in SETTINGS_AS_TEXT.items())
+        lines += 'atom_gates_modes = ["TQ-01:off", "TQ-05:off"]\n'
+        pytester.makepyprojecttoml(f"[tool.pytest.ini_options]\n{lines}")
+    else:
+        section = "[tool:pytest]" if where == "setup.cfg" else "[pytest]"
+        lines = "".join(f"{key} = {value}\n" for key, value in SETTINGS_AS_TEXT.items())
+        lines += "atom_gates_modes = TQ-01:off TQ-05:off\n"
+        (pytester.path / where).write_text(f"{section}\n{lines}", encoding="utf-8")
+    assert _settings_seen(gates) == (7, EXPECTED_SETTINGS)
+
+
+@pytest.mark.usefixtures("one_test")
+@pytest.mark.skipif(pytest.version_tuple < (9, 2), reason="typed ini keys need pytest 9.2")
+def test_a_native_toml_value_of_the_wrong_kind_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "pytest.toml").write_text(
+        "[pytest]\natom_gates_min_pass_rate = [80]\n", encoding="utf-8"
+    )
+    result = pytester.runpytest("--atom-gates")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert no_traceback(result.stderr.str())
+    result.stderr.fnmatch_lines(["ERROR: *atom_gates_min_pass_rate*expects one of*"])
