@@ -133,6 +133,7 @@ def outcome_sets(report: dict[str, Any]) -> dict[str, set[str]]:
     return sets
 
 
+@pytest.mark.many_processes  # each starts 5 to 10 pytest processes: run on py311 only
 @pytest.mark.parametrize("inside", [(), ("-n", "2")], ids=["one-process", "xdist-inside"])
 def test_four_shards_merged_equal_one_run(
     pytester: pytest.Pytester,
@@ -257,6 +258,7 @@ def test_a_missing_shard_fails_naming_it(
     assert "tests that did not run (" in out
 
 
+@pytest.mark.many_processes  # each starts 5 to 10 pytest processes: run on py311 only
 def test_a_crashed_shard_is_a_missing_shard(
     pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -322,6 +324,7 @@ def test_shards_that_collected_different_suites_are_refused(
     ) in err
 
 
+@pytest.mark.many_processes  # each starts 5 to 10 pytest processes: run on py311 only
 def test_durations_recorded_by_a_whole_run_balance_the_shards(
     pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -457,6 +460,7 @@ def test_a_shard_without_a_shared_seed_is_a_usage_error(
     )
 
 
+@pytest.mark.many_processes  # each starts 5 to 10 pytest processes: run on py311 only
 def test_coverage_paths_are_remapped_to_the_merges_checkout(
     pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
