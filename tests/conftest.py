@@ -35,6 +35,22 @@ pytest_plugins = ["pytester"]
 GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks the xdist twin of every test that runs both single-process and under xdist.
+
+    The twin proves xdist parity, which depends on the plugin and xdist, not on the Python:
+    one Python's environment runs the twins (tox.ini), the others run the single-process half.
+    Where the Python does matter under xdist (coverage.py's core), a module says so with
+    ``every_python``.
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "xdist" not in callspec.id.split("-"):
+            continue
+        if item.get_closest_marker("every_python") is None:
+            item.add_marker(pytest.mark.xdist_twin)
+
+
 @pytest.fixture(autouse=True)
 def _off_github(monkeypatch: pytest.MonkeyPatch) -> None:
     """Inner runs never see the GitHub job this suite may itself run in.

@@ -22,6 +22,9 @@ from coverage.results import display_covered
 from pytest_atom_gates.reporting.json_report import schema
 from tests.conftest import GatedRun, Gates, no_traceback
 
+# coverage.py's core (ctrace, sysmon) depends on the Python, also in xdist workers.
+pytestmark = pytest.mark.every_python
+
 CALC = """
 def sign(n):
     if n > 0:
