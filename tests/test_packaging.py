@@ -1,0 +1,109 @@
+"""The sdist is complete: it holds every tracked file, and its own suite collects from it.
+
+Distributions rebuild from sdists and run their tests there; a file missing from the sdist is
+a suite that cannot run. The long description on the package index starts with what the
+project is and links nowhere relative.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = "https://github.com/pytest-atom-gates/pytest-atom-gates"
+
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist built from this tree by the project's build backend (hatchling)."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "--target", "sdist", "--directory", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (path,) = out.glob("*.tar.gz")
+    return path
+
+
+def members(sdist: Path) -> tuple[str, set[str]]:
+    with tarfile.open(sdist) as archive:
+        names = [m.name for m in archive.getmembers() if m.isfile()]
+    top = names[0].split("/", 1)[0]
+    return top, {name.split("/", 1)[1] for name in names}
+
+
+def tracked_files() -> set[str] | None:
+    """What git tracks here or would (not ignored), or None outside a git checkout."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        return None
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {line for line in listing.splitlines() if (ROOT / line).is_file()}
+
+
+def test_sdist_holds_every_tracked_file(sdist: Path) -> None:
+    tracked = tracked_files()
+    if tracked is None:
+        pytest.skip("not a git checkout: nothing to compare the sdist with")
+    _, files = members(sdist)
+    assert files - tracked == {"PKG-INFO"}
+    assert tracked - files == set()
+
+
+def test_the_unpacked_sdist_collects_its_whole_suite(sdist: Path, tmp_path: Path) -> None:
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    top, files = members(sdist)
+    unpacked = tmp_path / top
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=unpacked,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    collected = {line.split("::", 1)[0] for line in result.stdout.splitlines() if "::" in line}
+    test_files = {f for f in files if re.fullmatch(r"tests/(.+/)?test_[^/]+\.py", f)}
+    # Only modules that skip themselves without an optional extra (LanceDB's S3 emulator) may
+    # collect nothing; every other test module of the tree is collected from the sdist.
+    skipped = set(re.findall(r"SKIPPED \[\d+\] (\S+?):\d+: could not import", result.stdout))
+    assert collected == test_files - skipped
+    assert "tests/test_packaging.py" in collected
+
+
+def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Path) -> None:
+    top, _ = members(sdist)
+    with tarfile.open(sdist) as archive:
+        info = archive.extractfile(f"{top}/PKG-INFO")
+        assert info is not None
+        metadata = email.message_from_bytes(info.read())
+    description = metadata.get_payload()
+    assert isinstance(description, str)
+    assert description.startswith("\nOne pytest plugin for a CI pipeline's test-quality gates.")
+    assert "pip install -q tox" not in description  # the developers' commands stay on README
+    links = re.findall(r"\]\(([^)]+)\)", description)
+    assert links, "README.md links somewhere"
+    assert [link for link in links if not re.match(r"https://|#", link)] == []
+    assert f"{HOME}/blob/main/docs/sharding.md" in links
+    assert sorted(metadata.get_all("Project-URL") or []) == [
+        f"Changelog, {HOME}/blob/main/CHANGELOG.md",
+        f"Documentation, {HOME}/tree/main/docs",
+        f"Issues, {HOME}/issues",
+        f"Source, {HOME}",
+    ]
