@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -116,3 +116,64 @@ def test_help_states_every_default(pytest_help: str) -> None:
         assert given in shown
         ini = rf"{spec.ini} \([a-z |]+\): {re.escape(spec.help)} Default: {spec.default}\. Accepts "
         assert re.search(ini, shown)
+
+
+def _hook(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, DOCS / "hooks" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+example_run = _hook("example_run")
+
+RUN_OUTPUT = """\
+============================= test session starts ==============================
+atom-gates: seed 1234 | TQ-01 independence | reproduce with --atom-gates-seed=1234
+collected 3 items
+
+tests/test_a.py .F.                                                      [100%]
+================================== atom-gates ==================================
+gate   name       verdict  measured        required
+TQ-02  pass rate  PASS     66.67 % (2/3)   >= 50 %
+TQ-03  duration   PASS     1.25 s          <= 3600 s
+
+tolerated failures, within the TQ-02 minimum of 50 % (1):
+  tests/test_a.py::test_b - AssertionError
+
+coverage (TQ-05):
+  99 % of 239 statements
+atom-gates: PASS - every enforced gate passed (seed 1234)
+========================= 1 failed, 2 passed in 1.30s ==========================
+"""
+
+
+def test_docs_sample_is_the_run_header_and_whole_summary() -> None:
+    page = "Before\n\n<!-- atom-gates: example-run -->\n\nAfter\n"
+    lines = RUN_OUTPUT.splitlines()
+    expected = "\n".join([lines[1], "...", *lines[5:16]])
+    assert example_run.render(page, RUN_OUTPUT) == f"Before\n\n```text\n{expected}\n```\n\nAfter\n"
+
+
+def test_readme_sample_stops_before_coverage_and_ignores_only_durations() -> None:
+    lines = RUN_OUTPUT.splitlines()
+    short = example_run.short_sample(RUN_OUTPUT)
+    assert short == "\n".join([lines[1], "...", *lines[5:12], lines[15]])
+    same = example_run._without_durations
+    assert same(short) == same(short.replace("1.25 s  ", "12.5 s  "))
+    assert same(short) != same(short.replace("(2/3)", "(3/4)"))
+
+
+def test_an_output_without_the_summary_is_an_error_naming_it() -> None:
+    with pytest.raises(example_run.SampleRunError, match="has no gates' summary"):
+        example_run.short_sample("collected 0 items\n")
+
+
+def test_readme_sample_is_checked_by_the_docs_build() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = example_run.readme_sample(readme)
+    assert sample.startswith(f"atom-gates: seed {example_run.SEED} | ")
+    assert sample.endswith(f"(seed {example_run.SEED})")
+    assert "docs/hooks/example_run.py" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
