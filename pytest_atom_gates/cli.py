@@ -189,11 +189,13 @@ def _determinism_section(merged: Any) -> dict[str, Any]:
     """TQ-04's section over every shard: the flaky tests with the history their shard saw."""
     facts = merged.facts
     history: dict[str, Any] = {}
+    broken: list[dict[str, Any]] = []
     capped: list[str] = facts.extras["reruns"].capped
     for shard in merged.assembly.used:
         section = shard.report.section("determinism") or {}
         for entry in section.get("flaky", ()):
             history[entry["nodeid"]] = entry.get("history")
+        broken += section.get("broken", ())
     return {
         "reruns": merged.settings.reruns,
         "rerun_delay": merged.settings.rerun_delay,
@@ -201,6 +203,7 @@ def _determinism_section(merged: Any) -> dict[str, Any]:
             {"nodeid": nodeid, "history": history.get(nodeid)}
             for nodeid in facts.ledger.with_outcome("flaky")
         ],
+        "broken": broken,
         "rerun_cap": capped,
         "quarantined": [
             {"nodeid": n, "reason": r, "outcome": facts.ledger.outcome(n)}

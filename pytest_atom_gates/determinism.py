@@ -5,7 +5,7 @@ controller, where the reports of every process arrive.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,12 +14,22 @@ from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.history import FlakeHistory, FlakeRate, flake_rate
+from pytest_atom_gates.history import (
+    BROKEN,
+    BROKEN_RUNS,
+    FlakeHistory,
+    FlakeRate,
+    flake_rate,
+    status,
+)
 from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
-from pytest_atom_gates.session import GatesController, GatesRun, is_xdist_controller
+from pytest_atom_gates.run import GatesRun, is_xdist_controller
 from pytest_atom_gates.settings import setting_source
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.extension import GateRegistry
 
 
 class DeterminismFeature:
@@ -36,6 +46,8 @@ class DeterminismFeature:
         self.capped: list[str] = []
         self.unused: list[QuarantineEntry] = []
         self.rates: dict[str, FlakeRate] = {}
+        self.broken: dict[str, str] = {}
+        """Failed tests that the history calls broken, and their recent outcomes."""
         self.history_warning: str | None = None
 
     # -- reports, as the controller receives them ---------------------------------------------
@@ -97,6 +109,11 @@ class DeterminismFeature:
             for nodeid in facts.ledger.with_outcome(FLAKY)
             if nodeid in recorded
         }
+        self.broken = {
+            nodeid: flake_rate(recorded[nodeid]).recent
+            for nodeid in facts.ledger.with_outcome(FAILED)
+            if nodeid in recorded and status(recorded[nodeid]) == BROKEN
+        }
 
     def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
         settings = self.run.settings
@@ -114,6 +131,9 @@ class DeterminismFeature:
                     },
                 }
                 for nodeid in facts.ledger.with_outcome(FLAKY)
+            ],
+            "broken": [
+                {"nodeid": nodeid, "recent": recent} for nodeid, recent in self.broken.items()
             ],
             "rerun_cap": self.capped,
             "quarantined": [
@@ -146,6 +166,16 @@ class DeterminismFeature:
                         f"    attempt {number}: {how} after "
                         f"{format_seconds(attempt.duration)}{error}"
                     )
+        if self.broken:
+            write("")
+            write(
+                f"broken tests ({len(self.broken)}), failed each of their last {BROKEN_RUNS} "
+                "runs: a failure, not a flake",
+                bold=True,
+                red=True,
+            )
+            for nodeid, recent in self.broken.items():
+                write(f"  {nodeid} - recent {recent}")
         for message in self.capped:
             write(f"  {message}", yellow=True)
         if facts.quarantined:
@@ -195,18 +225,18 @@ class CrashRerun:
             report.outcome = RERUN  # type: ignore[assignment]
 
 
-def setup(config: pytest.Config, run: GatesRun, controller: GatesController | None) -> None:
-    """Register TQ-04's controller side; the reruns themselves run in the test protocol."""
-    if controller is None:
-        return
+@pytest.hookimpl
+def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> None:
+    """TQ-04's controller side, added as any extension's gate is; the reruns themselves run
+    in the test protocol, where tests run."""
+    run = gates.run
     feature = DeterminismFeature(
         config,
         run,
         QuarantineList.read(run.settings.quarantine_path, setting_source(config, "quarantine")),
     )
     config.pluginmanager.register(feature, "atom-gates-determinism")
-    controller.add_feature(feature)
-    controller.report_observers.append(feature.observe)
+    gates.add_feature(feature, observe=feature.observe)
     for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):

@@ -150,6 +150,29 @@ class FlakeHistory:
         return _LockFile(self._lock, self._clock)
 
 
+BROKEN_RUNS = 3
+"""A test that failed each of its last this many runs is broken: a failure, not a flake."""
+STABLE, FLAKY_STATUS, BROKEN, FAILING = "stable", "flaky", "broken", "failing"
+_FAILURE_STREAKS = re.compile("F+")
+
+
+def status(history: Outcomes, broken_runs: int = BROKEN_RUNS) -> str:
+    """What a test's recorded outcomes say it is, newest last.
+
+    - ``broken``: it failed each of its last ``broken_runs`` runs (whatever came before);
+    - ``flaky``: not broken, and flaky in a run (failed, then passed on a rerun) or failing in
+      two streaks or more with passes between (it fails now and then);
+    - ``failing``: it failed its last run, in its only streak, not yet ``broken_runs`` long;
+    - ``stable``: only passes, or one streak of failures that ended (broken, then mended).
+    """
+    spelled = spelled_out(history)
+    if len(spelled) >= broken_runs and spelled.endswith("F" * broken_runs):
+        return BROKEN
+    if "K" in spelled or len(_FAILURE_STREAKS.findall(spelled)) >= 2:
+        return FLAKY_STATUS
+    return FAILING if spelled.endswith("F") else STABLE
+
+
 def flake_rate(history: Outcomes) -> FlakeRate:
     """A test's flake rate from its recorded outcomes."""
     spelled = spelled_out(history)
@@ -200,21 +223,26 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
     tests, warning = history.load()
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)
+    statuses = {
+        nodeid: status(outcomes) for nodeid, outcomes in tests.items() if isinstance(outcomes, str)
+    }
     rates = sorted(
         (
-            (nodeid, flake_rate(history))
-            for nodeid, history in tests.items()
-            if isinstance(history, str) and "K" in history
+            (nodeid, flake_rate(tests[nodeid]))
+            for nodeid, kind in statuses.items()
+            if kind == FLAKY_STATUS
         ),
         key=lambda pair: (-pair[1].flaky / pair[1].runs, -pair[1].flaky, pair[0]),
     )
+    broken = sorted(nodeid for nodeid, kind in statuses.items() if kind == BROKEN)
     writer.sep("=", "atom-gates flake history")
     writer.line(
-        f"{history.path}: {len(tests)} tests recorded, {len(rates)} flaky at least once "
-        f"in their last {KEEP} runs"
+        f"{history.path}: {len(tests)} tests recorded; in their last {KEEP} runs {len(rates)} "
+        f"flaky, {len(broken)} broken (failed each of their last {BROKEN_RUNS} runs)"
     )
+    limit = None if config.option.verbose > 0 else 20
     if rates:
-        limit = None if config.option.verbose > 0 else 20
+        writer.line("")
         writer.line(f"{'flaky':>6} {'runs':>5} {'rate':>7}  recent      test")
         for nodeid, rate in rates[:limit]:
             writer.line(
@@ -223,5 +251,17 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
             )
         if limit is not None and len(rates) > limit:
             writer.line(f"... and {len(rates) - limit} more (-v lists all)")
-        writer.line("recent: the last outcomes, newest last: P passed, K flaky, F failed")
+    if broken:
+        writer.line("")
+        writer.line(f"broken, not flaky ({len(broken)}):")
+        for nodeid in broken[:limit]:
+            writer.line(f"  {flake_rate(tests[nodeid]).recent:<10}  {one_line(nodeid)}")
+        if limit is not None and len(broken) > limit:
+            writer.line(f"... and {len(broken) - limit} more (-v lists all)")
+    if rates or broken:
+        writer.line("")
+        writer.line(
+            "flaky: flaky in a run, or failing now and then; recent: the last outcomes, "
+            "newest last: P passed, K flaky, F failed"
+        )
     return 0

@@ -24,6 +24,7 @@ from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.ledger import MAIN_PROCESS, NOT_RUN, Ledger
 from pytest_atom_gates.report import Report
 from pytest_atom_gates.settings import (
+    GATE_NAMES,
     SHUFFLED_ORDER,
     GateMode,
     Settings,
@@ -361,6 +362,33 @@ def with_shard_durations(verdict: GateVerdict, used: Sequence[Shard]) -> GateVer
     return replace(verdict, measured=measured, data=data, reason=reason)
 
 
+_SEVERITY = {Verdict.FAIL: 3, Verdict.WARN: 2, Verdict.PASS: 1, Verdict.OFF: 0, Verdict.DEFERRED: 0}
+
+
+def extension_verdicts(used: Sequence[Shard]) -> list[GateVerdict]:
+    """The extensions' gates, which each shard judged over its own tests: the merge has none of
+    their code, so each keeps its worst shard's verdict, naming the shard. A shard that did not
+    judge a gate the others did fails it (the gate was not added alike everywhere)."""
+    judged: dict[str, list[tuple[int, GateVerdict]]] = {}
+    for shard in used:
+        for verdict in shard.report.verdicts:
+            if verdict.gate not in GATE_NAMES:
+                judged.setdefault(verdict.gate, []).append((shard.index, verdict))
+    merged = []
+    for by_shard in judged.values():
+        index, worst = max(by_shard, key=lambda pair: _SEVERITY[pair[1].verdict])
+        measured = f"{worst.measured} (worst of {len(by_shard)} shards: shard {index})"
+        verdict = replace(worst, measured=measured)
+        without = sorted({s.index for s in used} - {i for i, _ in by_shard})
+        if without and worst.verdict is not Verdict.OFF:
+            names = ", ".join(str(i) for i in without)
+            reason = f"shard {names} did not judge {worst.gate}: it was not added on every shard"
+            failed = Verdict.WARN if worst.mode is GateMode.WARN else Verdict.FAIL
+            verdict = replace(verdict, verdict=failed, reason=reason)
+        merged.append(verdict)
+    return merged
+
+
 @dataclass
 class Merged:
     facts: RunFacts
@@ -393,6 +421,7 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
         with_shard_durations(with_integrity(v, assembly.problems), assembly.used)
         for v in evaluate(gates, facts)
     ]
+    verdicts += extension_verdicts(assembly.used)
     status = 1 if any(v.fails_run for v in verdicts) else 0
     return Merged(facts, verdicts, assembly, settings, status)
 

@@ -19,6 +19,12 @@ MARKERS = (
 )
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_atom_gates import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("atom-gates", "test-quality gates (pytest-atom-gates)")
     group.addoption(
@@ -66,9 +72,15 @@ def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
     if config.getoption("atom_gates"):
+        from pytest_atom_gates import determinism
+        from pytest_atom_gates.cov import feature as coverage
         from pytest_atom_gates.session import start
 
+        # TQ-04 and TQ-05 come in through pytest_atom_gates_add_gates, as extensions' gates do.
+        for name, module in (("determinism", determinism), ("coverage", coverage)):
+            config.pluginmanager.register(module, f"atom-gates-{name}-gate")
         start(config)
+        coverage.setup_worker(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

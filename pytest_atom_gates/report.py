@@ -200,4 +200,5 @@ class _Reader:
             reason=self.optional(record, "reason", str),
             mode=mode,
             data=self.get(record, "data", Mapping),
+            title=self.get(record, "name", str),
         )

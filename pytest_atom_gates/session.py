@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,17 @@ from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
+from pytest_atom_gates.run import (
+    FILE_ORDER_KEY,
+    RUN_KEY,
+    WORKER_BUDGET_KEY,
+    WORKER_SEED_KEY,
+    GatesRun,
+    is_xdist_controller,
+    is_xdist_worker,
+)
 from pytest_atom_gates.settings import (
+    GATE_NAMES,
     SHUFFLED_ORDER,
     GateMode,
     Settings,
@@ -49,57 +59,16 @@ from pytest_atom_gates.settings import (
 )
 from pytest_atom_gates.shard import (
     SHARD_KEY,
-    ShardFacts,
     ShardSpec,
     defer_whole_suite,
     select_shard,
     shared_seed,
 )
-from pytest_atom_gates.signals import SigtermAsInterrupt, Terminated
+from pytest_atom_gates.signals import Terminated
 
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
-WORKER_SEED_KEY = "atom_gates_seed"
-WORKER_BUDGET_KEY = "atom_gates_budget_left"
-FILE_ORDER_KEY = "atom_gates_file_order"
 MIN_CHECK_SECONDS = 120.0
 """TQ-01's checks may always take this long, whatever their share of the run's time."""
-
-
-@dataclass
-class GatesRun:
-    """What every part of one run shares, kept in ``config.stash``."""
-
-    settings: Settings
-    seed: int
-    clock: Stopwatch
-    budget_left: float
-    """Seconds of the session budget left when this process started."""
-    cache: PluginCache = field(default_factory=lambda: PluginCache(None))
-    """The plugin's cache folder; on the controller only, as workers never write the cache."""
-    notes: list[str] = field(default_factory=list)
-    sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
-    durations: dict[str, float] = field(default_factory=dict)
-    """A shard's recorded test durations, which it splits by."""
-    shard: ShardFacts | None = None
-    """This process's part of a CI shard split, once collected."""
-    shard_deselected: int = 0
-    file_order: list[str] | None = None
-    """The selected tests in collection order, before the shuffle."""
-
-
-RUN_KEY = pytest.StashKey[GatesRun]()
-
-
-def is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-def is_xdist_controller(config: pytest.Config) -> bool:
-    return (
-        not is_xdist_worker(config)
-        and config.getoption("dist", "no") != "no"
-        and bool(config.getoption("tx", None))
-    )
 
 
 def _not_evaluated_reason(config: pytest.Config) -> str | None:
@@ -182,15 +151,23 @@ def start(config: pytest.Config) -> None:
             config.pluginmanager.register(
                 XdistControllerHooks(run, controller.ledger), "atom-gates-xdist"
             )
-    # Each feature module sets itself up in every process of the run: on xdist workers, and on
-    # --collect-only, ``controller`` is None.
-    from pytest_atom_gates import determinism
+    if controller is not None:
+        _add_gates(config, run, controller)
 
-    determinism.setup(config, run, controller)
 
-    from pytest_atom_gates.cov.feature import setup as setup_coverage
+def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController) -> None:
+    """The gates beyond TQ-01..03: the built-in reruns and coverage, and every extension's,
+    all through ``pytest_atom_gates_add_gates``."""
+    from pytest_atom_gates.extension import GateRegistry
 
-    setup_coverage(config, run, controller)
+    registry = GateRegistry(config, run, controller.add_feature)
+    try:
+        config.hook.pytest_atom_gates_add_gates(config=config, gates=registry)
+    except pytest.UsageError:
+        raise
+    except Exception as exc:
+        raise pytest.UsageError(f"pytest_atom_gates_add_gates raised {exc!r}") from None
+    registry.check_modes()
 
 
 def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None]:
@@ -278,6 +255,12 @@ def stop(config: pytest.Config) -> None:
     for name, plugin in config.pluginmanager.list_name_plugin():
         if name.startswith("atom-gates-") and plugin is not None:
             config.pluginmanager.unregister(plugin)
+
+
+def _gate_order(gate_id: str) -> tuple[int, str]:
+    """TQ-01..05 by id first; extensions' gates keep the order they were added in (sorts are
+    stable)."""
+    return (0, gate_id) if gate_id in GATE_NAMES else (1, "")
 
 
 def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
@@ -386,9 +369,15 @@ class GatesController:
 
     # -- facts ---------------------------------------------------------------------------
 
-    def add_feature(self, feature: Feature) -> None:
-        self.features.append(feature)
-        self.gates = sorted([*self.gates, feature.gate], key=lambda gate: gate.id)
+    def add_feature(
+        self, feature: Feature, observe: Callable[[pytest.TestReport], None] | None = None
+    ) -> None:
+        """A feature's gate joins the run: TQ-01..05 in their order, then the extensions' gates
+        in the order they were added; ``observe`` sees each last and each rerun report."""
+        self.features = sorted([*self.features, feature], key=lambda f: _gate_order(f.gate.id))
+        self.gates = sorted([*self.gates, feature.gate], key=lambda gate: _gate_order(gate.id))
+        if observe is not None:
+            self.report_observers.append(observe)
 
     def pytest_report_header(self) -> list[str]:
         return header_lines(self.run, [feature.header() for feature in self.features])
@@ -587,7 +576,7 @@ class GatesController:
             exit_status=status,
             incomplete_reason=self._incomplete_reason(facts, pytest_status),
             environment=json_report.environment(self.config, workers),
-            extra_sections={f.name: f.report_section(facts) for f in self.features},
+            extra_sections=self._sections(facts),
         )
         try:
             json_report.write_report(path, report)
@@ -595,6 +584,20 @@ class GatesController:
             self.report_problem = f"could not write the report to {path}: {exc}"
         else:
             self.report_written = path
+
+    def _sections(self, facts: RunFacts) -> dict[str, Any]:
+        """Each built-in feature's section of the report, and the extensions' under theirs."""
+        from pytest_atom_gates.extension import EXTENSIONS_KEY
+
+        sections: dict[str, Any] = {}
+        for feature in self.features:
+            if feature.name == EXTENSIONS_KEY:
+                sections.setdefault(EXTENSIONS_KEY, {})[feature.gate.id] = feature.report_section(
+                    facts
+                )
+            else:
+                sections[feature.name] = feature.report_section(facts)
+        return sections
 
     # -- terminal ------------------------------------------------------------------------
 

@@ -117,8 +117,8 @@ class Settings:
     shard_source: str = "--atom-gates-shard"
     durations_path: Path | None = None
 
-    def mode(self, gate_id: str) -> GateMode:
-        return self.modes.get(gate_id, GateMode.ENFORCE)
+    def mode(self, gate_id: str, default: GateMode = GateMode.ENFORCE) -> GateMode:
+        return self.modes.get(gate_id, default)
 
 
 COVERAGE_REPORT_KINDS = ("term", "term-missing", "xml", "html", "json", "lcov")
@@ -287,12 +287,21 @@ def parse_order(text: str) -> str:
     return cleaned
 
 
+EXTENSION_GATE_ID = re.compile(r"[A-Z][A-Z0-9]{0,7}-[0-9]{2}")
+"""An extension's gate id (``SK-01``); whether a gate has it is known once the gates are added."""
+
+
 def parse_gate_id(text: str) -> str:
-    """Map a gate id or alias (``TQ-05``, ``tq05``, ``coverage``) to its id."""
+    """Map a gate id or alias (``TQ-05``, ``tq05``, ``coverage``) to its id; an extension's
+    gate id (``SK-01``) is taken as given and checked once the extensions added their gates."""
     gate = _GATE_LOOKUP.get(text.strip().lower())
-    if gate is None:
-        raise _Invalid(f"unknown gate {text.strip()!r}")
-    return gate
+    if gate is not None:
+        return gate
+    if EXTENSION_GATE_ID.fullmatch(text.strip().upper()) and not text.strip().upper().startswith(
+        "TQ-"
+    ):
+        return text.strip().upper()
+    raise _Invalid(f"unknown gate {text.strip()!r}")
 
 
 def parse_mode(text: str) -> tuple[str, GateMode]:
@@ -426,8 +435,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "mode",
         "GATE:MODE",
         "Set a gate to enforce, warn or off, e.g. TQ-05:off (repeatable).",
-        f"GATE:MODE pairs, GATE one of {_GATE_CHOICES} (or its name), "
-        "MODE one of enforce, warn, off",
+        f"GATE:MODE pairs, GATE one of {_GATE_CHOICES} (or its name) or an extension's gate "
+        "id, MODE one of enforce, warn, off",
         repeatable=True,
         ini_name="atom_gates_modes",
         ini_type="args",

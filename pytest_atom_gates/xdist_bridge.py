@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
-from pytest_atom_gates.session import FILE_ORDER_KEY, WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
+from pytest_atom_gates.run import FILE_ORDER_KEY, WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
 from pytest_atom_gates.shard import SHARD_KEY, ShardFacts
 
 

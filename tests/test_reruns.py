@@ -416,11 +416,61 @@ def test_flake_history_accumulates_and_is_listed(pytester: pytest.Pytester, gate
     listing.stdout.fnmatch_lines(
         [
             "*atom-gates flake history*",
-            "*history.json: 2 tests recorded, 1 flaky at least once in their last 50 runs",
-            "*3     3  100.0%  KKK         test_s.py::test_flaky",
+            "*history.json: 2 tests recorded; in their last 50 runs 1 flaky, 0 broken "
+            "(failed each of their last 3 runs)",
+            "",
+            " flaky  runs    rate  recent      test",
+            "     3     3  100.0%  KKK         test_s.py::test_flaky",
         ]
     )
     listing.stdout.no_fnmatch_line("*test_s.py::test_ok*")
+
+
+def test_a_test_that_fails_each_of_its_last_3_runs_is_broken_not_flaky(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makeconftest(FLAKY_ONCE)
+    pytester.makepyfile(
+        test_s="""
+        import pathlib
+        from conftest import fail_first_time
+
+        def test_was_flaky_now_broken():
+            if pathlib.Path("broke").exists():
+                assert False, "broken since"
+            fail_first_time("once")
+
+        def test_ok(): pass
+    """
+    )
+    gates.run(NO_DELAY)  # flaky: failed, then passed on a rerun
+    (pytester.path / "broke").touch()
+    for _ in (2, 3):
+        run = gates.run(NO_DELAY, "--atom-gates-min-pass-rate=50")
+        assert run.report["determinism"]["broken"] == []
+    run = gates.run(NO_DELAY, "--atom-gates-min-pass-rate=50")
+    assert run.report["determinism"]["broken"] == [
+        {"nodeid": "test_s.py::test_was_flaky_now_broken", "recent": "KFFF"}
+    ]
+    assert run.report["determinism"]["flaky"] == []
+    jsonschema.validate(run.report, schema())
+    lines = run.result.outlines
+    heading = lines.index(
+        "broken tests (1), failed each of their last 3 runs: a failure, not a flake"
+    )
+    assert lines[heading + 1] == "  test_s.py::test_was_flaky_now_broken - recent KFFF"
+    listing = pytester.runpytest("--atom-gates-history")
+    assert listing.ret == 0
+    listing.stdout.fnmatch_lines(
+        [
+            "*history.json: 2 tests recorded; in their last 50 runs 0 flaky, 1 broken "
+            "(failed each of their last 3 runs)",
+            "",
+            "broken, not flaky (1):",
+            "  KFFF        test_s.py::test_was_flaky_now_broken",
+        ]
+    )
+    listing.stdout.no_fnmatch_line("* flaky  runs*")
 
 
 def test_history_counts_passes_and_spells_out_the_rest(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -104,15 +105,24 @@ def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
     os.chdir(examples)  # pytester restores the working directory after the test
     result = pytester.runpytest_subprocess("--atom-gates")
     assert result.ret == 0, result.stdout.str()
+    # Without the lancedb extra its 10 tests skip, and the suite's own SK-01 gate (warn) says so.
+    if importlib.util.find_spec("lancedb") is None:
+        skipped = "SK-01  skipped tests  WARN (warn only)  14.5 % (10/69) *<= 2 %"
+        closing = "atom-gates: PASS with warnings - SK-01 skipped tests (seed *)"
+    else:
+        skipped = "SK-01  skipped tests  PASS     0.0 % (0/69) *<= 2 %"
+        closing = "atom-gates: PASS - every enforced gate passed (seed *)"
     result.stdout.fnmatch_lines(
         [
             "*= atom-gates =*",
-            "TQ-01  independence  PASS*",
-            "TQ-02  pass rate     PASS*",
-            "TQ-03  duration      PASS*",
-            "TQ-05  coverage      PASS     * % (*; core, api, tools)*",
+            "TQ-01  independence  *PASS*",
+            "TQ-02  pass rate     *PASS*",
+            "TQ-03  duration      *PASS*",
+            "TQ-05  coverage      *PASS     * % (*; core, api, tools)*",
+            skipped,
+            "BU-01  test budgets  *PASS *0 over budget *within test-budgets.json",
             "tolerated failures, within the TQ-02 minimum of 98 % (1):",
             "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
-            "atom-gates: PASS - every enforced gate passed (seed *)",
+            closing,
         ]
     )

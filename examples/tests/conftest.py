@@ -1,6 +1,9 @@
 import pytest
 from api.app import App
 
+# The suite's own gates, beside TQ-01..05 (suite_gates.py).
+from suite_gates import pytest_atom_gates_add_gates  # noqa: F401
+
 
 @pytest.fixture
 def app() -> App:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,13 +25,11 @@ from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import Gate, RunFacts
 from pytest_atom_gates.gates.numbers import format_threshold
 from pytest_atom_gates.reporting.atomic import display_path
-from pytest_atom_gates.session import (
-    GatesController,
-    GatesRun,
-    is_xdist_controller,
-    is_xdist_worker,
-)
+from pytest_atom_gates.run import is_xdist_controller, is_xdist_worker
 from pytest_atom_gates.settings import SPEC_BY_NAME, GateMode, Settings, setting_source
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.extension import GateRegistry
 
 _LOADED_LATE = (
     "coverage was not measured: pytest-atom-gates was loaded after pytest started up (from a "
@@ -156,17 +154,19 @@ class CoverageFeature:
             write(f"  coverage.py: {warning}", yellow=True)
 
 
-def setup(config: pytest.Config, run: GatesRun, controller: GatesController | None) -> None:
-    """Give this process its part in TQ-05; called by ``session.start`` in every process."""
+def setup_worker(config: pytest.Config) -> None:
+    """An xdist worker's part in TQ-05: its coverage data, handed to the controller."""
     measurement = config.stash.get(MEASUREMENT_KEY, None)
-    if is_xdist_worker(config):
-        if measurement is not None:
-            worker = XdistWorker(config, measurement)
-            config.pluginmanager.register(worker, "atom-gates-coverage-worker")
-        return
-    if controller is None:
-        return
-    settings = run.settings
+    if is_xdist_worker(config) and measurement is not None:
+        worker = XdistWorker(config, measurement)
+        config.pluginmanager.register(worker, "atom-gates-coverage-worker")
+
+
+@pytest.hookimpl
+def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> None:
+    """TQ-05 in the process that judges, added as any extension's gate is."""
+    measurement = config.stash.get(MEASUREMENT_KEY, None)
+    settings = gates.run.settings
     engine: Engine | None = None
     if measurement is not None:
         problem = unwritable(settings.coverage_reports)
@@ -181,4 +181,4 @@ def setup(config: pytest.Config, run: GatesRun, controller: GatesController | No
             config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")
         else:
             engine = SingleProcess(config, measurement, settings)
-    controller.add_feature(CoverageFeature(settings, engine))
+    gates.add_feature(CoverageFeature(settings, engine))

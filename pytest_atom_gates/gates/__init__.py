@@ -38,7 +38,7 @@ def evaluate(gates: Sequence[Gate], facts: RunFacts) -> list[GateVerdict]:
     """Every gate's verdict, with its configured mode applied; gates set to off are not run."""
     verdicts = []
     for gate in gates:
-        mode = facts.settings.mode(gate.id)
+        mode = facts.settings.mode(gate.id, getattr(gate, "default_mode", GateMode.ENFORCE))
         if mode is GateMode.OFF:
             verdicts.append(off_verdict(gate.id))
         else:

@@ -32,10 +32,12 @@ class GateVerdict:
     mode: GateMode = GateMode.ENFORCE
     data: Mapping[str, Any] = field(default_factory=dict)
     """Machine-readable figures behind ``measured``, for the JSON report."""
+    title: str | None = None
+    """The gate's name where it is not one of TQ-01..05 (an extension's gate)."""
 
     @property
     def name(self) -> str:
-        return GATE_NAMES[self.gate]
+        return self.title or GATE_NAMES.get(self.gate, self.gate)
 
     @property
     def fails_run(self) -> bool:

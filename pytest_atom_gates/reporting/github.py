@@ -32,7 +32,7 @@ from pytest_atom_gates.reporting.atomic import display_path
 from pytest_atom_gates.reporting.terminal import closing_line
 
 if TYPE_CHECKING:
-    from pytest_atom_gates.session import GatesController
+    from pytest_atom_gates.run import Judged
 
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 WORKSPACE_ENV = "GITHUB_WORKSPACE"
@@ -321,9 +321,7 @@ def append_summary(file: str, markdown: str) -> str | None:
 class GitHubReporter:
     """Step summary and annotations of one run, on the controller."""
 
-    def __init__(
-        self, controller: GatesController, environ: Mapping[str, str] = os.environ
-    ) -> None:
+    def __init__(self, controller: Judged, environ: Mapping[str, str] = os.environ) -> None:
         self.controller = controller
         self.rootpath = controller.config.rootpath
         workspace = environ.get(WORKSPACE_ENV, "").strip()

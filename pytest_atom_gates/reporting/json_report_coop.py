@@ -21,7 +21,7 @@ from pytest_atom_gates.reporting.json_report import (
 
 if TYPE_CHECKING:
     from pytest_atom_gates.gates.base import GateVerdict, RunFacts
-    from pytest_atom_gates.session import GatesController
+    from pytest_atom_gates.run import Judged
 
 SECTION = "atom_gates"
 
@@ -62,7 +62,7 @@ def settle_flaky_outcomes(json_report: MutableMapping[str, Any], facts: RunFacts
 class JsonReportCooperation:
     """Adds the gates to pytest-json-report's report before it is saved."""
 
-    def __init__(self, controller: GatesController) -> None:
+    def __init__(self, controller: Judged) -> None:
         self.controller = controller
 
     # Optional: pytest-json-report declares this hook only once its own plugin is registered,

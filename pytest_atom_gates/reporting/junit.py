@@ -17,7 +17,7 @@ from pytest_atom_gates.ledger import RERUN
 from pytest_atom_gates.reporting import verdict_text
 
 if TYPE_CHECKING:
-    from pytest_atom_gates.session import GatesController
+    from pytest_atom_gates.run import Judged
 
 PREFIX = "atom_gates_"
 
@@ -25,7 +25,7 @@ PREFIX = "atom_gates_"
 class JUnitProperties:
     """Adds the seed, the verdicts and the flaky marks to the JUnit XML file."""
 
-    def __init__(self, controller: GatesController) -> None:
+    def __init__(self, controller: Judged) -> None:
         self.controller = controller
         self.failed_attempts: dict[str, int] = {}
         """Tests with a failed attempt that was rerun, and how many such attempts they had."""

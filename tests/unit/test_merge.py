@@ -256,3 +256,55 @@ def test_a_missing_report_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ReportProblem) as caught:
         load(tmp_path / "absent.json")
     assert str(caught.value) == f"{tmp_path / 'absent.json'}: no such file"
+
+
+def with_extension_verdict(document: dict[str, Any], verdict: str, measured: str) -> dict[str, Any]:
+    """The shard's report as if an extension's gate SK-01 had judged it so."""
+    document["verdicts"].append(
+        {
+            "gate": "SK-01",
+            "name": "skipped tests",
+            "verdict": verdict,
+            "mode": "enforce",
+            "measured": measured,
+            "required": "<= 2 %",
+            "reason": None if verdict == "PASS" else f"{measured} skipped",
+            "data": {},
+        }
+    )
+    return document
+
+
+def test_an_extension_gate_keeps_its_worst_shards_verdict() -> None:
+    result = merged(
+        with_extension_verdict(shard_document(1, 3, {"a.py::t1": PASS}), "PASS", "0.0 %"),
+        with_extension_verdict(shard_document(2, 3, {"a.py::t2": PASS}), "FAIL", "50.0 %"),
+        with_extension_verdict(
+            shard_document(3, 3, {"b.py::t1": PASS, "b.py::t2": PASS}), "FAIL", "9.0 %"
+        ),
+    )
+    skipped = verdict(result, "SK-01")
+    assert (skipped.verdict, skipped.name, skipped.measured, skipped.reason) == (
+        Verdict.FAIL,
+        "skipped tests",
+        "50.0 % (worst of 3 shards: shard 2)",
+        "50.0 % skipped",
+    )
+    assert result.exit_status == 1
+    assert [v.gate for v in result.verdicts][-1] == "SK-01"
+
+
+def test_an_extension_gate_missing_from_a_shard_fails_naming_it() -> None:
+    result = merged(
+        with_extension_verdict(
+            shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS}), "PASS", "0.0 %"
+        ),
+        shard_document(2, 2, {"b.py::t1": PASS, "b.py::t2": PASS}),
+    )
+    skipped = verdict(result, "SK-01")
+    assert (skipped.verdict, skipped.measured, skipped.reason) == (
+        Verdict.FAIL,
+        "0.0 % (worst of 1 shards: shard 1)",
+        "shard 2 did not judge SK-01: it was not added on every shard",
+    )
+    assert result.exit_status == 1

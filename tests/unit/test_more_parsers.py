@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_atom_gates.history import status as history_status
 from pytest_atom_gates.protocol import RerunPolicy, quarantine_reason
 from pytest_atom_gates.settings import (
     _Invalid,
@@ -110,3 +111,30 @@ def test_more_parser_messages() -> None:
     assert str(raised.value) == "not a number"
     assert parse_mode("TQ-02:warn") == ("TQ-02", GateMode.WARN)
     assert make_settings(modes={"TQ-02": GateMode.OFF}).mode("TQ-05") is GateMode.ENFORCE
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (5, "stable"),
+        ("PPPP", "stable"),
+        ("PPF", "failing"),
+        ("FF", "failing"),
+        ("FFF", "broken"),
+        ("PPKPFFF", "broken"),  # flaky once, then failing every run: broken, never flaky
+        ("FPFFF", "broken"),
+        ("PPKP", "flaky"),
+        ("FPF", "flaky"),  # two streaks of failures with a pass between
+        ("PFPPFP", "flaky"),
+        ("PFFP", "stable"),  # one streak that ended: broken, then mended
+        ("FFFP", "stable"),
+        ("KFF", "flaky"),
+    ],
+)
+def test_history_status(recorded: str | int, expected: str) -> None:
+    assert history_status(recorded) == expected
+
+
+def test_history_status_counts_the_last_k_runs() -> None:
+    assert history_status("PFF", broken_runs=2) == "broken"
+    assert history_status("PFF", broken_runs=4) == "failing"

@@ -1,0 +1,285 @@
+"""Gates of your own, judged like TQ-01 to TQ-05 from the same run.
+
+A conftest.py or a plugin implements the ``pytest_atom_gates_add_gates`` hook and adds its gates::
+
+    from pytest_atom_gates.extension import ExtensionGate, GateFacts, GateVerdict, Verdict
+
+    class MaxSkipped(ExtensionGate):
+        id = "SK-01"
+        name = "skipped tests"
+
+        def evaluate(self, facts: GateFacts) -> GateVerdict:
+            share = 100 * facts.count("skipped") / max(len(facts.outcomes), 1)
+            verdict = Verdict.PASS if share <= 2 else Verdict.FAIL
+            return self.verdict(verdict, f"{share:.1f} % skipped", "<= 2 %")
+
+    def pytest_atom_gates_add_gates(config, gates):
+        gates.add(MaxSkipped())
+
+Each gate gets a line in the gate table, a verdict in the JSON report (and its own section under
+``extensions``), a mode (``--atom-gates-mode=SK-01:warn``) and, enforced, a say in the exit status.
+The built-in reruns (TQ-04) and coverage (TQ-05) come in through the same hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_atom_gates.features import Feature, Writer
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.settings import EXTENSION_GATE_ID, GATE_NAMES, GateMode, setting_source
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.run import GatesRun
+
+__all__ = [
+    "ExtensionGate",
+    "GateFacts",
+    "GateMode",
+    "GateRegistry",
+    "GateVerdict",
+    "Verdict",
+]
+
+EXTENSIONS_KEY = "extensions"
+"""The JSON report's section that holds each extension gate's own section, by gate id."""
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What an extension's gate judges, read-only: the run's tests and their final outcomes."""
+
+    outcomes: Mapping[str, str]
+    """Every test's final outcome after reruns, by node id: ``passed``, ``failed``, ``flaky``,
+    ``skipped``, ``xfailed``, ``xpassed`` or ``not-run``. Quarantined tests are left out here
+    and below, as they count for no gate."""
+    durations: Mapping[str, float]
+    """Seconds spent on each finished test, over all its attempts."""
+    elapsed: float
+    """The session's wall clock so far, in seconds."""
+    seed: int
+    interrupted: str | None = None
+    """Why the run was interrupted (Ctrl+C, SIGTERM, pytest.exit()), if it was."""
+    stopped_early: str | None = None
+    """Why the run stopped before every selected test ran (-x, --maxfail, budget), if it did."""
+    partial: str | None = None
+    """Why the run covers only part of the suite (-k, -m, node ids, a CI shard), if it does."""
+    attempts: Mapping[str, int] = field(default_factory=dict)
+    """Tests that ran more than once (reruns), and how many attempts they had."""
+
+    def count(self, *outcomes: str) -> int:
+        """How many tests ended with any of these outcomes."""
+        return sum(1 for outcome in self.outcomes.values() if outcome in outcomes)
+
+    @classmethod
+    def of(cls, facts: RunFacts) -> GateFacts:
+        ledger, quarantined = facts.ledger, facts.quarantined
+        outcomes = {n: o for n, o in ledger.outcomes() if n not in quarantined}
+        attempts = {
+            n: len(ledger.attempts(n))
+            for n in ledger.with_outcome("failed", "flaky")
+            if n not in quarantined
+        }
+        durations = {n: s for n, s in ledger.durations.items() if n not in quarantined}
+        return cls(
+            outcomes=MappingProxyType(outcomes),
+            durations=MappingProxyType(durations),
+            elapsed=facts.elapsed,
+            seed=facts.seed,
+            interrupted=facts.interrupted,
+            stopped_early=facts.stopped_early,
+            partial=facts.partial_reason,
+            attempts=MappingProxyType({n: a for n, a in attempts.items() if a > 1}),
+        )
+
+
+class ExtensionGate:
+    """Base class of an extension's gate: set ``id`` and ``name``, write ``evaluate``.
+
+    ``id`` is one to eight capitals and digits, a hyphen and two digits (``SK-01``), and not
+    ``TQ-*``, which are the built-in gates'. The other methods are optional.
+    """
+
+    id: str = ""
+    name: str = ""
+    default_mode: GateMode = GateMode.ENFORCE
+    """The mode when the settings name none for this gate; ``warn`` for a gate on probation."""
+
+    def evaluate(self, facts: GateFacts) -> GateVerdict:
+        """Judge the run: PASS, WARN or FAIL, what was measured against what is required."""
+        raise NotImplementedError(f"{type(self).__name__} does not define evaluate()")
+
+    def verdict(
+        self,
+        verdict: Verdict,
+        measured: str,
+        required: str,
+        reason: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> GateVerdict:
+        """A verdict of this gate; ``data`` holds the figures for the JSON report."""
+        return GateVerdict(self.id, verdict, measured, required, reason, data=dict(data or {}))
+
+    def header(self) -> str:
+        """This gate's part of the header line."""
+        return f"{self.id} {self.name}"
+
+    def report_section(self, facts: GateFacts) -> Mapping[str, Any]:
+        """This gate's section of the JSON report, under ``extensions``; JSON-serialisable."""
+        return {}
+
+    def summary_lines(self, facts: GateFacts) -> Sequence[str]:
+        """Lines shown under the gate table, after a heading with the gate's id and name."""
+        return ()
+
+
+class GateRegistry:
+    """The ``gates`` of ``pytest_atom_gates_add_gates``: where a run's gates are added."""
+
+    def __init__(self, config: pytest.Config, run: GatesRun, add_feature: Callable[..., None]):
+        self.config = config
+        self.run = run
+        """The run's shared state; for the built-in features, not part of the stable API."""
+        self._add_feature = add_feature
+        self.added: list[str] = []
+
+    @property
+    def settings(self) -> Any:
+        """The run's settings (thresholds, modes); read-only."""
+        return self.run.settings
+
+    def add(self, gate: ExtensionGate) -> None:
+        """Add ``gate`` to the run. Raises ``pytest.UsageError`` for a gate it cannot take."""
+        problem = _problem_with(gate, self.added)
+        if problem:
+            raise pytest.UsageError(
+                f"pytest_atom_gates_add_gates: cannot add {gate!r}: {problem}. Accepted: an "
+                "ExtensionGate with a unique id of 1 to 8 capitals and digits, a hyphen and two "
+                "digits, not TQ-*, a name, and evaluate()."
+            )
+        self.added.append(gate.id)
+        self._add_feature(ExtensionFeature(gate, self.run))
+
+    def add_feature(self, feature: Feature, observe: Callable[..., None] | None = None) -> None:
+        """A built-in feature (reruns, coverage): its gate, facts and outputs, and a callback
+        for each test's last report and every rerun report."""
+        self._add_feature(feature, observe)
+
+    def check_modes(self) -> None:
+        """Every gate the settings set a mode for exists in this run. Raises UsageError."""
+        known = [*GATE_NAMES, *self.added]
+        unknown = [gate for gate in self.run.settings.modes if gate not in known]
+        if unknown:
+            raise pytest.UsageError(
+                f"{setting_source(self.config, 'mode')}: no gate {', '.join(unknown)} in this "
+                f"run. Accepted: {', '.join(known)}, or an alias of TQ-01 to TQ-05."
+            )
+
+
+def _problem_with(gate: Any, added: Sequence[str]) -> str | None:
+    gate_id, name = getattr(gate, "id", None), getattr(gate, "name", None)
+    if not isinstance(gate_id, str) or not EXTENSION_GATE_ID.fullmatch(gate_id):
+        return f"its id {gate_id!r} is not like SK-01"
+    if gate_id.startswith("TQ-"):
+        return f"its id {gate_id} is a built-in gate's"
+    if gate_id in added:
+        return f"a gate with the id {gate_id} was added already"
+    if not isinstance(name, str) or not name.strip():
+        return "it has no name"
+    if not callable(getattr(gate, "evaluate", None)):
+        return "it has no evaluate()"
+    return None
+
+
+class ExtensionFeature:
+    """An extension's gate as the controller runs every feature: judged, reported, shown."""
+
+    name = EXTENSIONS_KEY
+
+    def __init__(self, gate: ExtensionGate, run: GatesRun) -> None:
+        self.extension = gate
+        self.run = run
+        self.gate = _JudgedGate(gate)
+
+    @property
+    def gate_id(self) -> str:
+        return self.extension.id
+
+    def header(self) -> str:
+        mode = self.run.settings.mode(self.gate_id, _default_mode(self.extension))
+        suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
+        return f"{_safely(self.extension.header, self.extension.id)}{suffix}"
+
+    def contribute(self, facts: RunFacts) -> None:
+        """Nothing: an extension judges the facts the run already has."""
+
+    def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
+        section = _safely(lambda: self.extension.report_section(self.gate.facts_of(facts)), {})
+        return dict(section) if isinstance(section, Mapping) else {}
+
+    def render(self, write: Writer, verbosity: int, facts: RunFacts) -> None:
+        lines = _safely(lambda: list(self.extension.summary_lines(self.gate.facts_of(facts))), [])
+        if lines and verbosity >= 0:
+            write("")
+            write(f"{self.gate_id} {self.extension.name}:")
+            for line in lines:
+                write(f"  {line}")
+
+
+def _default_mode(gate: Any) -> GateMode:
+    mode = getattr(gate, "default_mode", GateMode.ENFORCE)
+    return mode if isinstance(mode, GateMode) else GateMode.ENFORCE
+
+
+def _safely(call: Callable[[], Any], fallback: Any) -> Any:
+    """An extension's optional part; one that raises is left out rather than end the run."""
+    try:
+        return call()
+    except Exception:
+        return fallback
+
+
+class _JudgedGate:
+    """The gate protocol over an extension's gate: facts in, a checked verdict out.
+
+    A gate that raises, or returns something that is not its verdict, fails with the reason: a
+    gate that could not judge must not pass.
+    """
+
+    def __init__(self, gate: ExtensionGate) -> None:
+        self.extension = gate
+        self.id = gate.id
+        self.default_mode = _default_mode(gate)
+        self._facts: tuple[RunFacts, GateFacts] | None = None
+
+    def facts_of(self, facts: RunFacts) -> GateFacts:
+        if self._facts is None or self._facts[0] is not facts:
+            self._facts = (facts, GateFacts.of(facts))
+        return self._facts[1]
+
+    def evaluate(self, facts: RunFacts) -> GateVerdict:
+        gate = self.extension
+        try:
+            verdict = gate.evaluate(self.facts_of(facts))
+        except Exception as exc:
+            return self._broken(f"{type(gate).__name__}.evaluate() raised {exc!r}")
+        if not isinstance(verdict, GateVerdict):
+            return self._broken(f"{type(gate).__name__}.evaluate() returned {verdict!r}")
+        if verdict.verdict not in (Verdict.PASS, Verdict.WARN, Verdict.FAIL):
+            return self._broken(f"{type(gate).__name__}.evaluate() said {verdict.verdict.value}")
+        return replace(verdict, gate=self.id, title=gate.name)
+
+    def _broken(self, why: str) -> GateVerdict:
+        return GateVerdict(
+            self.id,
+            Verdict.FAIL,
+            "-",
+            "a verdict",
+            f"the gate could not judge the run: {why}",
+            title=self.extension.name,
+        )

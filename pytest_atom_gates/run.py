@@ -1,0 +1,70 @@
+"""What every part of one ``--atom-gates`` run shares, and which role this process plays.
+
+The session, the features (reruns, coverage) and the outputs all read this; it imports none of
+them, so that each of them can import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import pytest
+
+from pytest_atom_gates.cache import PluginCache
+from pytest_atom_gates.clock import Stopwatch
+from pytest_atom_gates.settings import Settings
+from pytest_atom_gates.shard import ShardFacts
+from pytest_atom_gates.signals import SigtermAsInterrupt
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.gates.base import GateVerdict, RunFacts
+
+WORKER_SEED_KEY = "atom_gates_seed"
+WORKER_BUDGET_KEY = "atom_gates_budget_left"
+FILE_ORDER_KEY = "atom_gates_file_order"
+
+
+@dataclass
+class GatesRun:
+    """What every part of one run shares, kept in ``config.stash``."""
+
+    settings: Settings
+    seed: int
+    clock: Stopwatch
+    budget_left: float
+    """Seconds of the session budget left when this process started."""
+    cache: PluginCache = field(default_factory=lambda: PluginCache(None))
+    """The plugin's cache folder; on the controller only, as workers never write the cache."""
+    notes: list[str] = field(default_factory=list)
+    sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
+    durations: dict[str, float] = field(default_factory=dict)
+    """A shard's recorded test durations, which it splits by."""
+    shard: ShardFacts | None = None
+    """This process's part of a CI shard split, once collected."""
+    shard_deselected: int = 0
+    file_order: list[str] | None = None
+    """The selected tests in collection order, before the shuffle."""
+
+
+RUN_KEY = pytest.StashKey[GatesRun]()
+
+
+def is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        not is_xdist_worker(config)
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+    )
+
+
+class Judged(Protocol):
+    """The controller as the outputs for other tools see it: the facts and verdicts, once judged."""
+
+    config: pytest.Config
+    facts: RunFacts | None
+    verdicts: list[GateVerdict] | None
