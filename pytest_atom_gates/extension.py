@@ -23,6 +23,7 @@ The built-in reruns (TQ-04) and coverage (TQ-05) come in through the same hook.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -147,6 +148,8 @@ class GateRegistry:
         """The run's shared state; for the built-in features, not part of the stable API."""
         self._add_feature = add_feature
         self.added: list[str] = []
+        self.closed = False
+        """Set once the hook returned: gates are added at start-up only."""
 
     @property
     def settings(self) -> Any:
@@ -155,6 +158,11 @@ class GateRegistry:
 
     def add(self, gate: ExtensionGate) -> None:
         """Add ``gate`` to the run. Raises ``pytest.UsageError`` for a gate it cannot take."""
+        if self.closed:
+            raise RuntimeError(
+                f"cannot add {gate!r}: gates are added inside pytest_atom_gates_add_gates only, "
+                "before the run starts"
+            )
         problem = _problem_with(gate, self.added)
         if problem:
             raise pytest.UsageError(
@@ -182,6 +190,8 @@ class GateRegistry:
 
 
 def _problem_with(gate: Any, added: Sequence[str]) -> str | None:
+    if isinstance(gate, type):
+        return "it is a class: add an instance of it"
     gate_id, name = getattr(gate, "id", None), getattr(gate, "name", None)
     if not isinstance(gate_id, str) or not EXTENSION_GATE_ID.fullmatch(gate_id):
         return f"its id {gate_id!r} is not like SK-01"
@@ -193,6 +203,9 @@ def _problem_with(gate: Any, added: Sequence[str]) -> str | None:
         return "it has no name"
     if not callable(getattr(gate, "evaluate", None)):
         return "it has no evaluate()"
+    mode = getattr(gate, "default_mode", GateMode.ENFORCE)
+    if not isinstance(mode, GateMode):
+        return f"its default_mode {mode!r} is not a GateMode"
     return None
 
 
@@ -213,22 +226,34 @@ class ExtensionFeature:
     def header(self) -> str:
         mode = self.run.settings.mode(self.gate_id, _default_mode(self.extension))
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
-        return f"{_safely(self.extension.header, self.extension.id)}{suffix}"
+        return f"{_text(str(_safely(self.extension.header, self.extension.id)))}{suffix}"
 
     def contribute(self, facts: RunFacts) -> None:
         """Nothing: an extension judges the facts the run already has."""
 
+    def _off(self) -> bool:
+        return self.run.settings.mode(self.gate_id, self.gate.default_mode) is GateMode.OFF
+
     def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
+        if self._off():
+            return {}
         section = _safely(lambda: self.extension.report_section(self.gate.facts_of(facts)), {})
-        return dict(section) if isinstance(section, Mapping) else {}
+        if not isinstance(section, Mapping):
+            return {"problem": f"report_section() returned {type(section).__name__}, not a dict"}
+        problem = _json_problem(dict(section))
+        if problem:
+            return {"problem": f"report_section() returned what JSON cannot hold: {problem}"}
+        return dict(section)
 
     def render(self, write: Writer, verbosity: int, facts: RunFacts) -> None:
+        if self._off() or verbosity < 0:
+            return
         lines = _safely(lambda: list(self.extension.summary_lines(self.gate.facts_of(facts))), [])
-        if lines and verbosity >= 0:
+        if lines:
             write("")
-            write(f"{self.gate_id} {self.extension.name}:")
+            write(f"{self.gate_id} {_text(self.extension.name)}:")
             for line in lines:
-                write(f"  {line}")
+                write(f"  {_text(str(line))}")
 
 
 def _default_mode(gate: Any) -> GateMode:
@@ -237,11 +262,31 @@ def _default_mode(gate: Any) -> GateMode:
 
 
 def _safely(call: Callable[[], Any], fallback: Any) -> Any:
-    """An extension's optional part; one that raises is left out rather than end the run."""
+    """An extension's optional part; one that raises (anything: pytest.fail, SystemExit) is
+    left out rather than end the run without its verdicts."""
     try:
         return call()
-    except Exception:
+    except BaseException:
         return fallback
+
+
+def _text(value: str) -> str:
+    """An extension's text with its control characters escaped, so it cannot drive the
+    terminal (``\x1b[31m``); line breaks are left to the outputs, which keep lines whole."""
+    if value.isprintable():
+        return value
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in value
+    )
+
+
+def _json_problem(value: Any) -> str | None:
+    """Why ``value`` cannot go into the JSON report as it is, if it cannot."""
+    try:
+        json.dumps(value, allow_nan=False, default=str)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return str(exc)
+    return None
 
 
 class _JudgedGate:
@@ -254,6 +299,7 @@ class _JudgedGate:
     def __init__(self, gate: ExtensionGate) -> None:
         self.extension = gate
         self.id = gate.id
+        self.title = _text(gate.name)
         self.default_mode = _default_mode(gate)
         self._facts: tuple[RunFacts, GateFacts] | None = None
 
@@ -264,15 +310,33 @@ class _JudgedGate:
 
     def evaluate(self, facts: RunFacts) -> GateVerdict:
         gate = self.extension
+        where = f"{type(gate).__name__}.evaluate()"
         try:
             verdict = gate.evaluate(self.facts_of(facts))
-        except Exception as exc:
-            return self._broken(f"{type(gate).__name__}.evaluate() raised {exc!r}")
+        except BaseException as exc:  # pytest.fail, SystemExit: the gate could not judge
+            return self._broken(f"{where} raised {_raised(exc)}")
         if not isinstance(verdict, GateVerdict):
-            return self._broken(f"{type(gate).__name__}.evaluate() returned {verdict!r}")
+            return self._broken(f"{where} returned {_shown(verdict)}, not a GateVerdict")
         if verdict.verdict not in (Verdict.PASS, Verdict.WARN, Verdict.FAIL):
-            return self._broken(f"{type(gate).__name__}.evaluate() said {verdict.verdict.value}")
-        return replace(verdict, gate=self.id, title=gate.name)
+            return self._broken(f"{where} said {_shown(verdict.verdict)}, not PASS, WARN or FAIL")
+        texts = {"measured": verdict.measured, "required": verdict.required}
+        if verdict.reason is not None:
+            texts["reason"] = verdict.reason
+        wrong = [name for name, value in texts.items() if not isinstance(value, str)]
+        if wrong:
+            return self._broken(f"{where} gave a verdict whose {', '.join(wrong)} is not text")
+        problem = _json_problem(verdict.data) if isinstance(verdict.data, Mapping) else "no dict"
+        if problem:
+            return self._broken(f"{where} gave data that JSON cannot hold: {problem}")
+        return replace(
+            verdict,
+            gate=self.id,
+            title=self.title,
+            measured=_text(verdict.measured),
+            required=_text(verdict.required),
+            reason=None if verdict.reason is None else _text(verdict.reason),
+            data=dict(verdict.data),
+        )
 
     def _broken(self, why: str) -> GateVerdict:
         return GateVerdict(
@@ -281,5 +345,16 @@ class _JudgedGate:
             "-",
             "a verdict",
             f"the gate could not judge the run: {why}",
-            title=self.extension.name,
+            title=self.title,
         )
+
+
+def _raised(exc: BaseException) -> str:
+    """``KeyError('budget')``; pytest's outcomes (``pytest.fail``) show only their message."""
+    text = repr(exc)
+    return text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}({text!r})"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return _text(text if len(text) <= 80 else f"{text[:77]}...")

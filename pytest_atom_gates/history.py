@@ -70,6 +70,8 @@ def _parse(content: bytes) -> dict[str, Outcomes]:
         data = json.loads(text)
     except ValueError as exc:  # a number of thousands of digits is refused here too
         raise _Damaged(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise _Damaged("nested too deep to be a history") from None
     if not isinstance(data, dict) or data.get("version") not in _READABLE_VERSIONS:
         raise _Damaged(f"not a history of version {' or '.join(map(str, _READABLE_VERSIONS))}")
     tests = data.get("tests")

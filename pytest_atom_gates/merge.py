@@ -377,7 +377,8 @@ def extension_verdicts(used: Sequence[Shard]) -> list[GateVerdict]:
     merged = []
     for by_shard in judged.values():
         index, worst = max(by_shard, key=lambda pair: _SEVERITY[pair[1].verdict])
-        measured = f"{worst.measured} (worst of {len(by_shard)} shards: shard {index})"
+        judged_by = "1 shard" if len(by_shard) == 1 else f"worst of {len(by_shard)} shards"
+        measured = f"{worst.measured} ({judged_by}: shard {index})"
         verdict = replace(worst, measured=measured)
         without = sorted({s.index for s in used} - {i for i, _ in by_shard})
         if without and worst.verdict is not Verdict.OFF:

@@ -163,11 +163,14 @@ def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController
     registry = GateRegistry(config, run, controller.add_feature)
     try:
         config.hook.pytest_atom_gates_add_gates(config=config, gates=registry)
-    except pytest.UsageError:
+    except (pytest.UsageError, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit too: a usage error, never an INTERNALERROR
         raise pytest.UsageError(f"pytest_atom_gates_add_gates raised {exc!r}") from None
+    finally:
+        registry.closed = True
     registry.check_modes()
+    controller.gates_added = True
 
 
 def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None]:
@@ -366,6 +369,9 @@ class GatesController:
         self.report_problem: str | None = None
         self.output_problems: list[str] = []
         self._progress_shown = False
+        self.gates_added = False
+        self.late_gate_hooks: list[str] = []
+        """Conftests loaded after start-up that implement pytest_atom_gates_add_gates."""
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -378,6 +384,13 @@ class GatesController:
         self.gates = sorted([*self.gates, feature.gate], key=lambda gate: _gate_order(gate.id))
         if observe is not None:
             self.report_observers.append(observe)
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        # A conftest of a sub-directory loads during collection, after the gates were added:
+        # its gates would be missing without a word.
+        if self.gates_added and hasattr(plugin, "pytest_atom_gates_add_gates"):
+            where = getattr(plugin, "__file__", None) or repr(plugin)
+            self.late_gate_hooks.append(display_path(Path(where)) if "/" in where else where)
 
     def pytest_report_header(self) -> list[str]:
         return header_lines(self.run, [feature.header() for feature in self.features])
@@ -630,5 +643,13 @@ class GatesController:
             write(f"report: {display_path(self.report_written)}")
         for problem in self.output_problems:
             write(f"atom-gates: {problem}", yellow=True)
+        for where in self.late_gate_hooks:
+            write(
+                f"atom-gates: {where} implements pytest_atom_gates_add_gates but was loaded "
+                "after start-up: its gates are not in this run. Put the hook in the rootdir's "
+                "conftest.py, a test path's, or a plugin",
+                red=True,
+                bold=True,
+            )
         text, markup = closing_line(self.verdicts, self.run.seed)
         write(text, **markup)

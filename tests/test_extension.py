@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -334,3 +335,162 @@ def test_the_example_suites_gates_judge_a_run(any_engine: Gates) -> None:
     lines = run.result.outlines
     shown = lines[lines.index("BU-01 test budgets:") + 1]
     assert re.fullmatch(r"  0\.\d\d s > 0\.05 s  test_suite\.py::test_slow", shown)
+
+
+BROKEN_GATE = """
+import pytest
+from pytest_atom_gates.extension import ExtensionGate, GateVerdict, Verdict
+
+class Odd(ExtensionGate):
+    id = "OD-01"
+    name = "odd"
+    def evaluate(self, facts):
+        {body}
+    def summary_lines(self, facts):
+        raise SystemExit(3)
+    def report_section(self, facts):
+        return {{(1, 2): "tuple key"}}
+
+def pytest_atom_gates_add_gates(config, gates):
+    gates.add(Odd())
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("raise SystemExit(0)", "Odd.evaluate() raised SystemExit(0)"),
+        ('pytest.fail("no")', "Odd.evaluate() raised Failed('no')"),
+        ('pytest.skip("no")', "Odd.evaluate() raised Skipped('no')"),
+        (
+            'return GateVerdict("OD-01", "PASS", "x", "y")',
+            "Odd.evaluate() said 'PASS', not PASS, WARN or FAIL",
+        ),
+        (
+            'return GateVerdict("OD-01", Verdict.PASS, 42, None)',
+            "Odd.evaluate() gave a verdict whose measured, required is not text",
+        ),
+        (
+            'return GateVerdict("OD-01", Verdict.PASS, "x", "y", data={(1, 2): 3})',
+            "Odd.evaluate() gave data that JSON cannot hold: keys must be str, int, float, bool "
+            "or None, not tuple",
+        ),
+        (
+            'return GateVerdict("OD-01", Verdict.PASS, "x", "y", data={"n": float("nan")})',
+            "Odd.evaluate() gave data that JSON cannot hold: Out of range float values are not "
+            "JSON compliant",
+        ),
+    ],
+)
+def test_a_gate_that_misbehaves_fails_and_the_run_keeps_its_report(
+    gates: Gates, body: str, reason: str
+) -> None:
+    gates.pytester.makeconftest(BROKEN_GATE.format(body=body))
+    gates.pytester.makepyfile(test_suite="def test_fails(): assert False")
+    run = gates.run("--atom-gates-min-pass-rate=0")
+    assert run.result.ret == 1
+    odd = run.verdict("OD-01")
+    assert (odd["verdict"], odd["name"]) == ("FAIL", "odd")
+    # Python 3.13 adds the value to JSON's message about nan ("...: nan").
+    assert odd["reason"].removesuffix(": nan") == f"the gate could not judge the run: {reason}"
+    assert run.report["extensions"]["OD-01"] == {
+        "problem": "report_section() returned what JSON cannot hold: keys must be str, int, "
+        "float, bool or None, not tuple"
+    }
+    assert run.verdict("TQ-02")["measured"] == "0.00 % (0/1)"
+    assert "OD-01 odd:" not in run.result.outlines
+    assert no_traceback(run.output)
+
+
+def test_an_extension_text_cannot_drive_the_terminal(gates: Gates) -> None:
+    gates.pytester.makeconftest(
+        BROKEN_GATE.format(body='return self.verdict(Verdict.FAIL, "red\\x1b[31m", "y", "r")')
+    )
+    gates.pytester.makepyfile(test_suite="def test_ok(): pass")
+    run = gates.run()
+    assert run.verdict("OD-01")["measured"] == "red\\x1b[31m"
+    assert "\x1b[31m" not in run.result.stdout.str()
+
+
+def test_a_gate_switched_off_runs_none_of_its_code_and_keeps_its_name(gates: Gates) -> None:
+    gates.pytester.makeconftest(BROKEN_GATE.format(body="raise SystemExit(0)"))
+    gates.pytester.makepyfile(test_suite="def test_ok(): pass")
+    run = gates.run("--atom-gates-mode=OD-01:off")
+    assert run.result.ret == 0
+    assert run.verdict("OD-01")["name"] == "odd"
+    assert run.verdict("OD-01")["verdict"] == "OFF"
+    assert run.report["extensions"]["OD-01"] == {}
+
+
+@pytest.mark.parametrize(
+    ("added", "problem"),
+    [
+        ("Good", "it is a class: add an instance of it"),
+        ("Good(mode='warn')", "its default_mode 'warn' is not a GateMode"),
+    ],
+)
+def test_a_class_or_a_text_mode_is_a_usage_error(gates: Gates, added: str, problem: str) -> None:
+    gates.pytester.makeconftest(
+        f"""
+        from pytest_atom_gates.extension import ExtensionGate, Verdict
+
+        class Good(ExtensionGate):
+            id = "GO-01"
+            name = "good"
+            def __init__(self, mode=None):
+                if mode is not None:
+                    self.default_mode = mode
+            def __repr__(self): return "Good()"
+            def evaluate(self, facts): return self.verdict(Verdict.PASS, "-", "-")
+
+        def pytest_atom_gates_add_gates(config, gates):
+            gates.add({added})
+        """
+    )
+    gates.pytester.makepyfile(test_suite=SUITE)
+    run = gates.run(report=False)
+    assert run.result.ret == 4
+    shown = "<class 'conftest.Good'>" if added == "Good" else "Good()"
+    assert last_error(run).startswith(f"ERROR: pytest_atom_gates_add_gates: cannot add {shown}")
+    assert f": {problem}. Accepted: " in last_error(run)
+
+
+def test_a_gate_added_after_start_up_is_refused_naming_the_rule(gates: Gates) -> None:
+    gates.pytester.makeconftest(
+        SKIP_GATE.format(default_mode="ENFORCE")
+        + """
+kept = []
+
+def pytest_atom_gates_add_gates(config, gates):
+    kept.append(gates)
+
+def pytest_collection_finish(session):
+    try:
+        kept[0].add(MaxSkipped())
+    except RuntimeError as exc:
+        print("refused:", exc)
+"""
+    )
+    gates.pytester.makepyfile(test_suite=SUITE)
+    run = gates.run()
+    assert any(
+        line.startswith("refused: cannot add ")
+        and line.endswith(
+            ": gates are added inside pytest_atom_gates_add_gates only, before the run starts"
+        )
+        for line in run.result.outlines
+    )
+    assert [v["gate"] for v in run.report["verdicts"]].count("SK-01") == 0
+
+
+def test_a_conftest_loaded_after_start_up_is_named(gates: Gates) -> None:
+    sub = gates.pytester.mkpydir("sub")
+    (sub / "conftest.py").write_text(SKIP_GATE.format(default_mode="ENFORCE"))
+    (sub / "test_suite.py").write_text(textwrap.dedent(SUITE))
+    run = gates.run()
+    assert "SK-01" not in [v["gate"] for v in run.report["verdicts"]]
+    assert run.result.outlines[-3] == (
+        "atom-gates: sub/conftest.py implements pytest_atom_gates_add_gates but was loaded after "
+        "start-up: its gates are not in this run. Put the hook in the rootdir's conftest.py, a "
+        "test path's, or a plugin"
+    )

@@ -40,7 +40,7 @@ def evaluate(gates: Sequence[Gate], facts: RunFacts) -> list[GateVerdict]:
     for gate in gates:
         mode = facts.settings.mode(gate.id, getattr(gate, "default_mode", GateMode.ENFORCE))
         if mode is GateMode.OFF:
-            verdicts.append(off_verdict(gate.id))
+            verdicts.append(off_verdict(gate.id, getattr(gate, "title", None)))
         else:
             verdicts.append(apply_mode(gate.evaluate(facts), mode))
     return verdicts

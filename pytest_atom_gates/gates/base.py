@@ -55,8 +55,8 @@ def apply_mode(verdict: GateVerdict, mode: GateMode) -> GateVerdict:
     return replace(verdict, mode=mode)
 
 
-def off_verdict(gate: str) -> GateVerdict:
-    return GateVerdict(gate, Verdict.OFF, "-", "-", "switched off", GateMode.OFF)
+def off_verdict(gate: str, title: str | None = None) -> GateVerdict:
+    return GateVerdict(gate, Verdict.OFF, "-", "-", "switched off", GateMode.OFF, title=title)
 
 
 @dataclass

@@ -36,8 +36,18 @@ def _history(pytester: pytest.Pytester) -> Path:
         (b'{"version": 2, "tests": {"t.py::a": "KXZ"}}', "t.py::a: "),
         (b'{"version": 2, "tests": {"t.py::a": ""}}', "t.py::a: "),
         (b'{"version": 2, "tests": {"t.py::a": true}}', "t.py::a: "),
+        (b'{"version": 2, "tests": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001, "nested too deep"),
     ],
-    ids=["not-utf8", "huge-count", "10e10-count", "negative", "unknown-letters", "empty", "bool"],
+    ids=[
+        "not-utf8",
+        "huge-count",
+        "10e10-count",
+        "negative",
+        "unknown-letters",
+        "empty",
+        "bool",
+        "deep",
+    ],
 )
 def test_damaged_history_entry_is_set_aside(
     pytester: pytest.Pytester, any_engine: Gates, content: bytes, reason: str
