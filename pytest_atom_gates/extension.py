@@ -270,14 +270,24 @@ def _safely(call: Callable[[], Any], fallback: Any) -> Any:
         return fallback
 
 
-def _text(value: str) -> str:
+SHORT_TEXT = 200
+LONG_TEXT = 2000
+"""The longest ``measured``/``required`` and ``reason`` an extension's verdict shows: a table
+line, a step summary and an annotation stay readable whatever a gate returns."""
+
+
+def _text(value: str, limit: int | None = None) -> str:
     """An extension's text with its control characters escaped, so it cannot drive the
-    terminal (``\x1b[31m``); line breaks are left to the outputs, which keep lines whole."""
-    if value.isprintable():
-        return value
-    return "".join(
-        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in value
-    )
+    terminal (``\x1b[31m``), and cut to ``limit`` characters; line breaks are left to the
+    outputs, which keep lines whole."""
+    if not value.isprintable():
+        value = "".join(
+            c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode()
+            for c in value
+        )
+    if limit is not None and len(value) > limit:
+        return f"{value[: limit - 3]}..."
+    return value
 
 
 def _json_problem(value: Any) -> str | None:
@@ -332,9 +342,9 @@ class _JudgedGate:
             verdict,
             gate=self.id,
             title=self.title,
-            measured=_text(verdict.measured),
-            required=_text(verdict.required),
-            reason=None if verdict.reason is None else _text(verdict.reason),
+            measured=_text(verdict.measured, SHORT_TEXT),
+            required=_text(verdict.required, SHORT_TEXT),
+            reason=None if verdict.reason is None else _text(verdict.reason, LONG_TEXT),
             data=dict(verdict.data),
         )
 

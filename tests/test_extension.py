@@ -412,6 +412,16 @@ def test_an_extension_text_cannot_drive_the_terminal(gates: Gates) -> None:
     assert "\x1b[31m" not in run.result.stdout.str()
 
 
+def test_an_extension_text_is_cut_to_a_readable_length(gates: Gates) -> None:
+    gates.pytester.makeconftest(
+        BROKEN_GATE.format(body='return self.verdict(Verdict.FAIL, "m" * 300, "y", "r" * 9000)')
+    )
+    gates.pytester.makepyfile(test_suite="def test_ok(): pass")
+    verdict = gates.run().verdict("OD-01")
+    assert verdict["measured"] == "m" * 197 + "..."
+    assert verdict["reason"] == "r" * 1997 + "..."
+
+
 def test_a_gate_switched_off_runs_none_of_its_code_and_keeps_its_name(gates: Gates) -> None:
     gates.pytester.makeconftest(BROKEN_GATE.format(body="raise SystemExit(0)"))
     gates.pytester.makepyfile(test_suite="def test_ok(): pass")

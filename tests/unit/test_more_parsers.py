@@ -138,3 +138,18 @@ def test_history_status(recorded: str | int, expected: str) -> None:
 def test_history_status_counts_the_last_k_runs() -> None:
     assert history_status("PFF", broken_runs=2) == "broken"
     assert history_status("PFF", broken_runs=4) == "failing"
+
+
+@pytest.mark.parametrize(
+    ("text", "gate"),
+    [(" sk-01 ", "SK-01"), ("BU-99", "BU-99"), ("ABCDEFGH-01", "ABCDEFGH-01"), ("A1-00", "A1-00")],
+)
+def test_an_extensions_gate_id_is_taken_as_given(text: str, gate: str) -> None:
+    assert parse_gate_id(text) == gate
+
+
+@pytest.mark.parametrize("text", ["TQ-06", "tq-09", "ABCDEFGHI-01", "1K-01", "SK-1", "SK-001", ""])
+def test_what_is_no_gate_id_is_refused(text: str) -> None:
+    with pytest.raises(_Invalid) as raised:
+        parse_gate_id(text)
+    assert str(raised.value) == f"unknown gate {text.strip()!r}"

@@ -185,3 +185,49 @@ def test_warn_mode_turns_a_fail_into_a_warning_and_off_skips_the_gate() -> None:
     settings = make_settings(modes={"TQ-02": GateMode.OFF})
     (verdict,) = evaluate([PassRateGate()], facts_of(ledger, settings=settings))
     assert (verdict.verdict, verdict.reason) == (Verdict.OFF, "switched off")
+
+
+class _ExtensionLike:
+    """A gate outside TQ-01..05, with a default mode and a title, as an extension's is."""
+
+    id = "SK-01"
+    title = "skipped tests"
+
+    def __init__(self, default_mode: GateMode) -> None:
+        self.default_mode = default_mode
+
+    def evaluate(self, facts: object) -> GateVerdict:
+        return GateVerdict("SK-01", Verdict.FAIL, "3 %", "<= 2 %", "3 of 100", title=self.title)
+
+
+def test_a_gate_of_its_own_takes_its_default_mode_unless_the_settings_name_one() -> None:
+    facts = facts_of(ledger_of(attempt("t.py::a", "passed")))
+    (verdict,) = evaluate([_ExtensionLike(GateMode.WARN)], facts)
+    assert (verdict.verdict, verdict.mode, verdict.reason) == (
+        Verdict.WARN,
+        GateMode.WARN,
+        "3 of 100 (not enforced: mode warn)",
+    )
+    assert verdict.name == "skipped tests"
+    enforced = facts_of(
+        ledger_of(attempt("t.py::a", "passed")),
+        settings=make_settings(modes={"SK-01": GateMode.ENFORCE}),
+    )
+    (verdict,) = evaluate([_ExtensionLike(GateMode.WARN)], enforced)
+    assert (verdict.verdict, verdict.fails_run) == (Verdict.FAIL, True)
+    off = facts_of(
+        ledger_of(attempt("t.py::a", "passed")),
+        settings=make_settings(modes={"SK-01": GateMode.OFF}),
+    )
+    (verdict,) = evaluate([_ExtensionLike(GateMode.ENFORCE)], off)
+    assert (verdict.verdict, verdict.name, verdict.reason) == (
+        Verdict.OFF,
+        "skipped tests",
+        "switched off",
+    )
+
+
+def test_a_verdict_is_named_by_its_title_else_by_its_gate() -> None:
+    assert GateVerdict("TQ-02", Verdict.PASS, "-", "-").name == "pass rate"
+    assert GateVerdict("SK-01", Verdict.PASS, "-", "-").name == "SK-01"
+    assert GateVerdict("SK-01", Verdict.PASS, "-", "-", title="skipped").name == "skipped"
