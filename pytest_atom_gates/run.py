@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"
 FILE_ORDER_KEY = "atom_gates_file_order"
+LATE_GATE_HOOKS_KEY = "atom_gates_late_gate_hooks"
 
 
 @dataclass
@@ -45,6 +46,11 @@ class GatesRun:
     shard_deselected: int = 0
     file_order: list[str] | None = None
     """The selected tests in collection order, before the shuffle."""
+    started: bool = False
+    """Set once start-up is over: the gates are added, the initial conftests loaded."""
+    late_gate_hooks: list[str] = field(default_factory=list)
+    """Conftests loaded after start-up (during collection) that implement
+    ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""
 
 
 RUN_KEY = pytest.StashKey[GatesRun]()

@@ -42,6 +42,7 @@ from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.run import (
     FILE_ORDER_KEY,
+    LATE_GATE_HOOKS_KEY,
     RUN_KEY,
     WORKER_BUDGET_KEY,
     WORKER_SEED_KEY,
@@ -153,6 +154,7 @@ def start(config: pytest.Config) -> None:
             )
     if controller is not None:
         _add_gates(config, run, controller)
+    run.started = True
 
 
 def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController) -> None:
@@ -170,7 +172,6 @@ def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController
     finally:
         registry.closed = True
     registry.check_modes()
-    controller.gates_added = True
 
 
 def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None]:
@@ -320,12 +321,26 @@ class GatesRunner:
             shuffle_items(items, self.seed)
         seed_hypothesis_tests(config, items, self.seed)
 
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        # A conftest of a sub-directory loads during collection, after the gates were added:
+        # its gates would be missing without a word.
+        if self.run.started and hasattr(plugin, "pytest_atom_gates_add_gates"):
+            where = str(getattr(plugin, "__file__", None) or plugin)
+            shown = display_path(Path(where)) if os.sep in where else where
+            if shown not in self.run.late_gate_hooks:
+                self.run.late_gate_hooks.append(shown)
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker whose tests failed hands the file order to the controller, which
-        never collects; xdist sends the worker's output after this hook."""
+        never collects; so do the late gate hooks. xdist sends the worker's output after this
+        hook."""
         workeroutput = getattr(session.config, "workeroutput", None)
-        if workeroutput is not None and session.testsfailed and self.run.file_order is not None:
+        if workeroutput is None:
+            return
+        if session.testsfailed and self.run.file_order is not None:
             workeroutput[FILE_ORDER_KEY] = self.run.file_order
+        if self.run.late_gate_hooks:
+            workeroutput[LATE_GATE_HOOKS_KEY] = self.run.late_gate_hooks
 
 
 class BudgetStop:
@@ -369,9 +384,6 @@ class GatesController:
         self.report_problem: str | None = None
         self.output_problems: list[str] = []
         self._progress_shown = False
-        self.gates_added = False
-        self.late_gate_hooks: list[str] = []
-        """Conftests loaded after start-up that implement pytest_atom_gates_add_gates."""
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -384,13 +396,6 @@ class GatesController:
         self.gates = sorted([*self.gates, feature.gate], key=lambda gate: _gate_order(gate.id))
         if observe is not None:
             self.report_observers.append(observe)
-
-    def pytest_plugin_registered(self, plugin: object) -> None:
-        # A conftest of a sub-directory loads during collection, after the gates were added:
-        # its gates would be missing without a word.
-        if self.gates_added and hasattr(plugin, "pytest_atom_gates_add_gates"):
-            where = getattr(plugin, "__file__", None) or repr(plugin)
-            self.late_gate_hooks.append(display_path(Path(where)) if "/" in where else where)
 
     def pytest_report_header(self) -> list[str]:
         return header_lines(self.run, [feature.header() for feature in self.features])
@@ -643,7 +648,7 @@ class GatesController:
             write(f"report: {display_path(self.report_written)}")
         for problem in self.output_problems:
             write(f"atom-gates: {problem}", yellow=True)
-        for where in self.late_gate_hooks:
+        for where in self.run.late_gate_hooks:
             write(
                 f"atom-gates: {where} implements pytest_atom_gates_add_gates but was loaded "
                 "after start-up: its gates are not in this run. Put the hook in the rootdir's "

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
-from pytest_atom_gates.run import FILE_ORDER_KEY, WORKER_BUDGET_KEY, WORKER_SEED_KEY, GatesRun
+from pytest_atom_gates.run import (
+    FILE_ORDER_KEY,
+    LATE_GATE_HOOKS_KEY,
+    WORKER_BUDGET_KEY,
+    WORKER_SEED_KEY,
+    GatesRun,
+)
 from pytest_atom_gates.shard import SHARD_KEY, ShardFacts
 
 
@@ -34,6 +40,9 @@ class XdistControllerHooks:
         output = getattr(node, "workeroutput", {})
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = output.get(FILE_ORDER_KEY)
+        for where in output.get(LATE_GATE_HOOKS_KEY, ()):
+            if where not in self.run.late_gate_hooks:
+                self.run.late_gate_hooks.append(where)
         payload = output.get(SHARD_KEY)
         if payload is not None and self.run.shard is None:
             self.run.shard = ShardFacts.from_payload(payload, assigned=())

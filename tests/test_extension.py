@@ -493,11 +493,11 @@ def pytest_collection_finish(session):
     assert [v["gate"] for v in run.report["verdicts"]].count("SK-01") == 0
 
 
-def test_a_conftest_loaded_after_start_up_is_named(gates: Gates) -> None:
-    sub = gates.pytester.mkpydir("sub")
+def test_a_conftest_loaded_after_start_up_is_named(any_engine: Gates) -> None:
+    sub = any_engine.pytester.mkpydir("sub")
     (sub / "conftest.py").write_text(SKIP_GATE.format(default_mode="ENFORCE"))
     (sub / "test_suite.py").write_text(textwrap.dedent(SUITE))
-    run = gates.run()
+    run = any_engine.run()
     assert "SK-01" not in [v["gate"] for v in run.report["verdicts"]]
     assert run.result.outlines[-3] == (
         "atom-gates: sub/conftest.py implements pytest_atom_gates_add_gates but was loaded after "
