@@ -98,7 +98,8 @@ def test_history_listing_survives_a_non_utf8_file(pytester: pytest.Pytester) -> 
         [
             "atom-gates: flake history *history.json is damaged (not UTF-8 text); "
             "a new one is started",
-            "*history.json: 0 tests recorded, 0 flaky at least once in their last 50 runs",
+            "*history.json: 0 tests recorded; in their last 50 runs 0 flaky, 0 broken "
+            "(failed each of their last 3 runs)",
         ]
     )
 
