@@ -445,10 +445,12 @@ def test_a_test_that_fails_each_of_its_last_3_runs_is_broken_not_flaky(
     )
     gates.run(NO_DELAY)  # flaky: failed, then passed on a rerun
     (pytester.path / "broke").touch()
+    # TQ-01 off: its alone-runs of the failing test would start a process per run.
+    failing_runs = (NO_DELAY, "--atom-gates-min-pass-rate=50", "--atom-gates-mode=TQ-01:off")
     for _ in (2, 3):
-        run = gates.run(NO_DELAY, "--atom-gates-min-pass-rate=50")
+        run = gates.run(*failing_runs)
         assert run.report["determinism"]["broken"] == []
-    run = gates.run(NO_DELAY, "--atom-gates-min-pass-rate=50")
+    run = gates.run(*failing_runs)
     assert run.report["determinism"]["broken"] == [
         {"nodeid": "test_s.py::test_was_flaky_now_broken", "recent": "KFFF"}
     ]
