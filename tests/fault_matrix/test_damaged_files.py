@@ -36,7 +36,9 @@ def _history(pytester: pytest.Pytester) -> Path:
         (b'{"version": 2, "tests": {"t.py::a": "KXZ"}}', "t.py::a: "),
         (b'{"version": 2, "tests": {"t.py::a": ""}}', "t.py::a: "),
         (b'{"version": 2, "tests": {"t.py::a": true}}', "t.py::a: "),
-        (b'{"version": 2, "tests": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001, "nested too deep"),
+        # Too deep for JSON's decoder before Python 3.13 ("nested too deep"); 3.13 decodes it,
+        # and the entry check refuses it: damaged either way, never a RecursionError.
+        (b'{"version": 2, "tests": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001, ""),
     ],
     ids=[
         "not-utf8",

@@ -153,3 +153,15 @@ def test_what_is_no_gate_id_is_refused(text: str) -> None:
     with pytest.raises(_Invalid) as raised:
         parse_gate_id(text)
     assert str(raised.value) == f"unknown gate {text.strip()!r}"
+
+
+def test_a_history_too_deep_for_the_decoder_is_damaged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_atom_gates import history
+
+    def too_deep(text: str) -> object:
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON object")
+
+    monkeypatch.setattr(history.json, "loads", too_deep)
+    with pytest.raises(history._Damaged) as raised:
+        history._parse(b'{"version": 2, "tests": {}}')
+    assert str(raised.value) == "nested too deep to be a history"
