@@ -163,6 +163,8 @@ def test_readme_sample_stops_before_coverage_and_ignores_only_durations() -> Non
     assert short == "\n".join([lines[1], "...", *lines[5:12], lines[15]])
     same = example_run._without_durations
     assert same(short) == same(short.replace("1.25 s  ", "12.5 s  "))
+    # A longer duration widens its column: the other columns move, and that is no difference.
+    assert same(short) == same(short.replace("1.25 s  ", "112.25 s    "))
     assert same(short) != same(short.replace("(2/3)", "(3/4)"))
 
 

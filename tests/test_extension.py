@@ -432,6 +432,14 @@ def test_a_gate_switched_off_runs_none_of_its_code_and_keeps_its_name(gates: Gat
     assert run.report["extensions"]["OD-01"] == {}
 
 
+def test_a_gate_switched_off_shows_no_summary_lines(gates: Gates) -> None:
+    suite(gates.pytester)
+    run = gates.run("--atom-gates-mode=SK-01:off")
+    assert run.verdict("SK-01")["verdict"] == "OFF"
+    assert "SK-01 skipped tests:" not in run.result.outlines
+    assert run.report["extensions"]["SK-01"] == {}
+
+
 @pytest.mark.parametrize(
     ("added", "problem"),
     [
