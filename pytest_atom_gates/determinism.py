@@ -22,7 +22,15 @@ from pytest_atom_gates.history import (
     flake_rate,
     status,
 )
-from pytest_atom_gates.ledger import FAILED, FLAKY, RERUN
+from pytest_atom_gates.ledger import FAILED, FLAKY, REPEAT, RERUN
+from pytest_atom_gates.new_tests import (
+    NEW_TEST_ATTRIBUTE,
+    NOT_PASSED,
+    OVER_BUDGET,
+    REPEATED,
+    SLOW,
+    header_part,
+)
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
 from pytest_atom_gates.run import GatesRun, is_xdist_controller
@@ -49,16 +57,24 @@ class DeterminismFeature:
         self.broken: dict[str, str] = {}
         """Failed tests that the history calls broken, and their recent outcomes."""
         self.history_warning: str | None = None
+        self.new_tests: dict[str, dict[str, Any]] = {}
+        """New tests, by node id: what their repetitions did (``NEW_TEST_ATTRIBUTE``)."""
+        self.new_entries: dict[str, dict[str, Any]] = {}
+        """New tests as the report gives them, once judged."""
 
     # -- reports, as the controller receives them ---------------------------------------------
 
     def observe(self, report: pytest.TestReport) -> None:
-        """Quarantine marks and the rerun cap ride on each test's last report."""
-        if report.outcome == RERUN:
+        """Quarantine marks, the rerun cap and new tests' repetitions ride on each test's last
+        report."""
+        if report.outcome in (RERUN, REPEAT):
             if not self.config.pluginmanager.has_plugin(RERUN_STATUS):
                 # Only from the first rerun on: a status hook would cost every report.
                 self.config.pluginmanager.register(RerunStatus(), RERUN_STATUS)
             return
+        repeated = getattr(report, NEW_TEST_ATTRIBUTE, None)
+        if repeated is not None:
+            self.new_tests[report.nodeid] = repeated
         reason = getattr(report, QUARANTINE_ATTRIBUTE, None)
         if reason is not None:
             self.marked[report.nodeid] = str(reason)
@@ -73,13 +89,15 @@ class DeterminismFeature:
     def header(self) -> str:
         settings = self.run.settings
         if not settings.reruns:
-            return "TQ-04 reruns off"
+            new = header_part(self.run.new_tests, settings)
+            return "TQ-04 reruns off" + ("" if new is None else f", {new}")
         delay = settings.rerun_delay
         pause = f"{delay:g} s apart" if delay else "no pause"
         text = f"TQ-04 reruns {settings.reruns} ({pause}, same test seed)"
         if settings.max_flaky is not None:
             text += f", flaky <= {settings.max_flaky}"
-        return text
+        new = header_part(self.run.new_tests, settings)
+        return text if new is None else f"{text}, {new}"
 
     def contribute(self, facts: RunFacts) -> None:
         if self.marked or self.quarantine.entries:  # no pass over every test otherwise
@@ -89,7 +107,15 @@ class DeterminismFeature:
                 if reason is not None:
                     facts.quarantined[nodeid] = reason
             self.unused = self.quarantine.unused(nodeids)
-        facts.extras["reruns"] = RerunFacts(self.run.settings.reruns, list(self.capped))
+        self.new_entries = self._new_test_entries(facts)
+        new_flaky = [
+            n
+            for n, entry in self.new_entries.items()
+            if entry["outcome"] == FLAKY and n not in facts.quarantined
+        ]
+        facts.extras["reruns"] = RerunFacts(
+            self.run.settings.reruns, list(self.capped), new_flaky=new_flaky
+        )
         self._update_history(facts)
 
     def _update_history(self, facts: RunFacts) -> None:
@@ -144,14 +170,50 @@ class DeterminismFeature:
                 {"pattern": e.pattern, "line": e.line} for e in self.unused
             ],
             "history_warning": self.history_warning,
+            "new_tests": self._new_tests_section(),
         }
+
+    def _new_tests_section(self) -> dict[str, Any] | None:
+        plan = self.run.new_tests
+        if plan is None:
+            return None
+        return {
+            "runs": plan.runs,
+            "source": plan.source,
+            "max_first_duration": plan.max_first_duration,
+            "budget_seconds": self.run.settings.max_duration
+            * float(self.run.settings.new_test_budget)
+            / 100,
+            "tests": [{"nodeid": nodeid, **entry} for nodeid, entry in self.new_entries.items()],
+        }
+
+    def _new_test_entries(self, facts: RunFacts) -> dict[str, dict[str, Any]]:
+        """Each new test: its outcome after its runs, the runs, and what it would take to see
+        a failing repetition again."""
+        entries = {}
+        for nodeid, repeated in self.new_tests.items():
+            outcome = facts.ledger.outcome(nodeid)
+            seeds = list(repeated.get("seeds", ()))
+            last_failed = outcome == FLAKY and facts.ledger.attempts(nodeid)[-1].outcome == FAILED
+            failed_seed = seeds[-1] if seeds and last_failed else None
+            entries[nodeid] = {
+                "outcome": outcome,
+                "status": repeated.get("status"),
+                "first_duration": repeated.get("first"),
+                "seeds": seeds,
+                "failed_seed": failed_seed,
+                "reproduce": None
+                if failed_seed is None
+                else _reproduce_command(self.config, nodeid, failed_seed),
+            }
+        return entries
 
     def render(self, write: Writer, verbosity: int, facts: RunFacts) -> None:
         ledger = facts.ledger
         flaky = ledger.with_outcome(FLAKY)
         if flaky:
             write("")
-            write(f"flaky tests ({len(flaky)}), passed on a rerun:", bold=True, yellow=True)
+            write(f"flaky tests ({len(flaky)}), passed and failed:", bold=True, yellow=True)
             for nodeid in flaky:
                 rate = self.rates.get(nodeid)
                 write(f"  {nodeid}" + (f" - {rate}" if rate else ""))
@@ -166,6 +228,8 @@ class DeterminismFeature:
                         f"    attempt {number}: {how} after "
                         f"{format_seconds(attempt.duration)}{error}"
                     )
+        if self.new_entries:
+            self._render_new_tests(write, verbosity)
         if self.broken:
             write("")
             write(
@@ -196,18 +260,89 @@ class DeterminismFeature:
         if self.history_warning:
             write(f"  {self.history_warning}", yellow=True)
 
+    def _render_new_tests(self, write: Writer, verbosity: int) -> None:
+        plan = self.run.new_tests
+        assert plan is not None  # new tests are reported only when they were planned
+        entries = self.new_entries
+        write("")
+        write(
+            f"new tests ({len(entries)}), each run {plan.runs} more times after it passed "
+            f"({plan.source}):",
+            bold=True,
+        )
+        groups: dict[str, list[str]] = {}
+        for nodeid, entry in entries.items():
+            groups.setdefault(_new_test_group(entry), []).append(nodeid)
+        for nodeid in groups.pop(FLAKY, []):
+            entry = entries[nodeid]
+            if entry["failed_seed"] is None:
+                write(f"  {nodeid} - flaky: failed its first attempt, passed a rerun", red=True)
+                continue
+            failed = len(entry["seeds"])
+            write(
+                f"  {nodeid} - flaky: repetition {failed} of {plan.runs} failed "
+                f"(seed {entry['failed_seed']})",
+                red=True,
+            )
+            write(f"    reproduce: {entry['reproduce']}")
+        stable = groups.pop(STABLE_NEW, [])
+        if stable:
+            listed = ":" if verbosity > 0 else " (-v lists them)"
+            write(f"  {len(stable)} passed all {plan.runs + 1} runs{listed}")
+            if verbosity > 0:
+                for nodeid in stable:
+                    write(f"    {nodeid}")
+        budget = self.run.settings.max_duration * float(self.run.settings.new_test_budget) / 100
+        reasons = {
+            SLOW: f"first attempt over {plan.max_first_duration:g} s",
+            OVER_BUDGET: f"the repetition budget of {budget:g} s "
+            f"({self.run.settings.new_test_budget:g}% of TQ-03) was spent",
+            NOT_PASSED: "did not pass its first attempt",
+        }
+        for group, reason in reasons.items():
+            nodeids = groups.get(group, [])
+            if not nodeids:
+                continue
+            write(f"  not repeated, {reason} ({len(nodeids)}):", yellow=group != NOT_PASSED)
+            for nodeid in nodeids if verbosity > 0 or group != NOT_PASSED else ():
+                first = entries[nodeid]["first_duration"]
+                shown = f" ({format_seconds(first)})" if group == SLOW else ""
+                write(f"    {nodeid}{shown}")
+
+
+STABLE_NEW = "stable"
+
+
+def _new_test_group(entry: Mapping[str, Any]) -> str:
+    """Where a new test is listed: flaky, stable (repeated and passed), or why not repeated."""
+    if entry["outcome"] == FLAKY:
+        return FLAKY
+    if entry["status"] == REPEATED and entry["outcome"] == "passed":
+        return STABLE_NEW
+    return str(entry["status"])
+
+
+def _reproduce_command(config: pytest.Config, nodeid: str, seed: int) -> str:
+    """The command that runs a new test alone with a failed repetition's seed."""
+    from pytest_atom_gates.order_check import AloneChecker  # only when a repetition failed
+
+    return AloneChecker(config, seed).reproduce_command(nodeid, ())
+
 
 RERUN_STATUS = "atom-gates-rerun-status"
 
 
 class RerunStatus:
-    """Shows rerun attempts as ``R`` / ``RERUN``, and counts them apart from failures."""
+    """Shows rerun attempts as ``R`` / ``RERUN`` and new tests' passed repetitions as ``r`` /
+    ``REPEATED``, and counts them apart from failures and passes."""
 
     def pytest_report_teststatus(
         self, report: pytest.TestReport
     ) -> tuple[str, str, tuple[str, Mapping[str, bool]]] | None:
         if report.outcome == RERUN:
             return "rerun", "R", ("RERUN", {"yellow": True})
+        if report.outcome == REPEAT:
+            return "repeated", "r", ("REPEATED", {"green": True})
         return None
 
 

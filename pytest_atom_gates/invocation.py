@@ -70,6 +70,7 @@ REPLACED_DESTS = frozenset(
         "atom_gates_report",
         "atom_gates_order_checks",
         "atom_gates_reruns",
+        "atom_gates_new_test_runs",
     }
 )
 """Destinations of the options the child replaces with its own."""

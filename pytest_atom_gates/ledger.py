@@ -28,6 +28,10 @@ OUTCOMES = (PASSED, FLAKY, FAILED, SKIPPED, XFAILED, XPASSED, NOT_RUN)
 
 RERUN = "rerun"
 """Report outcome of an attempt that failed and is followed by another attempt."""
+REPEAT = "repeat"
+"""Report outcome of an attempt that passed and is followed by a repetition (a new test)."""
+NOT_LAST = (RERUN, REPEAT)
+"""Report outcomes of attempts that another attempt of the same test follows."""
 
 CRASH_PHASE = "???"
 """The ``when`` of the report pytest-xdist makes for a test whose worker died."""
@@ -107,8 +111,11 @@ class TestRecord:
         if not self.attempts:
             return NOT_RUN
         last = self.attempts[-1].outcome
-        if last == PASSED and any(a.outcome == FAILED for a in self.attempts[:-1]):
-            return FLAKY
+        # Passed after a failure (a rerun), or failed after a pass (a new test's repetition).
+        if last in (PASSED, FAILED) and len(self.attempts) > 1:
+            others = {a.outcome for a in self.attempts[:-1]}
+            if (FAILED if last == PASSED else PASSED) in others:
+                return FLAKY
         return last
 
 
@@ -178,8 +185,8 @@ class Ledger:
         if record is None:
             record = self._record_for(nodeid)
         self._note(record, report, outcome, when)
-        if when in ("teardown", CRASH_PHASE) or outcome == RERUN:
-            self._close_attempt(record, nodeid, worker, final=outcome != RERUN)
+        if when in ("teardown", CRASH_PHASE) or outcome in NOT_LAST:
+            self._close_attempt(record, nodeid, worker, final=outcome not in NOT_LAST)
 
     def restore(self, nodeid: str, attempts: Sequence[Attempt], process: str) -> None:
         """Record a test's attempts as a report gave them (``atom-gates merge``): the same

@@ -276,6 +276,7 @@ def run_facts(assembly: Assembly, ledger: Ledger, settings: Settings, seed: int)
     used = assembly.used
     quarantined: dict[str, str] = {}
     capped: list[str] = []
+    new_flaky: list[str] = []
     checks = OrderChecks()
     for shard in used:
         determinism = shard.report.section("determinism") or {}
@@ -283,6 +284,7 @@ def run_facts(assembly: Assembly, ledger: Ledger, settings: Settings, seed: int)
             quarantined[entry["nodeid"]] = entry["reason"]
         capped += [f"shard {shard.index}: {cap}" for cap in determinism.get("rerun_cap", ())]
         checks.checks += shard.report.order_checks
+        new_flaky += (shard.report.verdict("TQ-04") or _NO_DATA).data.get("new_flaky", [])
         independence = shard.report.verdict("TQ-01")
         if independence is not None:
             checks.unchecked += independence.data.get("unchecked", [])
@@ -303,7 +305,7 @@ def run_facts(assembly: Assembly, ledger: Ledger, settings: Settings, seed: int)
         quarantined=quarantined,
     )
     facts.extras["order_checks"] = checks
-    facts.extras["reruns"] = RerunFacts(settings.reruns, capped)
+    facts.extras["reruns"] = RerunFacts(settings.reruns, capped, new_flaky=new_flaky)
     return facts
 
 

@@ -221,6 +221,7 @@ class AloneChecker:
                 "addopts=",
                 "--atom-gates-order-checks=0",
                 "--atom-gates-reruns=0",
+                "--atom-gates-new-test-runs=0",
                 # Its own TQ-05 would erase the coverage data file that the run which
                 # started it has just written.
                 "--atom-gates-mode=TQ-05:off",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import _pytest.python
@@ -25,7 +25,14 @@ import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
-from pytest_atom_gates.ledger import RERUN, exception_text
+from pytest_atom_gates.ledger import REPEAT, RERUN, exception_text
+from pytest_atom_gates.new_tests import (
+    NEW_TEST_ATTRIBUTE,
+    NOT_PASSED,
+    REPEATED,
+    NewTests,
+    repetition_seed,
+)
 from pytest_atom_gates.ordering import reseed_globals, test_seed
 from pytest_atom_gates.settings import Settings
 
@@ -206,8 +213,10 @@ def _fresh_attempt(item: pytest.Item) -> None:
         setup_state.teardown_exact(failed[0].parent)  # type: ignore[arg-type]
 
 
-def _restart_timeout(item: pytest.Item) -> None:
-    """Give the next attempt pytest-timeout's full per-test timeout, not what the last one left."""
+def _set_timeout(item: pytest.Item, *, start: bool = True) -> None:
+    """Stop pytest-timeout's per-test timer of ``item`` and, with ``start``, give it its full
+    timeout again: a rerun gets the whole timeout, not what the last attempt left, and a
+    deferred rerun runs under its own test's timer, not under the test it runs before."""
     plugin = item.config.pluginmanager.get_plugin("timeout")
     item_settings = getattr(plugin, "_get_item_settings", None)
     if item_settings is None:
@@ -216,7 +225,87 @@ def _restart_timeout(item: pytest.Item) -> None:
     if settings.timeout and settings.timeout > 0 and not settings.func_only:
         hook = item.config.pluginmanager.hook
         hook.pytest_timeout_cancel_timer(item=item)
-        hook.pytest_timeout_set_timer(item=item, settings=settings)
+        if start:
+            hook.pytest_timeout_set_timer(item=item, settings=settings)
+
+
+def _only_function_and_session_fixtures(item: pytest.Item) -> bool:
+    """Whether a rerun of ``item`` later in the run sees what a rerun in place would.
+
+    A test that uses a module, class or package fixture would get a fresh one when it runs
+    again after other modules' tests: an order-dependent failure could pass, and look flaky.
+    Function fixtures are rebuilt either way; session fixtures stay either way.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for definitions in info.name2fixturedefs.values():
+        for definition in definitions:
+            if definition.scope not in ("function", "session"):
+                return False
+    return True
+
+
+def _tear_down_wider(test: _TestRun, nextitem: pytest.Item | None) -> pytest.TestReport | None:
+    """Tear down what ``nextitem`` does not need, after the test's own node was torn down; a
+    report only when a finalizer raised.
+
+    Not through ``pytest_runtest_teardown``: plugins (logging, capture) expect one teardown
+    per setup. The report is folded into the test's last teardown report, where pytest would
+    have put these finalizers' errors.
+    """
+    item = test.item
+    setup_state = item.session._setupstate
+    call: CallInfo[None] = CallInfo.from_call(
+        lambda: setup_state.teardown_exact(nextitem),
+        when="teardown",
+        reraise=test.reraise,
+    )
+    if call.excinfo is None:
+        return None
+    report: pytest.TestReport = test.ihook.pytest_runtest_makereport(item=item, call=call)
+    return report
+
+
+def _xdist_interactor(config: pytest.Config) -> Any:
+    """On an xdist worker, the plugin that sends reports to the controller: it checks that
+    each report is of the test it is running, which a deferred rerun is not."""
+    if not hasattr(config, "workerinput"):
+        return None
+    for plugin in config.pluginmanager.get_plugins():
+        if type(plugin).__name__ == "WorkerInteractor" and hasattr(plugin, "item_index"):
+            return plugin
+    return None
+
+
+def _merge_teardown(teardown: pytest.TestReport, other: pytest.TestReport | None) -> None:
+    """Fold a second teardown of the same test (its wider nodes, torn down apart) into the
+    teardown report that is logged."""
+    if other is None or not other.failed:
+        return
+    if teardown.failed:
+        teardown.sections.append(("teardown of the wider fixtures", str(other.longrepr)))
+    else:
+        teardown.outcome, teardown.longrepr = "failed", other.longrepr
+
+
+@dataclass(slots=True)
+class _Repetitions:
+    """A new test's extra runs (TQ-04): how many are left, and the seed of each one run."""
+
+    left: int
+    status: str | None = None
+    """None until the first attempt decided whether the test is repeated."""
+    seeds: list[int] = field(default_factory=list)
+    """The session seed of each repetition run, in order."""
+    first: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return len(self.seeds)
+
+    def tag(self) -> dict[str, Any]:
+        return {"status": self.status, "seeds": list(self.seeds), "first": self.first}
 
 
 @dataclass(slots=True)
@@ -224,7 +313,6 @@ class _TestRun:
     """One test's way through the protocol, over all its attempts."""
 
     item: pytest.Item
-    nextitem: pytest.Item | None
     ihook: Any
     seed: int
     reruns: int
@@ -232,9 +320,16 @@ class _TestRun:
     """Report attributes for the controller, set on the final attempt's teardown report."""
     reraise: tuple[type[BaseException], ...]
     """What a phase lets through instead of reporting it, as pytest's ``call_and_report``."""
+    delay: float
     interactions: dict[int, CallInfo[None]] | None = None
     """Failed phases of this attempt whose debugger (``pytest_exception_interact``) waits until
     their report is logged, by report id; None until one fails."""
+    repetitions: _Repetitions | None = None
+    """Set for a new test (TQ-04): the runs that prove it stable."""
+    upcoming: pytest.Item | None = None
+    """What runs after this attempt: the next test, or None at the end of the run."""
+    wider_teardown: pytest.TestReport | None = None
+    """A deferred rerun tore down the test's wider nodes apart; their report, if any."""
 
     def phase(
         self, when: str, now: Callable[[], float] = time.perf_counter, **kwds: Any
@@ -273,8 +368,29 @@ class _TestRun:
                 self.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
 
 
+RETRY, REPEAT_NEXT = "retry", "repeat"
+"""What follows an attempt that is not the last: a rerun after the delay, or a repetition."""
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A failed test whose rerun waits for its delay while other tests run."""
+
+    test: _TestRun
+    attempt: int
+    due: float
+    xdist_index: Any = None
+    """Under xdist, the test's index in the worker's items, which its reports must carry."""
+
+
 class TestProtocol:
-    """Runs each test where the tests run: reseeded, attempt after attempt."""
+    """Runs each test where the tests run: reseeded, attempt after attempt.
+
+    A rerun waits its delay while other tests run: the failed test goes to a queue and runs
+    again before the first test, once the delay is over, whose setup it would not disturb (at
+    a module boundary, say), or at the end of the run, where the queue is drained. Only tests
+    whose fixtures are all function- or session-scoped wait so; others sleep in place.
+    """
 
     __test__ = False  # not a test class, despite the name
 
@@ -283,14 +399,21 @@ class TestProtocol:
         config: pytest.Config,
         seed: int,
         policy: RerunPolicy,
+        *,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        new_tests: NewTests | None = None,
     ) -> None:
         self.seed = seed
         self.policy = policy
         self.marks = MarkIndex((RERUNS_MARKER, RERUNFAILURES_MARKER, QUARANTINE_MARKER))
         self.fixture_code = FixtureCode()
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
+        self.new_tests = new_tests
         self._sleep = sleep
+        self._clock = clock
+        self._waiting: list[_Waiting] = []
+        self._config = config
         self._setup_only = bool(config.getoption("setuponly", False))
         self._setup_show = bool(config.getoption("setupshow", False))
         self._collection_failed = False
@@ -311,34 +434,116 @@ class TestProtocol:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
         if self._collection_failed:
             return True
+        if self._waiting:
+            self._run_due(item)
         marks = self.marks.marks(item)
         reruns, delay = self.policy.budget(marks)
         reason = quarantine_reason(marks) if marks else None
-        ihook = item.ihook
-        nodeid, location = item.nodeid, item.location
+        nodeid = item.nodeid
         test = _TestRun(
             item,
-            nextitem,
-            ihook,
+            item.ihook,
             test_seed(self.seed, nodeid),
             reruns,
             None if reason is None else {QUARANTINE_ATTRIBUTE: reason},
             self._reraise,
+            delay,
+            upcoming=nextitem,
         )
+        new_tests = self.new_tests
+        if new_tests is not None and new_tests.is_new(nodeid):
+            test.repetitions = _Repetitions(new_tests.runs)
         self.cap.started += 1
-        ihook.pytest_runtest_logstart(nodeid=nodeid, location=location)
-        attempt = 1
-        while not self._attempt(test, attempt):
-            attempt += 1
-            _fresh_attempt(item)
-            if delay:
-                self._sleep(delay)
-            _restart_timeout(item)
-        ihook.pytest_runtest_logfinish(nodeid=nodeid, location=location)
+        item.ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
+        self._run(test, 1)
+        session = item.session
+        if self._waiting and (nextitem is None or session.shouldstop or session.shouldfail):
+            self._drain(item)
         return True
 
-    def _attempt(self, test: _TestRun, attempt: int) -> bool:
-        """Run one attempt; return True when it was the last one."""
+    def _run(self, test: _TestRun, attempt: int) -> None:
+        """Attempts from ``attempt`` on, until the last, or until the test waits for its rerun."""
+        item = test.item
+        while True:
+            step = self._attempt(test, attempt)
+            if step is None:
+                break
+            attempt += 1
+            _fresh_attempt(item)
+            if step == RETRY and test.delay:
+                if self._defer(test, attempt):
+                    break
+                self._sleep(test.delay)
+            _set_timeout(item)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+    def _defer(self, test: _TestRun, attempt: int) -> bool:
+        """Queue the rerun to run after its delay, if the test allows it; its wider nodes are
+        torn down now, as far as what runs next needs."""
+        item = test.item
+        if not _only_function_and_session_fixtures(item):
+            return False
+        interactor = _xdist_interactor(self._config)
+        index = None if interactor is None else interactor.item_index
+        self._waiting.append(_Waiting(test, attempt, self._clock() + test.delay, index))
+        test.wider_teardown = _tear_down_wider(test, self._after(test.upcoming))
+        return True
+
+    def _after(self, upcoming: pytest.Item | None) -> pytest.Item | None:
+        """What the fixtures are kept for: the next test, else the first waiting rerun."""
+        if upcoming is not None:
+            return upcoming
+        waiting = self._waiting
+        return min(waiting, key=lambda w: w.due).test.item if waiting else None
+
+    @staticmethod
+    def _fits(item: pytest.Item) -> bool:
+        """Whether ``item`` can be set up now without tearing down anything another test set
+        up: every node set up now is one of its own."""
+        chain = item.listchain()
+        return all(node in chain for node in item.session._setupstate.stack)
+
+    def _run_due(self, current: pytest.Item) -> None:
+        """Before ``current``'s setup: the waiting reruns whose delay is over and that fit."""
+        now = self._clock()
+        for waiting in [w for w in self._waiting if w.due <= now]:
+            if self._fits(waiting.test.item):
+                self._resume(waiting, current, upcoming=current)
+
+    def _drain(self, current: pytest.Item) -> None:
+        """The end of the run (or of what runs of it): every waiting rerun, in due order."""
+        while self._waiting:
+            waiting = min(self._waiting, key=lambda w: w.due)
+            pause = waiting.due - self._clock()
+            if pause > 0:
+                self._sleep(pause)
+            self._resume(waiting, current, upcoming=None)
+
+    def _resume(
+        self, waiting: _Waiting, current: pytest.Item, upcoming: pytest.Item | None
+    ) -> None:
+        """A waiting rerun, run now; ``current`` is the test whose protocol this is in."""
+        self._waiting.remove(waiting)
+        test = waiting.test
+        item = test.item
+        test.upcoming = upcoming
+        interactor = _xdist_interactor(self._config)
+        running = None if interactor is None else interactor.item_index
+        if interactor is not None:
+            interactor.item_index = waiting.xdist_index  # xdist checks each report's test
+        _set_timeout(current, start=False)
+        _set_timeout(item)
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        try:
+            self._run(test, waiting.attempt)
+        finally:
+            _set_timeout(item, start=False)
+            _set_timeout(current)
+            if interactor is not None:
+                interactor.item_index = running
+
+    def _attempt(self, test: _TestRun, attempt: int) -> str | None:
+        """Run one attempt; return what follows it, or None when it was the last."""
         item, seed = test.item, test.seed
         hasrequest = hasattr(item, "_request")
         if hasrequest and not item._request:  # type: ignore[attr-defined]
@@ -364,23 +569,76 @@ class TestProtocol:
                 if report.outcome == "failed":
                     failure = report
                     break
+            repetitions = test.repetitions
+            if repetitions is not None:
+                self._account(repetitions, reports, failure)
             if failure is not None:
                 if attempt == 1:
                     self.cap.first_attempt_failed()
                 if (
                     attempt <= test.reruns
+                    and (repetitions is None or not repetitions.done)  # mixed already: final
                     and self.cap.reached is None
                     and not self.policy.excludes(failure)
                 ):
                     self._log_rerun(test, reports, failure)
-                    return False
+                    return RETRY
+            elif repetitions is not None and repetitions.left:
+                return self._log_repeat(test, reports, repetitions)
             self._log_final(test, reports)
-            return True
+            return None
         finally:
             test.interactions = None
             if hasrequest:
                 item._request = False  # type: ignore[attr-defined]
                 item.funcargs = None  # type: ignore[attr-defined]
+
+    def _account(
+        self,
+        repetitions: _Repetitions,
+        reports: list[pytest.TestReport],
+        failure: pytest.TestReport | None,
+    ) -> None:
+        """A new test's attempt: after the first, whether it is repeated; after a repetition,
+        the time it took from the budget."""
+        new_tests = self.new_tests
+        assert new_tests is not None  # a test has repetitions only when new tests are planned
+        spent = sum(r.duration for r in reports)
+        if repetitions.done:
+            new_tests.spent += spent
+            return
+        if repetitions.status is not None:  # reruns of a first attempt that failed
+            return
+        passed = (
+            failure is None
+            and len(reports) == 2
+            and all(r.passed and not hasattr(r, "wasxfail") for r in reports)
+        )
+        repetitions.first = spent
+        why_not = new_tests.why_not(spent) if passed else NOT_PASSED
+        repetitions.status = why_not or REPEATED
+        if why_not is not None:
+            repetitions.left = 0
+
+    def _log_repeat(
+        self, test: _TestRun, reports: list[pytest.TestReport], repetitions: _Repetitions
+    ) -> str | None:
+        """A passed attempt of a new test that runs again: logged as ``repeat``, and the next
+        repetition's seed chosen."""
+        item = test.item
+        teardown = test.phase("teardown", nextitem=item.parent)
+        if teardown.failed:  # it failed after all, in its teardown: its last attempt
+            self._log_final(test, reports, own_teardown=teardown)
+            return None
+        setup, call = reports
+        call.outcome = REPEAT  # type: ignore[assignment]
+        test.log(setup)
+        test.log(call)
+        repetitions.left -= 1
+        session_seed = repetition_seed(self.seed, repetitions.done + 1)
+        repetitions.seeds.append(session_seed)
+        test.seed = test_seed(session_seed, item.nodeid)
+        return REPEAT_NEXT
 
     @staticmethod
     def _log_rerun(
@@ -398,17 +656,32 @@ class TestProtocol:
             if report is failure:
                 break
 
-    def _log_final(self, test: _TestRun, reports: list[pytest.TestReport]) -> None:
-        item, nextitem, log = test.item, test.nextitem, test.log
+    def _log_final(
+        self,
+        test: _TestRun,
+        reports: list[pytest.TestReport],
+        own_teardown: pytest.TestReport | None = None,
+    ) -> None:
+        """Log the last attempt; ``own_teardown``: its own node was torn down already."""
+        item, log = test.item, test.log
         session = item.session
+        nextitem = test.upcoming
         if session.shouldfail or session.shouldstop:
             nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
+        nextitem = self._after(nextitem)  # unless a waiting rerun still needs them
         for report in reports:
             log(report)
-        teardown = test.phase("teardown", nextitem=nextitem)
+        if own_teardown is None:
+            teardown = test.phase("teardown", nextitem=nextitem)
+        else:
+            teardown = own_teardown
+            _merge_teardown(teardown, _tear_down_wider(test, nextitem))
+        _merge_teardown(teardown, test.wider_teardown)
         if test.tags is not None:
             for name, value in test.tags.items():
                 setattr(teardown, name, value)
+        if test.repetitions is not None:
+            setattr(teardown, NEW_TEST_ATTRIBUTE, test.repetitions.tag())
         if self.cap.reached is not None:
             capped = self.cap.announcement()
             if capped is not None:

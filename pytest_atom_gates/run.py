@@ -19,6 +19,7 @@ from pytest_atom_gates.signals import SigtermAsInterrupt
 
 if TYPE_CHECKING:
     from pytest_atom_gates.gates.base import GateVerdict, RunFacts
+    from pytest_atom_gates.new_tests import NewTestPlan
 
 WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"
@@ -48,6 +49,8 @@ class GatesRun:
     """The selected tests in collection order, before the shuffle."""
     started: bool = False
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
+    new_tests: NewTestPlan | None = None
+    """What counts as new and how much repeating it may cost (TQ-04); None: nothing is."""
     late_gate_hooks: list[str] = field(default_factory=list)
     """Conftests loaded after start-up (during collection) that implement
     ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""

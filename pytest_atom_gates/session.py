@@ -8,7 +8,7 @@ test reports to the controller, which records them, judges once and writes every
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
-from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, RERUN, Ledger
+from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, NOT_LAST, Ledger
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
     resolve_seed,
@@ -123,6 +123,7 @@ def start(config: pytest.Config) -> None:
     run = GatesRun(settings, seed, clock, budget_left, cache)
     if seed_note:
         run.notes.append(seed_note)
+    known = _plan_new_tests(config, run)
     _prepare_shard(run)
     if cache.problem:
         run.notes.append(f"{cache.problem}: the seed and the flake history are not saved")
@@ -135,7 +136,7 @@ def start(config: pytest.Config) -> None:
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
         config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
-        config.pluginmanager.register(_test_protocol(config, run), "atom-gates-protocol")
+        config.pluginmanager.register(_test_protocol(config, run, known), "atom-gates-protocol")
         if settings.stop_on_budget:
             config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
     controller: GatesController | None = None
@@ -222,7 +223,25 @@ def _prepare_shard(run: GatesRun) -> None:
         )
 
 
-def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
+def _plan_new_tests(config: pytest.Config, run: GatesRun) -> Collection[str]:
+    """What counts as new (TQ-04): decided where the run starts, sent to workers; the node ids
+    the flake history knows, where tests run in this process."""
+    from pytest_atom_gates.new_tests import (
+        WORKER_PLAN_KEY,
+        NewTestPlan,
+        known_tests,
+        plan_new_tests,
+    )
+
+    if is_xdist_worker(config):
+        data = config.workerinput.get(WORKER_PLAN_KEY)  # type: ignore[attr-defined]
+        run.new_tests = None if data is None else NewTestPlan.from_workerinput(data)
+        return known_tests(run.new_tests)
+    run.new_tests, known = plan_new_tests(config, run.settings, run.cache.folder, run.notes)
+    return known
+
+
+def _test_protocol(config: pytest.Config, run: GatesRun, known: Collection[str]) -> TestProtocol:
     switched_off = config.stash.get(SWITCHED_OFF_RERUNNERS, [])
     honour_flaky_marker = "pytest-rerunfailures" in switched_off
     if honour_flaky_marker:  # its marker stays valid under --strict-markers
@@ -231,7 +250,17 @@ def _test_protocol(config: pytest.Config, run: GatesRun) -> TestProtocol:
             "flaky(reruns, reruns_delay): pytest-rerunfailures' marker; under "
             "--atom-gates it sets the test's reruns",
         )
-    return TestProtocol(config, run.seed, RerunPolicy(run.settings, honour_flaky_marker))
+    new_tests = None
+    if run.new_tests is not None:
+        from pytest_atom_gates.new_tests import NewTests
+
+        new_tests = NewTests(run.new_tests, known)
+    return TestProtocol(
+        config,
+        run.seed,
+        RerunPolicy(run.settings, honour_flaky_marker),
+        new_tests=new_tests,
+    )
 
 
 def _register_cooperation(config: pytest.Config, controller: GatesController) -> None:
@@ -391,7 +420,8 @@ class GatesController:
         self, feature: Feature, observe: Callable[[pytest.TestReport], None] | None = None
     ) -> None:
         """A feature's gate joins the run: TQ-01..05 in their order, then the extensions' gates
-        in the order they were added; ``observe`` sees each last and each rerun report."""
+        in the order they were added; ``observe`` sees each last report and each earlier
+        attempt's."""
         self.features = sorted([*self.features, feature], key=lambda f: _gate_order(f.gate.id))
         self.gates = sorted([*self.gates, feature.gate], key=lambda gate: _gate_order(gate.id))
         if observe is not None:
@@ -414,7 +444,7 @@ class GatesController:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         node = getattr(report, "node", None)  # set by pytest-xdist: the worker that ran it
         self.ledger.record(report, MAIN_PROCESS if node is None else str(node.gateway.id))
-        if report.when == "teardown" or report.outcome == RERUN:
+        if report.when == "teardown" or report.outcome in NOT_LAST:
             for observe in self.report_observers:
                 observe(report)
 

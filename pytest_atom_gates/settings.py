@@ -109,6 +109,15 @@ class Settings:
     rerun_cap: Decimal = Decimal(20)
     rerun_cap_min: int = 10
     max_flaky: FlakyLimit | None = None
+    new_test_runs: int = 5
+    """Extra runs of each new test that passed its first attempt; 0 switches them off."""
+    new_test_max_duration: float = 10.0
+    """A new test whose first attempt took longer is not repeated."""
+    new_test_budget: Decimal = Decimal(10)
+    """The share of the TQ-03 budget, in percent, that repetitions of new tests may take."""
+    changed_since: str | None = None
+    """A git revision: the tests of files changed since it are new; ``auto`` is the pull
+    request's base branch."""
     quarantine_path: Path | None = None
     order: str = SHUFFLED_ORDER
     """``file`` keeps the collection order: nothing is shuffled, so TQ-01 cannot pass."""
@@ -214,6 +223,18 @@ def parse_count(text: str) -> int:
     if not re.fullmatch(r"[0-9]+", cleaned):
         raise _Invalid("not a whole number >= 0")
     return int(cleaned)
+
+
+def parse_revision(text: str) -> str:
+    """A git revision as the user gave it; whether it exists is for git to say."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise _Invalid("empty")
+    if cleaned.startswith("-"):
+        raise _Invalid("starts with '-', which git would read as an option")
+    if any(c.isspace() or ord(c) < 32 for c in cleaned):
+        raise _Invalid("holds white space or a control character")
+    return cleaned
 
 
 def parse_seed(text: str) -> int | str:
@@ -605,6 +626,41 @@ OPTIONS: tuple[OptionSpec, ...] = (
         parse=parse_flaky_limit,
     ),
     OptionSpec(
+        "new-test-runs",
+        "N",
+        "TQ-04: run each new test (no pass in the flake history, or in a file changed since "
+        "--atom-gates-changed-since) N more times after it passed; a new flaky test fails TQ-04.",
+        "a whole number >= 0 (0 switches repetitions off)",
+        default="5",
+        parse=parse_count,
+    ),
+    OptionSpec(
+        "new-test-max-duration",
+        "SECONDS",
+        "TQ-04: do not repeat a new test whose first attempt took longer than this.",
+        "a positive number of seconds, optionally with a unit: 10, 2.5s, 1min",
+        default="10",
+        parse=parse_seconds,
+    ),
+    OptionSpec(
+        "new-test-budget",
+        "PCT",
+        "TQ-04: repetitions of new tests may take at most PCT of the TQ-03 budget "
+        "(--atom-gates-max-duration) in all.",
+        "a percentage from 0 to 100, such as 10",
+        default="10",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "changed-since",
+        "REF",
+        "TQ-04: tests in test files that git says changed since REF (its merge base with "
+        "HEAD, plus uncommitted and untracked files) are new; 'auto' is a GitHub pull "
+        "request's base branch (GITHUB_BASE_REF).",
+        "a git revision (a branch, tag or commit), or auto",
+        parse=parse_revision,
+    ),
+    OptionSpec(
         "quarantine",
         "PATH",
         "File of quarantined tests (node ids or globs, one per line, # comments): they run, "
@@ -876,6 +932,10 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         rerun_cap=value("rerun-cap"),
         rerun_cap_min=value("rerun-cap-min"),
         max_flaky=value("max-flaky"),
+        new_test_runs=value("new-test-runs"),
+        new_test_max_duration=value("new-test-max-duration"),
+        new_test_budget=value("new-test-budget"),
+        changed_since=value("changed-since"),
         quarantine_path=_resolve_path(config, SPEC_BY_NAME["quarantine"], namespace),
     )
 

@@ -29,6 +29,12 @@ class XdistControllerHooks:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_SEED_KEY] = self.run.seed
         node.workerinput[WORKER_BUDGET_KEY] = self.run.budget_left - self.run.clock.elapsed()
+        plan = self.run.new_tests
+        if plan is not None:
+            from pytest_atom_gates.new_tests import WORKER_PLAN_KEY
+
+            workers = len(node.config.getoption("tx", None) or ()) or 1
+            node.workerinput[WORKER_PLAN_KEY] = plan.for_workers(workers).to_workerinput()
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
         if self.ledger.selected is None:

@@ -32,7 +32,7 @@ measure while the outer run's coverage does (another tracer is active)."""
 
 pytest_plugins = ["pytester"]
 
-GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
+GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "GITHUB_BASE_REF")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -51,7 +51,7 @@ def test_flaky_test_passes_on_rerun(pytester: pytest.Pytester, any_engine: Gates
     assert determinism["data"]["flaky"] == ["test_s.py::test_flaky"]
     run.result.stdout.fnmatch_lines(
         [
-            "flaky tests (1), passed on a rerun:",
+            "flaky tests (1), passed and failed:",
             "  test_s.py::test_flaky*",
             "    attempt 1: failed in call after * - AssertionError: first attempt of flaky",
             "    attempt 2: passed after *",

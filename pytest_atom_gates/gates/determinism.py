@@ -15,6 +15,8 @@ class RerunFacts:
 
     reruns: int
     capped: list[str] = field(default_factory=list)
+    new_flaky: list[str] = field(default_factory=list)
+    """New tests (no pass in the flake history, or changed) that are flaky: they fail the gate."""
 
 
 class DeterminismGate:
@@ -44,14 +46,26 @@ class DeterminismGate:
             "allowed": allowed,
             "capped": reruns.capped,
         }
-        measured = f"{len(flaky)} flaky" if reruns.reruns else "reruns off"
+        data["new_flaky"] = reruns.new_flaky
+        measured = f"{len(flaky)} flaky" if reruns.reruns or flaky else "reruns off"
+        if reruns.new_flaky:
+            measured += f" ({len(reruns.new_flaky)} new)"
+            required += ", no new test flaky"
+        failures = []
         if allowed is not None and len(flaky) > allowed:
-            reason = f"{len(flaky)} flaky tests, more than the {allowed} allowed"
-            return GateVerdict(self.id, Verdict.FAIL, measured, required, reason, data=data)
+            failures.append(f"{len(flaky)} flaky tests, more than the {allowed} allowed")
+        if reruns.new_flaky:
+            failures.append(
+                f"new tests are flaky, and must pass every run before they land: "
+                f"{_names(reruns.new_flaky)}"
+            )
+        if failures:
+            return GateVerdict(
+                self.id, Verdict.FAIL, measured, required, "; ".join(failures), data=data
+            )
         doubts = []
         if flaky:
-            names = ", ".join(flaky[:3]) + (f" and {len(flaky) - 3} more" if len(flaky) > 3 else "")
-            doubts.append(f"flaky: {names}")
+            doubts.append(f"flaky: {_names(flaky)}")
         if reruns.capped:
             doubts.append(reruns.capped[0])
         if not reruns.reruns:
@@ -63,3 +77,9 @@ class DeterminismGate:
                 self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data
             )
         return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)
+
+
+def _names(nodeids: list[str]) -> str:
+    """The first three node ids, and how many more."""
+    more = f" and {len(nodeids) - 3} more" if len(nodeids) > 3 else ""
+    return ", ".join(nodeids[:3]) + more

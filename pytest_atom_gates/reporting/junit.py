@@ -1,19 +1,21 @@
 """Cooperation with pytest's JUnit XML (``--junitxml``): the gates as testsuite properties.
 
 The seed and each verdict become ``<property>`` elements of the testsuite, through the same
-``add_global_property`` that ``record_testsuite_property`` uses. A test that was rerun gets
-``atom_gates_attempts`` and, when its last attempt passed, ``atom_gates_flaky`` on its testcase,
-through its report's ``user_properties``, which is what ``record_property`` writes to.
+``add_global_property`` that ``record_testsuite_property`` uses. A test that ran more than once
+(rerun, or repeated as a new test) gets ``atom_gates_attempts`` and, when it both failed and
+passed, ``atom_gates_flaky`` on its testcase, through its report's ``user_properties``, which is
+what ``record_property`` writes to.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 from _pytest.junitxml import xml_key
 
-from pytest_atom_gates.ledger import RERUN
+from pytest_atom_gates.ledger import NOT_LAST, REPEAT, RERUN
 from pytest_atom_gates.reporting import verdict_text
 
 if TYPE_CHECKING:
@@ -22,30 +24,46 @@ if TYPE_CHECKING:
 PREFIX = "atom_gates_"
 
 
+@dataclass(slots=True)
+class _Earlier:
+    """A test's attempts before its last: how many, and whether one failed or passed."""
+
+    attempts: int = 0
+    failed: bool = False
+    passed: bool = False
+
+
 class JUnitProperties:
     """Adds the seed, the verdicts and the flaky marks to the JUnit XML file."""
 
     def __init__(self, controller: Judged) -> None:
         self.controller = controller
-        self.failed_attempts: dict[str, int] = {}
-        """Tests with a failed attempt that was rerun, and how many such attempts they had."""
+        self.earlier: dict[str, _Earlier] = {}
+        """Tests with an attempt before their last (a rerun or a new test's repetition)."""
         self.last_attempt_failed: set[str] = set()
 
     # tryfirst: the JUnit writer turns a test into XML on its teardown report.
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         nodeid = report.nodeid
-        if report.outcome == RERUN:
-            self.failed_attempts[nodeid] = self.failed_attempts.get(nodeid, 0) + 1
+        outcome = report.outcome
+        if outcome in NOT_LAST:
+            earlier = self.earlier.get(nodeid)
+            if earlier is None:
+                earlier = self.earlier[nodeid] = _Earlier()
+            earlier.attempts += 1
+            earlier.failed |= outcome == RERUN
+            earlier.passed |= outcome == REPEAT
             return
-        if nodeid not in self.failed_attempts:
+        if nodeid not in self.earlier:
             return
-        if not report.passed:
+        if report.failed:
             self.last_attempt_failed.add(nodeid)
         if report.when == "teardown":
-            attempts = self.failed_attempts.pop(nodeid) + 1
-            report.user_properties.append((f"{PREFIX}attempts", attempts))
-            if nodeid not in self.last_attempt_failed:
+            earlier = self.earlier.pop(nodeid)
+            report.user_properties.append((f"{PREFIX}attempts", earlier.attempts + 1))
+            last_failed = nodeid in self.last_attempt_failed
+            if earlier.passed if last_failed else earlier.failed:
                 report.user_properties.append((f"{PREFIX}flaky", "true"))
             self.last_attempt_failed.discard(nodeid)
 

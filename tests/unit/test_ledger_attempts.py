@@ -8,6 +8,7 @@ import pytest
 
 from pytest_atom_gates.ledger import (
     CRASH_PHASE,
+    REPEAT,
     RERUN,
     Attempt,
     CollectionError,
@@ -195,3 +196,25 @@ def test_outcomes_before_and_after_finish_and_a_rerun_starts_once() -> None:
     ]
     assert ledger.durations["t.py::cut"] == 1.0
     assert ledger.unfinished() == []
+
+
+def test_a_new_test_that_passes_then_fails_a_repetition_is_flaky() -> None:
+    """Passed attempts followed by a repetition are logged as ``repeat``: each closes an
+    attempt, none is the last; a failure after passes is as flaky as a pass after failures."""
+    ledger = Ledger()
+    ledger.set_selected(["t.py::new", "t.py::steady"])
+    for nodeid, last in (("t.py::new", "failed"), ("t.py::steady", "passed")):
+        for outcome in (REPEAT, REPEAT, last):
+            ledger.record(_made(nodeid, "setup", "passed", 0.5))
+            ledger.record(_made(nodeid, "call", outcome, 1.0, longrepr=_crashed("E: x")))
+        ledger.record(_made(nodeid, "teardown", "passed", 0.25))
+    ledger.finish()
+    assert ledger.outcome("t.py::new") == "flaky"
+    assert ledger.outcome("t.py::steady") == "passed"
+    assert [(a.outcome, a.duration) for a in ledger.attempts("t.py::new")] == [
+        ("passed", 1.5),
+        ("passed", 1.5),
+        ("failed", 1.75),
+    ]
+    assert ledger.durations["t.py::new"] == 4.75
+    assert ledger.counts() == {"flaky": 1, "passed": 1}

@@ -57,6 +57,10 @@ def test_ini_types_from_pytest_9_2(monkeypatch: pytest.MonkeyPatch) -> None:
         "rerun-cap": str | float,
         "rerun-cap-min": str | int,
         "max-flaky": str | int,
+        "new-test-runs": str | int,
+        "new-test-max-duration": str | float,
+        "new-test-budget": str | float,
+        "changed-since": "string",
         "quarantine": "string",
     }
 

@@ -155,6 +155,7 @@ def test_determinism_verdict_whole() -> None:
             "max_flaky": "5",
             "allowed": 5,
             "capped": ["gw0: reruns stopped: it broke"],
+            "new_flaky": [],
         },
     )
     facts.quarantined["t.py::f0"] = "known"
@@ -331,6 +332,7 @@ def test_passing_verdicts_whole() -> None:
         "max_flaky": None,
         "allowed": None,
         "capped": [],
+        "new_flaky": [],
     }
     assert (verdicts[1].data["selected"], verdicts[1].data["counted"]) == (2, 1)
 
@@ -443,6 +445,7 @@ def test_determinism_failures_and_percent_limits_whole() -> None:
             "max_flaky": "2 %",
             "allowed": 2,
             "capped": [],
+            "new_flaky": [],
         },
     )
     facts = facts_of(ledger, quarantined={"t.py::p0": "q"})

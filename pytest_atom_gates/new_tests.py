@@ -1,0 +1,245 @@
+"""New tests, proven stable before they land (TQ-04): which tests are new, and what their
+repetitions may spend.
+
+A test is new until the flake history records a run that it passed, or, with
+``--atom-gates-changed-since=REF``, when git says its file changed since REF. A new test that
+passes its first attempt runs ``--atom-gates-new-test-runs`` more times in place, each run with
+a seed of its own; mixed outcomes make it flaky, and a new flaky test fails TQ-04.
+
+The controller (or the single process) decides what is new once, before any test runs: it reads
+the history and asks git. Workers get the plan in their ``workerinput`` and repeat their own
+tests, with no round trip.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates.history import FlakeHistory, has_passed
+from pytest_atom_gates.settings import MAX_SEED, Settings
+
+NEW_TEST_ATTRIBUTE = "atom_gates_new_test"
+"""Report attribute on a new test's last teardown report: what its repetitions did."""
+WORKER_PLAN_KEY = "atom_gates_new_tests"
+AUTO_REF = "auto"
+GITHUB_BASE = "GITHUB_BASE_REF"
+
+# What became of a new test's repetitions.
+REPEATED = "repeated"
+"""Every repetition ran; whether they all passed, the ledger says."""
+SLOW = "slow"
+OVER_BUDGET = "over budget"
+NOT_PASSED = "did not pass"
+"""Its first attempt failed, was skipped or xfailed: nothing to prove stable."""
+
+_GIT_TIMEOUT = 60.0
+_SEED_STEP = 0x9E3779B9
+"""The golden-ratio step: the seeds of a test's repetitions spread over the whole range."""
+
+
+def repetition_seed(seed: int, repetition: int) -> int:
+    """The session seed of repetition ``repetition`` (1, 2, ...) of a test.
+
+    A test's seed is derived from the session seed and its node id, so running the test alone
+    with ``--atom-gates-seed`` set to this value gives it the repetition's seed again.
+    """
+    return (seed + repetition * _SEED_STEP) % (MAX_SEED + 1)
+
+
+@dataclass(frozen=True)
+class NewTestPlan:
+    """What counts as new in this run and what repeating it may cost, for one process."""
+
+    runs: int
+    max_first_duration: float
+    budget_seconds: float
+    history_folder: str | None
+    """The cache folder with the flake history whose node ids are known; None: no history."""
+    changed: tuple[str, ...]
+    """Changed test files, relative to the rootdir with ``/`` as in node ids."""
+    source: str
+    """What makes a test new here, for the header: ``no pass in the flake history``, ..."""
+
+    def to_workerinput(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_workerinput(cls, data: Mapping[str, Any]) -> NewTestPlan:
+        return cls(**{**data, "changed": tuple(data["changed"])})
+
+    def for_workers(self, workers: int) -> NewTestPlan:
+        """Each of ``workers`` processes spends its share of the budget."""
+        return NewTestPlan(
+            self.runs,
+            self.max_first_duration,
+            self.budget_seconds / max(workers, 1),
+            self.history_folder,
+            self.changed,
+            self.source,
+        )
+
+
+class NewTests:
+    """Where tests run: which are new, and the repetition budget this process has left."""
+
+    def __init__(self, plan: NewTestPlan, known: Collection[str]) -> None:
+        self.plan = plan
+        self.runs = plan.runs
+        self.known = known
+        self.changed = frozenset(plan.changed)
+        self.spent = 0.0
+
+    def is_new(self, nodeid: str) -> bool:
+        if self.known and nodeid not in self.known:
+            return True
+        return bool(self.changed) and nodeid.partition("::")[0] in self.changed
+
+    def why_not(self, first_duration: float) -> str | None:
+        """Why a new test that passed in ``first_duration`` is not repeated, or None."""
+        plan = self.plan
+        if first_duration > plan.max_first_duration:
+            return SLOW
+        if self.spent + first_duration * self.runs > plan.budget_seconds:
+            return OVER_BUDGET
+        return None
+
+
+def known_tests(plan: NewTestPlan | None) -> Collection[str]:
+    """The node ids the flake history knows, as a worker reads them for its plan."""
+    if plan is None or plan.history_folder is None:
+        return ()
+    return _passed_once(Path(plan.history_folder))
+
+
+def _passed_once(history_folder: Path) -> set[str]:
+    """The tests the flake history has seen pass: the others are new."""
+    tests, _ = FlakeHistory(history_folder).load()  # a damaged file warns at the end of the run
+    return {nodeid for nodeid, outcomes in tests.items() if has_passed(outcomes)}
+
+
+def plan_new_tests(
+    config: pytest.Config, settings: Settings, history_folder: Path | None, notes: list[str]
+) -> tuple[NewTestPlan | None, Collection[str]]:
+    """What is new in this run, decided once where the run starts (None when nothing can be),
+    and the node ids the flake history knows.
+
+    A REF that does not exist, or no git, is a usage error before any test runs.
+    """
+    if settings.new_test_runs == 0:
+        return None, ()
+    changed: tuple[str, ...] = ()
+    sources = []
+    ref = settings.changed_since
+    if ref == AUTO_REF:
+        base = os.environ.get(GITHUB_BASE, "").strip()
+        ref = f"origin/{base}" if base else None
+        if ref is None:
+            notes.append(
+                f"--atom-gates-changed-since=auto: {GITHUB_BASE} is not set (not a pull "
+                "request), so no file counts as changed"
+            )
+    if ref is not None:
+        changed = changed_test_files(config.rootpath, ref)
+        count = len(changed)
+        sources.append(f"changed since {ref}: {count} file{'' if count == 1 else 's'}")
+    known: Collection[str] = ()
+    if history_folder is not None:
+        known = _passed_once(history_folder)
+    if known:
+        sources.insert(0, "no pass in the flake history")
+    if not sources:
+        notes.append(
+            "no test counts as new: the flake history is empty (this run starts it) and "
+            "--atom-gates-changed-since=REF is not given"
+        )
+        return None, ()
+    budget = float(settings.new_test_budget) / 100 * settings.max_duration
+    plan = NewTestPlan(
+        settings.new_test_runs,
+        settings.new_test_max_duration,
+        budget,
+        str(history_folder) if known else None,
+        changed,
+        ", or ".join(sources),
+    )
+    return plan, known
+
+
+def header_part(plan: NewTestPlan | None, settings: Settings) -> str | None:
+    if plan is None:
+        return None
+    return (
+        f"new tests run {plan.runs} more times ({plan.source}; first attempt <= "
+        f"{plan.max_first_duration:g} s, {settings.new_test_budget:g}% of TQ-03)"
+    )
+
+
+def _git(root: Path, *args: str) -> str:
+    """Run git in ``root``; a usage error when git is missing or refuses."""
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise pytest.UsageError(
+            "--atom-gates-changed-since needs git, which is not on the PATH. Accepted: a git "
+            "revision in a git checkout, or no --atom-gates-changed-since."
+        ) from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise pytest.UsageError(f"--atom-gates-changed-since: git could not run: {exc}") from None
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise _GitRefused(message[-1] if message else f"exit status {done.returncode}")
+    return done.stdout.decode(errors="surrogateescape")
+
+
+class _GitRefused(Exception):
+    pass
+
+
+def changed_test_files(rootpath: Path, ref: str) -> tuple[str, ...]:
+    """The files changed since ``ref``'s merge base with HEAD, committed or not, and the
+    untracked ones, relative to ``rootpath`` (those outside it are left out)."""
+    try:
+        top = Path(_git(rootpath, "rev-parse", "--show-toplevel").strip())
+    except _GitRefused:
+        raise pytest.UsageError(
+            f"--atom-gates-changed-since={ref}: {rootpath} is not in a git repository. "
+            "Accepted: a git revision, in a git checkout."
+        ) from None
+    try:
+        commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    except _GitRefused:
+        raise pytest.UsageError(
+            f"--atom-gates-changed-since={ref}: no such revision in {top}. Accepted: a branch, "
+            "tag or commit git knows (fetch it first: shallow CI checkouts lack the base "
+            "branch), or auto on a pull request."
+        ) from None
+    commit = commit.strip()
+    try:
+        base = _git(top, "merge-base", commit, "HEAD").strip()
+    except _GitRefused:  # no common history, or no HEAD yet: compare with REF itself
+        base = commit
+    names = _git(top, "diff", "--name-only", "--no-renames", "-z", base, "--")
+    names += _git(top, "ls-files", "--others", "--exclude-standard", "-z")
+    files = []
+    root = rootpath.resolve()
+    for name in dict.fromkeys(filter(None, names.split("\0"))):
+        path = (top / name).resolve()
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            continue
+        files.append(relative.as_posix())
+    return tuple(sorted(files))

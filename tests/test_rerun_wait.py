@@ -1,0 +1,118 @@
+"""TQ-04: a rerun waits its delay while other tests run, and disturbs none of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Gates
+
+LOG = """
+    import os, time
+    import pytest
+
+    def log(name):
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open("log.txt", "a") as out:
+            out.write(f"{worker} {name} {time.monotonic()}\\n")
+
+    @pytest.fixture(scope="module")
+    def shared():
+        log("setup-shared")
+        yield
+        log("teardown-shared")
+"""
+
+SUITE = {
+    "test_a": """
+        from conftest import log
+        def test_fails():
+            log("fails")
+            assert False, "down"
+    """,
+    **{
+        f"test_{name}": f"""
+        import time
+        from conftest import log
+        def test_{name}1(shared):
+            log("{name}1")
+            time.sleep(0.1)
+        def test_{name}2(shared):
+            log("{name}2")
+            time.sleep(0.1)
+    """
+        for name in "bcd"
+    },
+}
+
+DELAY = 0.3
+
+
+def _log(pytester: pytest.Pytester) -> dict[str, list[tuple[str, float]]]:
+    """Per process, the logged events in order, with their times."""
+    events: dict[str, list[tuple[str, float]]] = {}
+    for line in (pytester.path / "log.txt").read_text().splitlines():
+        worker, name, when = line.split()
+        events.setdefault(worker, []).append((name, float(when)))
+    return events
+
+
+def test_a_rerun_waits_while_other_tests_run(pytester: pytest.Pytester, any_engine: Gates) -> None:
+    pytester.makeconftest(LOG)
+    pytester.makepyfile(**SUITE)
+    run = any_engine.run(
+        f"--atom-gates-rerun-delay={DELAY}",
+        "--atom-gates-mode=TQ-01:off",
+        "--atom-gates-order=file",
+    )
+    failing = "test_a.py::test_fails"
+    assert run.outcomes()[failing] == "failed"
+    test = next(t for t in run.report["tests"] if t["nodeid"] == failing)
+    attempts = [attempt["outcome"] for attempt in test["attempts"]]
+    assert attempts == ["failed", "failed", "failed"]
+    events = next(e for e in _log(pytester).values() if any(n == "fails" for n, _ in e))
+    names = [name for name, _ in events]
+    times = [when for name, when in events if name == "fails"]
+    assert len(times) == 3
+    assert times[1] - times[0] >= DELAY
+    assert times[2] - times[1] >= DELAY
+    first, second = [i for i, name in enumerate(names) if name == "fails"][:2]
+    assert any(name[-1] in "12" for name in names[first + 1 : second])  # others ran meanwhile
+    for index, name in enumerate(names):
+        if name == "fails" and 0 < index < len(names) - 1:
+            # Never between two tests of one module: their module fixture stays as it is.
+            before, after = names[index - 1], names[index + 1]
+            assert not (before[-1] == "1" and after == before[:-1] + "2"), names
+    # Each module's fixture is set up once and torn down once, whatever ran between its tests.
+    modules_here = {name[0] for name in names if name[-1] in "12"}
+    assert names.count("setup-shared") == names.count("teardown-shared") == len(modules_here)
+
+
+def test_a_test_with_a_module_fixture_waits_in_place(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """Run later, it would get a fresh module fixture, and an order-dependent failure could
+    pass: so it sleeps its delay where it is, as before."""
+    pytester.makeconftest(LOG)
+    pytester.makepyfile(
+        test_a="""
+        from conftest import log
+        def test_fails(shared):
+            log("fails")
+            assert False
+        def test_other():
+            log("other")
+        """,
+        test_b="""
+        from conftest import log
+        def test_b1():
+            log("b1")
+        """,
+    )
+    gates.run(
+        f"--atom-gates-rerun-delay={DELAY}",
+        "--atom-gates-mode=TQ-01:off",
+        "--atom-gates-order=file",
+    )
+    (events,) = _log(pytester).values()
+    names = [name for name, _ in events]
+    assert names == ["setup-shared", "fails", "fails", "fails", "other", "teardown-shared", "b1"]
