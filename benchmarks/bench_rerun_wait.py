@@ -51,7 +51,7 @@ def main() -> None:
                 "--atom-gates, delay 0": [*engine, *gates, "--atom-gates-rerun-delay=0"],
                 "--atom-gates, delay 1 s": [*engine, *gates, "--atom-gates-rerun-delay=1"],
             }
-            results = compare(root, sides, options.runs, ok=(1,))
+            results = compare(root, sides, options.runs, ok=(0, 1))  # 99 % passes TQ-02
             print_table(" ".join(engine) or "single process", results, "plain pytest")
             extra = results["--atom-gates, delay 1 s"].wall - results["--atom-gates, delay 0"].wall
             print(

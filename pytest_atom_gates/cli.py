@@ -58,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("-q", "--quiet", action="count", default=0, help="less output")
     merge.add_argument("-v", "--verbose", action="count", default=0, help="more output")
+    html = commands.add_parser(
+        "html",
+        help="render a JSON report as one self-contained HTML page",
+        description="Render the JSON report of a run (--atom-gates-report) or of a merge "
+        "(atom-gates merge -o) as the page --atom-gates-html writes. Needs the html extra: "
+        "pip install 'pytest-atom-gates[html]'.",
+    )
+    html.add_argument("report", metavar="REPORT", help="a JSON report")
+    html.add_argument("-o", "--output", metavar="PATH", required=True, help="the page to write")
     return parser
 
 
@@ -65,12 +74,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "merge":
         return merge_command(args, sys.stdout, os.environ)
+    if args.command == "html":
+        return html_command(args, sys.stdout)
     raise AssertionError(args.command)  # pragma: no cover (argparse allows no other)
 
 
-def _fail(message: str) -> int:
-    sys.stderr.write(f"atom-gates merge: error: {message}\n")
+def _fail(message: str, command: str = "merge") -> int:
+    sys.stderr.write(f"atom-gates {command}: error: {message}\n")
     return USAGE_ERROR
+
+
+def html_command(args: argparse.Namespace, out: TextIO) -> int:
+    """``atom-gates html REPORT -o PATH``: 0 when the page is written, 4 when it cannot be."""
+    from pytest_atom_gates.html.page import HtmlUnavailable, write_page
+    from pytest_atom_gates.report import ReportProblem, load
+
+    problem = _unwritable(args.output)
+    if problem:
+        return _fail(f"--output {args.output}: {problem}", "html")
+    try:
+        report = load(args.report)
+        write_page(Path(args.output), report.raw)
+    except ReportProblem as exc:
+        accepted = "a JSON report of pytest --atom-gates or atom-gates merge"
+        return _fail(f"{exc}. Accepted: {accepted}", "html")
+    except HtmlUnavailable as exc:
+        return _fail(str(exc), "html")
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc}", "html")
+    except (KeyError, TypeError, ValueError) as exc:  # a report that passed the checks, damaged
+        return _fail(f"{args.report}: the page cannot show this report ({exc!r})", "html")
+    out.write(f"atom-gates html: wrote {args.output}\n")
+    return 0
 
 
 def merge_command(args: argparse.Namespace, out: TextIO, environ: Any) -> int:

@@ -154,6 +154,7 @@ class DeterminismFeature:
                     else {
                         "flaky": self.rates[nodeid].flaky,
                         "runs": self.rates[nodeid].runs,
+                        "outcomes": self.rates[nodeid].outcomes,
                     },
                 }
                 for nodeid in facts.ledger.with_outcome(FLAKY)
@@ -295,16 +296,20 @@ class DeterminismFeature:
         budget = self.run.settings.max_duration * float(self.run.settings.new_test_budget) / 100
         reasons = {
             SLOW: f"first attempt over {plan.max_first_duration:g} s",
-            OVER_BUDGET: f"the repetition budget of {budget:g} s "
-            f"({self.run.settings.new_test_budget:g}% of TQ-03) was spent",
-            NOT_PASSED: "did not pass its first attempt",
+            OVER_BUDGET: f"their runs would exceed the repetition budget of {budget:g} s "
+            f"({self.run.settings.new_test_budget:g}% of TQ-03)",
+            NOT_PASSED: "did not pass every run (failed, skipped or xfailed)",
         }
         for group, reason in reasons.items():
             nodeids = groups.get(group, [])
             if not nodeids:
                 continue
-            write(f"  not repeated, {reason} ({len(nodeids)}):", yellow=group != NOT_PASSED)
-            for nodeid in nodeids if verbosity > 0 or group != NOT_PASSED else ():
+            if group == NOT_PASSED and verbosity <= 0:
+                write(f"  {reason}: {len(nodeids)} (-v lists them)")
+                continue
+            shown = "not repeated, " if group != NOT_PASSED else ""
+            write(f"  {shown}{reason} ({len(nodeids)}):", yellow=group != NOT_PASSED)
+            for nodeid in nodeids:
                 first = entries[nodeid]["first_duration"]
                 shown = f" ({format_seconds(first)})" if group == SLOW else ""
                 write(f"    {nodeid}{shown}")
@@ -317,8 +322,10 @@ def _new_test_group(entry: Mapping[str, Any]) -> str:
     """Where a new test is listed: flaky, stable (repeated and passed), or why not repeated."""
     if entry["outcome"] == FLAKY:
         return FLAKY
-    if entry["status"] == REPEATED and entry["outcome"] == "passed":
-        return STABLE_NEW
+    if entry["status"] == REPEATED:
+        # Repeated, and it ended neither passed nor flaky: failed (in a wider teardown, say) or
+        # skipped; pytest's own summary has why.
+        return STABLE_NEW if entry["outcome"] == "passed" else NOT_PASSED
     return str(entry["status"])
 
 

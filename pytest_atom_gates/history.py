@@ -106,6 +106,9 @@ class FlakeRate:
     flaky: int
     runs: int
     recent: str
+    """The last 10 outcomes, newest last."""
+    outcomes: str = ""
+    """Every recorded outcome (up to ``KEEP``), newest last."""
 
     def __str__(self) -> str:
         return f"flaky in {self.flaky} of the last {self.runs} runs"
@@ -184,7 +187,7 @@ def status(history: Outcomes, broken_runs: int = BROKEN_RUNS) -> str:
 def flake_rate(history: Outcomes) -> FlakeRate:
     """A test's flake rate from its recorded outcomes."""
     spelled = spelled_out(history)
-    return FlakeRate(spelled.count("K"), len(spelled), spelled[-10:])
+    return FlakeRate(spelled.count("K"), len(spelled), spelled[-10:], spelled)
 
 
 class _LockFile:

@@ -68,6 +68,7 @@ REPLACED_DESTS = frozenset(
         "atom_gates",
         "atom_gates_seed",
         "atom_gates_report",
+        "atom_gates_html",
         "atom_gates_order_checks",
         "atom_gates_reruns",
         "atom_gates_new_test_runs",

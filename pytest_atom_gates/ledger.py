@@ -111,6 +111,10 @@ class TestRecord:
         if not self.attempts:
             return NOT_RUN
         last = self.attempts[-1].outcome
+        if last == FAILED and self.attempts[-1].phase == "teardown":
+            # Its last teardown also tears down the wider fixtures the next test does not
+            # need: an error there is a failure, never flakiness of the test.
+            return FAILED
         # Passed after a failure (a rerun), or failed after a pass (a new test's repetition).
         if last in (PASSED, FAILED) and len(self.attempts) > 1:
             others = {a.outcome for a in self.attempts[:-1]}

@@ -278,6 +278,11 @@ def _xdist_interactor(config: pytest.Config) -> Any:
     return None
 
 
+def _passed(reports: list[pytest.TestReport]) -> bool:
+    """Setup and call both passed, and not as an xfail: an attempt a repetition may follow."""
+    return len(reports) == 2 and all(r.passed and not hasattr(r, "wasxfail") for r in reports)
+
+
 def _merge_teardown(teardown: pytest.TestReport, other: pytest.TestReport | None) -> None:
     """Fold a second teardown of the same test (its wider nodes, torn down apart) into the
     teardown report that is logged."""
@@ -414,6 +419,10 @@ class TestProtocol:
         self._clock = clock
         self._waiting: list[_Waiting] = []
         self._config = config
+        # -x, --maxfail and --sw stop at a test's final failure: it must come where it failed.
+        self._stops_on_failure = bool(config.getoption("maxfail", 0)) or bool(
+            config.getoption("stepwise", False) or config.getoption("stepwise_skip", False)
+        )
         self._setup_only = bool(config.getoption("setuponly", False))
         self._setup_show = bool(config.getoption("setupshow", False))
         self._collection_failed = False
@@ -436,6 +445,10 @@ class TestProtocol:
             return True
         if self._waiting:
             self._run_due(item)
+            session = item.session
+            if session.shouldstop or session.shouldfail:  # a rerun's end stopped the run
+                self._drain(item)
+                return True
         marks = self.marks.marks(item)
         reruns, delay = self.policy.budget(marks)
         reason = quarantine_reason(marks) if marks else None
@@ -481,7 +494,7 @@ class TestProtocol:
         """Queue the rerun to run after its delay, if the test allows it; its wider nodes are
         torn down now, as far as what runs next needs."""
         item = test.item
-        if not _only_function_and_session_fixtures(item):
+        if self._stops_on_failure or not _only_function_and_session_fixtures(item):
             return False
         interactor = _xdist_interactor(self._config)
         index = None if interactor is None else interactor.item_index
@@ -511,9 +524,22 @@ class TestProtocol:
                 self._resume(waiting, current, upcoming=current)
 
     def _drain(self, current: pytest.Item) -> None:
-        """The end of the run (or of what runs of it): every waiting rerun, in due order."""
+        """The end of the run (or of what runs of it): every waiting rerun, in due order.
+
+        A stop that came after the last test's teardown (a budget stop, ``-x`` on a teardown
+        error) left that test's wider fixtures set up for a next test that will not run: they
+        are torn down first, and an error of theirs goes on the rerun's last teardown report
+        rather than nowhere.
+        """
         while self._waiting:
             waiting = min(self._waiting, key=lambda w: w.due)
+            test = waiting.test
+            if not self._fits(test.item):
+                left = _tear_down_wider(test, test.item)
+                if test.wider_teardown is None:
+                    test.wider_teardown = left
+                elif left is not None:
+                    _merge_teardown(test.wider_teardown, left)
             pause = waiting.due - self._clock()
             if pause > 0:
                 self._sleep(pause)
@@ -571,7 +597,7 @@ class TestProtocol:
                     break
             repetitions = test.repetitions
             if repetitions is not None:
-                self._account(repetitions, reports, failure)
+                self._account(repetitions, reports)
             if failure is not None:
                 if attempt == 1:
                     self.cap.first_attempt_failed()
@@ -583,7 +609,7 @@ class TestProtocol:
                 ):
                     self._log_rerun(test, reports, failure)
                     return RETRY
-            elif repetitions is not None and repetitions.left:
+            elif repetitions is not None and repetitions.left and _passed(reports):
                 return self._log_repeat(test, reports, repetitions)
             self._log_final(test, reports)
             return None
@@ -597,7 +623,6 @@ class TestProtocol:
         self,
         repetitions: _Repetitions,
         reports: list[pytest.TestReport],
-        failure: pytest.TestReport | None,
     ) -> None:
         """A new test's attempt: after the first, whether it is repeated; after a repetition,
         the time it took from the budget."""
@@ -609,13 +634,8 @@ class TestProtocol:
             return
         if repetitions.status is not None:  # reruns of a first attempt that failed
             return
-        passed = (
-            failure is None
-            and len(reports) == 2
-            and all(r.passed and not hasattr(r, "wasxfail") for r in reports)
-        )
         repetitions.first = spent
-        why_not = new_tests.why_not(spent) if passed else NOT_PASSED
+        why_not = new_tests.why_not(spent) if _passed(reports) else NOT_PASSED
         repetitions.status = why_not or REPEATED
         if why_not is not None:
             repetitions.left = 0

@@ -187,7 +187,7 @@ def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None
 def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
     """The files the run writes at the end, checked before any test runs."""
     # A shard only reads the durations file; every other run refreshes it at the end.
-    written = [("report", settings.report_path)]
+    written = [("report", settings.report_path), ("html", settings.html_path)]
     if settings.shard is None:
         written.append(("durations", settings.durations_path))
     for name, path in written:
@@ -197,6 +197,12 @@ def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
                 f"{setting_source(config, name)}: cannot write {path}: {problem}. "
                 "Accepted: a file path in a writable directory."
             )
+    if settings.html_path is not None:
+        from pytest_atom_gates.html.page import available
+
+        missing = available()
+        if missing:
+            raise pytest.UsageError(f"{setting_source(config, 'html')}: {missing}.")
 
 
 def _prepare_shard(run: GatesRun) -> None:
@@ -410,6 +416,7 @@ class GatesController:
         self.verdicts: list[GateVerdict] | None = None
         self.unexplained_failure = False
         self.report_written: Path | None = None
+        self.html_written: Path | None = None
         self.report_problem: str | None = None
         self.output_problems: list[str] = []
         self._progress_shown = False
@@ -548,7 +555,7 @@ class GatesController:
         status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts
-        if run.settings.report_path is not None:
+        if run.settings.report_path is not None or run.settings.html_path is not None:
             self._write_report(facts, verdicts, status, exitstatus)
         if run.settings.durations_path is not None and run.shard is None:
             self._write_durations(run.settings.durations_path)
@@ -612,7 +619,6 @@ class GatesController:
         from pytest_atom_gates.reporting import json_report  # only runs that write a report
 
         path = self.run.settings.report_path
-        assert path is not None
         workers = (
             self.config.getoption("numprocesses", None)
             if is_xdist_controller(self.config)
@@ -626,12 +632,25 @@ class GatesController:
             environment=json_report.environment(self.config, workers),
             extra_sections=self._sections(facts),
         )
-        try:
-            json_report.write_report(path, report)
-        except OSError as exc:
-            self.report_problem = f"could not write the report to {path}: {exc}"
-        else:
-            self.report_written = path
+        if path is not None:
+            try:
+                json_report.write_report(path, report)
+            except OSError as exc:
+                self.report_problem = f"could not write the report to {path}: {exc}"
+            else:
+                self.report_written = path
+        html = self.run.settings.html_path
+        if html is not None:
+            from pytest_atom_gates.html import write_page  # only runs that write the page
+
+            try:
+                write_page(html, report)
+            except OSError as exc:
+                self.output_problems.append(f"could not write the HTML page to {html}: {exc}")
+            except Exception as exc:  # a fault of the page must not cost the verdict
+                self.output_problems.append(f"could not render the HTML page: {exc!r}")
+            else:
+                self.html_written = html
 
     def _sections(self, facts: RunFacts) -> dict[str, Any]:
         """Each built-in feature's section of the report, and the extensions' under theirs."""
@@ -676,6 +695,8 @@ class GatesController:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
         elif self.report_written is not None and verbosity >= 0:
             write(f"report: {display_path(self.report_written)}")
+        if self.html_written is not None and verbosity >= 0:
+            write(f"HTML page: {display_path(self.html_written)}")
         for problem in self.output_problems:
             write(f"atom-gates: {problem}", yellow=True)
         for where in self.run.late_gate_hooks:

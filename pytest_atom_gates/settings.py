@@ -125,6 +125,7 @@ class Settings:
     """Shard K of N (1-based), from the command line or the CI's environment."""
     shard_source: str = "--atom-gates-shard"
     durations_path: Path | None = None
+    html_path: Path | None = None
 
     def mode(self, gate_id: str, default: GateMode = GateMode.ENFORCE) -> GateMode:
         return self.modes.get(gate_id, default)
@@ -467,6 +468,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "report",
         "PATH",
         "Write the JSON report of the run to PATH.",
+        "a file path in a writable directory",
+        parse=str,
+    ),
+    OptionSpec(
+        "html",
+        "PATH",
+        "Write the gate report as one self-contained HTML page to PATH (needs the html extra: "
+        "pip install 'pytest-atom-gates[html]').",
         "a file path in a writable directory",
         parse=str,
     ),
@@ -917,6 +926,7 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         shard=shard,
         shard_source=shard_source,
         durations_path=_resolve_path(config, SPEC_BY_NAME["durations"], namespace),
+        html_path=_resolve_path(config, SPEC_BY_NAME["html"], namespace),
         order_checks=value("order-checks"),
         order_check_time=value("order-check-time"),
         slowest=value("slowest"),

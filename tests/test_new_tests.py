@@ -10,7 +10,7 @@ import pytest
 
 from pytest_atom_gates.new_tests import repetition_seed
 from pytest_atom_gates.ordering import test_seed
-from tests.conftest import Gates
+from tests.conftest import Gates, no_traceback
 from tests.test_report_coop import case_properties
 
 # Passes twice, fails the third time, and so on: a counter file works across processes.
@@ -172,7 +172,7 @@ def test_a_changed_file_marks_its_tests_new(pytester: pytest.Pytester, any_engin
     pytester.makepyfile(test_untracked="def test_added():\n    pass\n")
     run = any_engine.run("--atom-gates-changed-since=main", "--atom-gates-new-test-runs=3")
     section = run.report["determinism"]["new_tests"]
-    assert section["source"] == "changed since main: 2 files"
+    assert section["source"] == "changed since main: 2 changed files"
     assert sorted(entry["nodeid"] for entry in section["tests"]) == [
         "test_new.py::test_new_flaky",
         "test_new.py::test_new_stable",
@@ -182,7 +182,7 @@ def test_a_changed_file_marks_its_tests_new(pytester: pytest.Pytester, any_engin
     assert run.outcomes()["test_new.py::test_new_flaky"] == "flaky"
     assert run.verdict("TQ-04")["verdict"] == "FAIL"
     run.result.stdout.fnmatch_lines(
-        ["*new tests run 3 more times (changed since main: 2 files; first attempt <= 10 s*"]
+        ["*new tests run 3 more times (changed since main: 2 changed files; first attempt <= 10 s*"]
     )
 
 
@@ -305,7 +305,8 @@ def test_slow_tests_and_the_budget_cap_are_respected_and_listed(
             "    test_sleep.py::test_b",
             "  not repeated, first attempt over 0.3 s (1):",
             "    test_sleep.py::test_slow (0.4* s)",
-            "  not repeated, the repetition budget of 0.5 s (1% of TQ-03) was spent (1):",
+            "  not repeated, their runs would exceed the repetition budget of 0.5 s (1% of "
+            "TQ-03) (1):",
             "    test_sleep.py::test_c",
         ]
     )
@@ -377,3 +378,57 @@ def test_a_new_flaky_test_stays_new_until_it_passed_a_run(
     entries = [entry["nodeid"] for entry in second.report["determinism"]["new_tests"]["tests"]]
     assert entries == ["test_new.py::test_new_flaky"]  # the stable one passed: known now
     assert second.verdict("TQ-04")["verdict"] == "FAIL"
+
+
+def test_a_module_teardown_error_after_repetitions_is_a_failure_not_a_flake(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The last test of a module also tears the module's fixtures down: their error is the
+    test's error, as pytest reports it, and never makes a new test flaky."""
+    _with_history(pytester, gates)
+    pytester.makepyfile(
+        test_new="""
+        import pytest
+        @pytest.fixture(scope="module")
+        def broken_teardown():
+            yield
+            raise RuntimeError("module teardown")
+        def test_uses(broken_teardown):
+            pass
+        def test_last():
+            pass
+        """
+    )
+    run = gates.run("--atom-gates-new-test-runs=2", "--atom-gates-order=file")
+    assert run.outcomes()["test_new.py::test_last"] == "failed"
+    assert _attempts(run, "test_new.py::test_last") == ["passed", "passed", "failed"]
+    assert run.verdict("TQ-04")["data"]["new_flaky"] == []
+    assert run.verdict("TQ-02")["verdict"] == "FAIL"
+
+
+@pytest.mark.parametrize("where", ["setup", "call"])
+def test_a_repetition_that_skips_ends_the_repetitions(
+    pytester: pytest.Pytester, gates: Gates, where: str
+) -> None:
+    _with_history(pytester, gates)
+    pytester.makepyfile(
+        test_new=f"""
+        import pytest
+        calls = []
+        @pytest.fixture
+        def counted():
+            calls.append(1)
+            if "{where}" == "setup" and len(calls) == 3:
+                pytest.skip("the service went away")
+        def test_sometimes_skips(counted):
+            if "{where}" == "call" and len(calls) == 3:
+                pytest.skip("the service went away")
+        """
+    )
+    run = gates.run("--atom-gates-new-test-runs=5")
+    assert no_traceback(run.output)
+    assert _attempts(run, "test_new.py::test_sometimes_skips") == ["passed", "passed", "skipped"]
+    assert run.outcomes()["test_new.py::test_sometimes_skips"] == "skipped"
+    run.result.stdout.fnmatch_lines(
+        ["  did not pass every run (failed, skipped or xfailed): 1 (-v lists them)"]
+    )

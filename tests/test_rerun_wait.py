@@ -116,3 +116,66 @@ def test_a_test_with_a_module_fixture_waits_in_place(
     (events,) = _log(pytester).values()
     names = [name for name, _ in events]
     assert names == ["setup-shared", "fails", "fails", "fails", "other", "teardown-shared", "b1"]
+
+
+def test_under_maxfail_a_rerun_waits_in_place(pytester: pytest.Pytester, gates: Gates) -> None:
+    """-x stops at a test's final failure, which must come where the test failed."""
+    pytester.makeconftest(LOG)
+    pytester.makepyfile(
+        test_a="""
+        from conftest import log
+        def test_fails():
+            log("fails")
+            assert False
+        """,
+        test_b="from conftest import log\ndef test_b1():\n    log('b1')\n",
+    )
+    run = gates.run(
+        f"--atom-gates-rerun-delay={DELAY}",
+        "--atom-gates-mode=TQ-01:off",
+        "--atom-gates-order=file",
+        "-x",
+    )
+    (events,) = _log(pytester).values()
+    assert [name for name, _ in events] == ["fails", "fails", "fails"]
+    assert run.outcomes() == {"test_a.py::test_fails": "failed", "test_b.py::test_b1": "not-run"}
+
+
+def test_a_budget_stop_drains_the_queue_cleanly(pytester: pytest.Pytester, gates: Gates) -> None:
+    """The stop comes after the last test's teardown kept its module for the next test: the
+    module is torn down once before the waiting rerun runs, and the rerun passes."""
+    pytester.makeconftest(LOG)
+    pytester.makepyfile(
+        test_a="""
+        from conftest import log
+        calls = []
+        def test_fail_once():
+            calls.append(1)
+            log("fail_once")
+            assert len(calls) > 1
+        """,
+        test_b="""
+        import time
+        from conftest import log
+        def test_b1(shared):
+            time.sleep(0.6)
+        def test_b2(shared):
+            time.sleep(0.6)
+        def test_b3(shared):
+            pass
+        """,
+    )
+    run = gates.run(
+        "--atom-gates-rerun-delay=2",
+        "--atom-gates-mode=TQ-01:off",
+        "--atom-gates-order=file",
+        "--atom-gates-stop-on-budget",
+        "--atom-gates-max-duration=1",
+    )
+    outcomes = run.outcomes()
+    assert outcomes["test_a.py::test_fail_once"] == "flaky"
+    assert outcomes["test_b.py::test_b3"] == "not-run"
+    (events,) = _log(pytester).values()
+    names = [name for name, _ in events]
+    assert names == ["fail_once", "setup-shared", "teardown-shared", "fail_once"]
+    assert "previous item was not torn down" not in run.output

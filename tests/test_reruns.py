@@ -391,7 +391,7 @@ def test_reports_carry_every_attempt(pytester: pytest.Pytester, gates: Gates) ->
     section = run.report["determinism"]
     assert section["reruns"] == 2
     assert section["flaky"] == [
-        {"nodeid": "test_s.py::test_flaky", "history": {"flaky": 1, "runs": 1}}
+        {"nodeid": "test_s.py::test_flaky", "history": {"flaky": 1, "runs": 1, "outcomes": "K"}}
     ]
     jsonschema.validate(run.report, schema())
 

@@ -61,6 +61,7 @@ def test_ini_types_from_pytest_9_2(monkeypatch: pytest.MonkeyPatch) -> None:
         "new-test-max-duration": str | float,
         "new-test-budget": str | float,
         "changed-since": "string",
+        "html": "string",
         "quarantine": "string",
     }
 
