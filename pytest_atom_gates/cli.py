@@ -102,7 +102,7 @@ def html_command(args: argparse.Namespace, out: TextIO) -> int:
         return _fail(str(exc), "html")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc}", "html")
-    except (KeyError, TypeError, ValueError) as exc:  # a report that passed the checks, damaged
+    except Exception as exc:  # a report that passed the checks, damaged in a field they skip
         return _fail(f"{args.report}: the page cannot show this report ({exc!r})", "html")
     out.write(f"atom-gates html: wrote {args.output}\n")
     return 0

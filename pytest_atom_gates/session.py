@@ -200,6 +200,13 @@ def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
     if settings.html_path is not None:
         from pytest_atom_gates.html.page import available
 
+        if settings.html_path == settings.report_path:
+            raise pytest.UsageError(
+                f"{setting_source(config, 'html')}: {settings.html_path} is the JSON report's "
+                f"path too ({setting_source(config, 'report')}), which the page would "
+                "overwrite. Accepted: another file path."
+            )
+
         missing = available()
         if missing:
             raise pytest.UsageError(f"{setting_source(config, 'html')}: {missing}.")

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,3 +256,41 @@ def test_alone_runs_and_reproduce_commands_write_no_page(
     assert "--atom-gates-html" not in check["reproduce"]
     assert "--atom-gates-order=file" in check["reproduce"]
     assert "test_b.py::test_victim" in _page(html)
+
+
+def test_the_page_and_the_json_report_cannot_share_a_path(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    report = pytester.path / "r.json"
+    run = gates.run(f"--atom-gates-report={report}", f"--atom-gates-html={report}", report=False)
+    assert run.ret == 4
+    run.result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --atom-gates-html: {report} is the JSON report's path too "
+            "(--atom-gates-report), which the page would overwrite. Accepted: another file path."
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r: r["tests"][0].update(duration=float("nan")),
+        lambda r: r.update(environment="x"),
+        lambda r: r["tests"][0].update(outcome="flaky", attempts=[]),
+    ],
+    ids=["nan-duration", "environment-not-an-object", "flaky-without-attempts"],
+)
+def test_a_hand_edited_report_still_renders(
+    pytester: pytest.Pytester, gates: Gates, capsys: pytest.CaptureFixture[str], damage: Any
+) -> None:
+    pytester.makepyfile(test_s=SUITE)
+    run = gates.run("--atom-gates-mode=TQ-01:off")
+    document = json.loads(run.report_path.read_text(encoding="utf-8"))
+    damage(document)
+    source = pytester.path / "edited.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    capsys.readouterr()
+    assert cli_main(["html", str(source), "-o", str(pytester.path / "p.html")]) == 0
+    assert "Traceback" not in capsys.readouterr().err

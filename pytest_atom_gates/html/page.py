@@ -107,7 +107,7 @@ def _timeline(attempts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         )
         start += width
-    scale = 1 / start
+    scale = 1 / start if start else 1.0
     for segment in segments:
         segment["x"] *= scale
         segment["width"] *= scale
@@ -165,7 +165,9 @@ def _durations(report: Mapping[str, Any]) -> tuple[list[Bar], list[Bar]]:
     counts: Counter[str] = Counter()
     for test in tests:
         duration = test["duration"]
-        counts[next(label for bound, label in _BUCKETS if duration < bound)] += 1
+        # The last band takes what compares with no bound (a NaN from a hand-edited report).
+        label = next((label for bound, label in _BUCKETS if duration < bound), _BUCKETS[-1][1])
+        counts[label] += 1
     histogram = _bars(((label, counts[label]) for _, label in _BUCKETS), lambda n: f"{n:.0f}")
     return _bars(((t["nodeid"], t["duration"]) for t in slowest), _seconds), histogram
 
@@ -216,9 +218,9 @@ def _all_tests(report: Mapping[str, Any]) -> tuple[str, list[tuple[str, int]]]:
 
 
 def _run(report: Mapping[str, Any]) -> dict[str, Any]:
-    environment = report.get("environment") or {}
-    settings = report.get("settings") or {}
-    run = report.get("run") or {}
+    environment, settings, run = (
+        _mapping(report, key) for key in ("environment", "settings", "run")
+    )
     return {
         "seed": report.get("seed"),
         "created": report.get("created"),
@@ -234,6 +236,11 @@ def _run(report: Mapping[str, Any]) -> dict[str, Any]:
         "plugins": sorted((environment.get("plugins") or {}).items()),
         "tool": (report.get("tool") or {}).get("version"),
     }
+
+
+def _mapping(report: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = report.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def view(report: Mapping[str, Any]) -> dict[str, Any]:
