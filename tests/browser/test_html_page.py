@@ -93,6 +93,16 @@ def test_a_failing_run_with_flaky_and_order_dependent_tests(failing_page: tuple[
     assert order.find_element("css selector", ".command code").text == command["reproduce"]
     assert "test_a.py::test_pollutes" in order.text
     page.screenshot("failing-run-light")
+    # No layout that needs a wide screen: at a phone's width nothing scrolls sideways.
+    width, height = page.driver.get_window_size().values()
+    page.driver.set_window_size(500, height)
+    try:
+        assert page.run(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;"
+        )
+        page.screenshot("failing-run-narrow")
+    finally:
+        page.driver.set_window_size(width, height)
     _clean(page)
 
 
