@@ -161,9 +161,8 @@ def test_a_changed_file_marks_its_tests_new(pytester: pytest.Pytester, any_engin
     pytester.makeconftest(EVERY_THIRD)
     pytester.makepyfile(test_old=OLD_TESTS, test_new="def test_new_stable():\n    pass\n")
     # What the runs themselves write is ignored, as a project's .gitignore would.
-    pytester.path.joinpath(".gitignore").write_text(
-        "*.count\n*.json\nstdout\nstderr\nrunpytest-*\n"
-    )
+    ignored = ["*.count", "*.json", "stdout", "stderr", "runpytest-*", "__pycache__/", ".coverage*"]
+    pytester.path.joinpath(".gitignore").write_text("\n".join(ignored) + "\n")
     _git(pytester, "init", "-q", "-b", "main")
     _git(pytester, "add", ".gitignore", "conftest.py", "test_old.py", "test_new.py")
     _git(pytester, "commit", "-qm", "base")
