@@ -27,8 +27,21 @@ def open_cache(config: pytest.Config) -> PluginCache:
     cache = getattr(config, "cache", None)
     if cache is None:
         return PluginCache(None)
+    root = getattr(cache, "_cachedir", None) or config.rootpath / ".pytest_cache"
+    starts_it = not root.exists()
     try:
-        return PluginCache(cache.mkdir(FOLDER))
+        folder = cache.mkdir(FOLDER)
+        if starts_it:
+            _mark_as_pytest_does(cache, root)
     except OSError as exc:
-        where = getattr(cache, "_cachedir", None) or config.rootpath / ".pytest_cache"
-        return PluginCache(None, f"pytest's cache {where} is unusable ({exc.strerror or exc})")
+        return PluginCache(None, f"pytest's cache {root} is unusable ({exc.strerror or exc})")
+    return PluginCache(folder)
+
+
+def _mark_as_pytest_does(cache: pytest.Cache, root: Path) -> None:
+    """Give a cache folder the gates started the .gitignore, README.md and CACHEDIR.TAG that
+    pytest gives one it starts: before pytest 8.2, ``Cache.mkdir`` left them out (only
+    ``Cache.set`` wrote them), so git saw every cache file as new."""
+    add_files = getattr(cache, "_ensure_supporting_files", None)  # pytest 8.0 and 8.1
+    if add_files is not None and not (root / ".gitignore").exists():
+        add_files()

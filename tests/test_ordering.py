@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import sys
 
 import pytest
@@ -181,6 +182,23 @@ def test_last_needs_the_cache(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--atom-gates", "--atom-gates-seed=last", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --atom-gates-seed=last needs pytest's cache*"])
+
+
+@pytest.mark.usefixtures("three_files")
+def test_a_cache_the_gates_start_is_marked_as_pytest_marks_its_own(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest marks a cache folder it starts as not to be committed (.gitignore, README.md,
+    CACHEDIR.TAG); on pytest 8.0 and 8.1 a folder made with Cache.mkdir, as the flake history's
+    is, got none of them, so git saw every cache file as new."""
+    cache = pytester.path / ".pytest_cache"
+    pytester.runpytest()
+    plain = {path.name: path.read_bytes() for path in cache.iterdir() if path.is_file()}
+    shutil.rmtree(cache)
+    pytester.runpytest("--atom-gates")
+    gated = {path.name: path.read_bytes() for path in cache.iterdir() if path.is_file()}
+    assert plain[".gitignore"] == b"# Created by pytest automatically.\n*\n"
+    assert gated == plain
 
 
 def test_keep_order_marker(pytester: pytest.Pytester) -> None:
