@@ -158,6 +158,8 @@ class Ledger:
         implicit, so a healthy run stores nothing per test."""
         self._by_outcome: dict[str, list[str]] = {}
         """After ``finish``: the tests of each outcome but ``passed``, in ``nodeids`` order."""
+        self._settled: set[str] = set()
+        """Tests that failed and then passed because of the order: passed, not flaky."""
 
     # -- recording ------------------------------------------------------------------------
 
@@ -263,12 +265,22 @@ class Ledger:
                         group = by_outcome[outcome] = []
                     group.append(nodeid)
 
+    def settle_order_dependent(self, nodeids: Iterable[str]) -> None:
+        """These tests failed because of the order, and then passed: not flaky (DESIGN §3), so
+        their final outcome is the pass. TQ-01 names them; their attempts keep the failure."""
+        flaky = self._by_outcome.get(FLAKY)
+        for nodeid in nodeids:
+            if self._final.get(nodeid) == FLAKY and flaky is not None:
+                del self._final[nodeid]
+                flaky.remove(nodeid)
+                self._settled.add(nodeid)
+
     # -- reading ----------------------------------------------------------------------------
 
     def outcome(self, nodeid: str) -> str:
         record = self._records.get(nodeid)
         if record is not None and (record.attempts or nodeid in self.durations):
-            return record.final_outcome
+            return PASSED if nodeid in self._settled else record.final_outcome
         if nodeid in self.durations:
             return PASSED
         return NOT_RUN

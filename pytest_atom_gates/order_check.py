@@ -20,12 +20,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from pytest_atom_gates.gates.independence import (
+    CHANCE,
     FAILS_ALONE,
     INCONCLUSIVE,
     ORDER_DEPENDENT,
@@ -33,13 +36,17 @@ from pytest_atom_gates.gates.independence import (
     OrderChecks,
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation
-from pytest_atom_gates.ledger import FAILED, PASSED, Ledger, module_of
+from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
 from pytest_atom_gates.pollution import (
+    CHANCE_NOT_ORDER,
     FLAKY_IN_ORDER,
     FOUND,
     NOT_ANALYSED,
     PolluterSearch,
+    Replays,
     StopSearch,
+    confirm,
+    confirm_alone,
     find_polluters,
     polluter_names,
 )
@@ -188,6 +195,10 @@ class AloneChecker:
         """Does the brittle ``test`` pass right after ``tests``, in file order? None: no answer."""
         return self._outcome_after(test, tests, timeout, file_order=True, replays=PASSED)
 
+    def replays_alone(self, test: str, outcome: str, timeout: float) -> bool | None:
+        """Does ``test`` end ``outcome`` once more when run alone? None: no answer."""
+        return self._outcome_after(test, (), timeout, file_order=False, replays=outcome)
+
     def _outcome_after(
         self, test: str, tests: Sequence[str], timeout: float, *, file_order: bool, replays: str
     ) -> bool | None:
@@ -283,16 +294,19 @@ class AloneChecker:
         failed: Sequence[str],
         limit: int,
         *,
+        flaky: Sequence[str] = (),
         budget_spent: Callable[[], bool] = lambda: False,
         seconds: float | None = None,
         progress: Callable[[str], None] = lambda line: None,
         workers: int = 1,
         collected: Sequence[str] | None = None,
     ) -> OrderChecks:
-        """Rerun the ``failed`` tests alone, in the order they ran; those that fail alone too
+        """Replay the ``flaky`` tests (failed, then passed on a rerun) after the tests that ran
+        before them, one process per process of the run; those that fail there join the
+        ``failed`` tests. Rerun those alone, in the order they ran; those that fail alone too
         once more after their module's earlier tests in file order; then find the polluters of
-        those that passed alone and the state-setters of those that passed in file order.
-        ``workers`` processes run at a time.
+        those that passed alone and the state-setters of those that passed in file order, and
+        confirm each set found. ``workers`` processes run at a time.
 
         ``collected`` is the selected tests in collection order (file order), when known.
         ``limit`` bounds the extra processes of all steps together, ``seconds`` their time;
@@ -302,6 +316,8 @@ class AloneChecker:
         result = OrderChecks()
         budget = _Budget(limit, budget_spent, seconds)
         parallel = _Parallel(workers, self._kill_children)
+        replayed = self._replay_flaky(ledger, flaky, budget, parallel, result)
+        failed = [*failed, *(n for n, answer in replayed.items() if answer is False)]
 
         def run_alone(nodeid: str) -> tuple[str, str]:
             return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
@@ -311,6 +327,10 @@ class AloneChecker:
         for nodeid, answer in zip(failed, parallel.map(alone, failed), strict=True):
             if isinstance(answer, tuple):
                 checked.append((nodeid, *answer))
+            elif nodeid in replayed:
+                result.flaky_unchecked.append(nodeid)
+                why = answer or "interrupted during the alone-runs"
+                result.flaky_reason = result.flaky_reason or why
             else:  # refused by the budget (its reason), or not done: interrupted
                 result.unchecked.append(nodeid)
                 why = answer or "interrupted during the alone-runs"
@@ -354,23 +374,145 @@ class AloneChecker:
             parallel.map,
             settled=settled,
         )
+        found |= self._confirmed(found, set(brittle), asking, parallel)
         for nodeid, verdict, detail in checked:
             if nodeid in victims:
-                result.checks.append(self._judged(nodeid, detail, prefixes[nodeid], found[nodeid]))
+                check = self._judged(nodeid, detail, prefixes[nodeid], found[nodeid])
             elif nodeid in found:
-                result.checks.append(
-                    self._brittle(nodeid, prefixes[nodeid], file_prefixes[nodeid], found[nodeid])
+                check = self._brittle(
+                    nodeid, prefixes[nodeid], file_prefixes[nodeid], found[nodeid]
                 )
             elif nodeid in file_order:
-                result.checks.append(self._failed(nodeid, prefixes[nodeid], file_order[nodeid]))
+                check = self._failed(nodeid, prefixes[nodeid], file_order[nodeid])
             else:
-                result.checks.append(AloneCheck(nodeid, verdict, detail, prefixes[nodeid]))
+                check = AloneCheck(nodeid, verdict, detail, prefixes[nodeid])
+            result.checks.append(_from_replay(check) if nodeid in replayed else check)
+        for nodeid, passed_again in replayed.items():
+            if passed_again:
+                before = tuple(ledger.ran_before(nodeid))
+                detail = (
+                    f"passed again after the {len(before)} tests that ran before its first attempt"
+                )
+                result.checks.append(AloneCheck(nodeid, CHANCE, detail, before, origin=FLAKY))
         return result
+
+    def _replay_flaky(
+        self,
+        ledger: Ledger,
+        flaky: Sequence[str],
+        budget: _Budget,
+        parallel: _Parallel,
+        result: OrderChecks,
+    ) -> dict[str, bool]:
+        """Each flaky test's place in its process, replayed without reruns: one process per
+        process of the run, up to its last flaky test. True: it passed there (flaky); False: it
+        failed there (a candidate victim). Those without an answer go to
+        ``result.flaky_unchecked``, with the reason."""
+        by_process: dict[str, list[str]] = {}
+        for nodeid in flaky:
+            process = ledger.process_of(nodeid)
+            if process is None:  # its worker died before its setup was reported
+                result.flaky_unchecked.append(nodeid)
+                result.flaky_reason = result.flaky_reason or "its place in the run is unknown"
+            else:
+                by_process.setdefault(process, []).append(nodeid)
+        replays: list[tuple[list[str], list[str]]] = []
+        for process, members in by_process.items():
+            sequence = ledger.sequences.get(process, [])
+            last = max(sequence.index(member) for member in members)
+            replays.append((sequence[: last + 1], members))
+
+        def one(replay: tuple[list[str], list[str]]) -> dict[str, str | None] | str:
+            tests, members = replay
+            try:
+                ran, done = self.run_report(tests, self._timeout(ledger, tests))
+            except subprocess.TimeoutExpired:
+                return "the replay took longer than its time limit"
+            except OSError as exc:
+                return f"could not start the replay: {exc}"
+            outcomes = dict(ran)
+            if not outcomes:
+                return f"the replay gave no result ({_why_no_result(done)})"
+            return {member: outcomes.get(member) for member in members}
+
+        answers: dict[str, bool] = {}
+        for (_, members), answer in zip(
+            replays, parallel.map(budget.guarded(one), replays), strict=True
+        ):
+            for member in members:
+                outcome = answer.get(member) if isinstance(answer, dict) else None
+                if outcome in (PASSED, FAILED):
+                    answers[member] = outcome == PASSED
+                    continue
+                result.flaky_unchecked.append(member)
+                if isinstance(answer, dict):
+                    why = f"{outcome} in the replay" if outcome else "not in the replay's report"
+                else:
+                    why = answer or "interrupted during the replays"
+                result.flaky_reason = result.flaky_reason or why
+        return answers
+
+    def _confirmed(
+        self,
+        found: dict[str, PolluterSearch],
+        brittle: set[str],
+        asking: Callable[
+            [Callable[[str, Sequence[str], float], bool | None]],
+            Callable[[str, Sequence[str]], bool | None],
+        ],
+        parallel: _Parallel,
+    ) -> dict[str, PolluterSearch]:
+        """Every set found, confirmed (``pollution.confirm``): a victim fails after it and
+        passes alone again, a brittle test passes after it and fails alone again."""
+        after_victim, after_brittle = asking(self.fails_after), asking(self.passes_after)
+        alone_passes = asking(lambda test, _, timeout: self.replays_alone(test, PASSED, timeout))
+        alone_fails = asking(lambda test, _, timeout: self.replays_alone(test, FAILED, timeout))
+
+        def one(nodeid: str) -> PolluterSearch:
+            if nodeid in brittle:
+                replays = Replays(
+                    partial(after_brittle, nodeid),
+                    partial(alone_fails, nodeid, ()),
+                    "passed after",
+                    "failed alone",
+                )
+            else:
+                replays = Replays(partial(after_victim, nodeid), partial(alone_passes, nodeid, ()))
+            return confirm(found[nodeid], replays)
+
+        def one_alone(nodeid: str) -> PolluterSearch:
+            return confirm_alone(found[nodeid], partial(alone_passes, nodeid, ()))
+
+        settled = [n for n, search in found.items() if search.result == FOUND]
+        # Nothing ran before it: the alone-run is all there is to ask again.
+        first = [
+            n
+            for n, search in found.items()
+            if search.result == FLAKY_IN_ORDER and not search.runs and n not in brittle
+        ]
+        answers = zip(
+            [*settled, *first],
+            [*parallel.map(one, settled), *parallel.map(one_alone, first)],
+            strict=True,
+        )
+        return {nodeid: answer for nodeid, answer in answers if answer is not None}
 
     def _judged(
         self, nodeid: str, detail: str, before: tuple[str, ...], found: PolluterSearch
     ) -> AloneCheck:
-        """The alone-check of an order-dependent test, with what the search found."""
+        """The alone-check of a test that passed alone, with what the search found: its failure
+        did not replay after the tests before it, or its set was not confirmed, is chance."""
+        if found.result == FLAKY_IN_ORDER and found.runs:
+            text = f"{detail}; flaky, not order-dependent: {found.detail}"
+            return AloneCheck(
+                nodeid,
+                CHANCE,
+                text,
+                before,
+                search=found.result,
+                search_runs=found.runs,
+                search_detail=found.detail,
+            )
         polluters = found.polluters if found.result == FOUND else before
         return AloneCheck(
             nodeid,
@@ -383,6 +525,7 @@ class AloneChecker:
             search_runs=found.runs,
             search_detail=found.detail,
             passes=self.reproduce_command(nodeid, ()),
+            confirmations=found.confirmations,
         )
 
     def _brittle(
@@ -395,8 +538,12 @@ class AloneChecker:
         """A test that failed alone too and passed after ``file_prefix`` in file order."""
         if found.result == FLAKY_IN_ORDER:
             detail = (
-                f"failed when run alone too; passed once after the {len(file_prefix)} tests "
-                "before it in file order, not again: flaky, not order-dependent"
+                f"failed when run alone too; {found.detail}"
+                if found.detail.endswith(CHANCE_NOT_ORDER)
+                else (
+                    f"failed when run alone too; passed once after the {len(file_prefix)} tests "
+                    "before it in file order, not again: flaky, not order-dependent"
+                )
             )
             return AloneCheck(nodeid, FAILS_ALONE, detail, before)
         setters = found.polluters if found.result == FOUND else file_prefix
@@ -411,6 +558,7 @@ class AloneChecker:
             search_runs=found.runs + 1,  # the file-order run that found it brittle
             search_detail=found.detail,
             brittle=True,
+            confirmations=found.confirmations,
             passes=self.reproduce_command(nodeid, setters, file_order=True),
         )
 
@@ -569,6 +717,18 @@ class _Budget:
             if reason is not None:
                 raise StopSearch(NOT_ANALYSED, reason)
             self.left -= 1
+
+
+def _from_replay(check: AloneCheck) -> AloneCheck:
+    """The check of a flaky test that failed in its replay: order-dependent as any victim, else
+    flaky (it passed on a rerun in the run), with what the checks saw."""
+    if check.result in (ORDER_DEPENDENT, INCONCLUSIVE):
+        detail = f"failed again after the tests before its first attempt, {check.detail}"
+        return replace(check, detail=detail, origin=FLAKY)
+    detail = f"failed again after the tests before its first attempt; {check.detail}"
+    if check.search_detail and check.search_detail not in detail:
+        detail += f" ({check.search_detail})"
+    return replace(check, result=CHANCE, detail=detail, origin=FLAKY, search=None)
 
 
 def _progress_line(found: PolluterSearch, *, brittle: bool = False) -> str:

@@ -23,6 +23,13 @@ that passed there once but not twice is flaky, and no test is to blame.
 No question is asked twice: ddmin comes back to sets it has tried, and bisection's confirmation
 may be a set it has just asked about; the answer already given stands.
 
+Chance must not become order dependence: a test that fails at random fails after some prefixes and
+passes alone in some runs. So a set found is *confirmed* before it is named: the victim must fail
+after it, and pass alone, ``CONFIRMATIONS`` times each (a brittle test: pass after its setters and
+fail alone). One contradicting answer makes the test flaky in order, with the counts as evidence.
+A test that fails one run in two passes the whole gauntlet once in 2**6 = 64 attempts at most
+beyond the search's own answers.
+
 The logic here is pure: it is handed the question as a function, so it is tested without
 processes; ``order_check`` asks it of real pytest processes.
 """
@@ -30,7 +37,7 @@ processes; ``order_check`` asks it of real pytest processes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from pytest_atom_gates.gates.independence import INCONCLUSIVE
@@ -41,6 +48,12 @@ FLAKY_IN_ORDER = "flaky-in-order"
 from its prefix, so no earlier test is to blame (a test module's import, a test collected after
 it, or chance)."""
 NOT_ANALYSED = "not-analysed"
+
+CHANCE_NOT_ORDER = "chance, not order"
+"""How the evidence of a set that was not confirmed ends."""
+CONFIRMATIONS = 4
+"""Agreeing answers of each kind that name a polluter set: the search's own answer and the
+alone-run count as one each."""
 
 FailsAfter = Callable[[Sequence[str]], "bool | None"]
 """Does the victim fail when run right after these tests (a brittle test: pass)? None when a run
@@ -65,6 +78,8 @@ class PolluterSearch:
     polluters: tuple[str, ...] = ()
     runs: int = 0
     detail: str = ""
+    confirmations: int = 0
+    """Runs after the search that gave the same answers again (see ``confirm``)."""
 
 
 class _Counted:
@@ -211,6 +226,73 @@ def _plus_runs(found: PolluterSearch, runs: int) -> PolluterSearch:
     return PolluterSearch(
         found.victim, found.result, found.polluters, found.runs + runs, found.detail
     )
+
+
+@dataclass(frozen=True)
+class Replays:
+    """The two questions that confirm a set found, and how their answers read."""
+
+    after: FailsAfter
+    """Does the test replay its run's outcome after these tests (victim: fail; brittle: pass)?"""
+    alone: Callable[[], bool | None]
+    """Does it replay its alone-run's outcome (victim: pass; brittle: fail)?"""
+    after_words: str = "failed after"
+    alone_words: str = "passed alone"
+
+
+def confirm(found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS) -> PolluterSearch:
+    """``found`` once its set and its alone-run have each replayed ``needed`` times, asked in
+    turn; flaky in order at the first answer that contradicts them. A run that cannot start or
+    gives no answer leaves the verdict as found, saying how far it was confirmed: a budget spent
+    must not undo a polluter named (that would pass TQ-01), and chance needs the whole gauntlet."""
+    if found.result != FOUND:
+        return found
+    after = alone = 1  # the search's answer and the alone-run that made it a victim
+    asked = 0
+    try:
+        while after < needed or alone < needed:
+            by_itself = alone <= after
+            answer = replays.alone() if by_itself else replays.after(found.polluters)
+            asked += 1
+            if answer is None:
+                raise StopSearch(INCONCLUSIVE, f"confirmation run {asked} gave no result")
+            if not answer:
+                tried_after, tried_alone = after + (not by_itself), alone + by_itself
+                detail = (
+                    f"{replays.after_words} {polluter_names(found.polluters)} in {after} of "
+                    f"{tried_after} runs, {replays.alone_words} in {alone} of {tried_alone}: "
+                    f"{CHANCE_NOT_ORDER}"
+                )
+                return PolluterSearch(found.victim, FLAKY_IN_ORDER, (), found.runs + asked, detail)
+            if by_itself:
+                alone += 1
+            else:
+                after += 1
+    except StopSearch as stop:
+        agreed = after + alone - 2
+        detail = f"not confirmed: {agreed} of {2 * needed - 2} runs agreed, then {stop.detail}"
+        return replace(found, confirmations=agreed, detail=detail)
+    return replace(found, confirmations=asked)
+
+
+def confirm_alone(
+    found: PolluterSearch, alone: Callable[[], bool | None], needed: int = CONFIRMATIONS
+) -> PolluterSearch:
+    """A victim with nothing before it: no prefix to replay, so only its alone-run is asked
+    again, ``needed`` times in all; one failure there makes it chance."""
+    passed = 1
+    try:
+        while passed < needed:
+            answer = alone()
+            if answer is None:
+                break
+            if not answer:
+                detail = f"passed alone in {passed} of {passed + 1} runs: {CHANCE_NOT_ORDER}"
+                return PolluterSearch(found.victim, FLAKY_IN_ORDER, (), passed, detail)
+            passed += 1
+    except StopSearch:
+        pass
+    return replace(found, confirmations=passed - 1)
 
 
 def polluter_names(polluters: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, Verdict
 from pytest_atom_gates.gates.independence import AloneCheck
-from pytest_atom_gates.ledger import OUTCOMES, Attempt
+from pytest_atom_gates.ledger import FAILED, OUTCOMES, Attempt
 from pytest_atom_gates.settings import GateMode
 
 
@@ -65,7 +65,7 @@ class Report:
         return next((v for v in self.verdicts if v.gate == gate), None)
 
 
-SUPPORTED_SCHEMA = 2
+SUPPORTED_SCHEMA = 3
 
 
 def load(path: str | Path) -> Report:
@@ -184,6 +184,8 @@ class _Reader:
             search_detail="" if search is None else self.get(search, "detail", str),
             brittle=bool(self.optional(record, "brittle", bool)),
             passes=self.optional(record, "passes", str) or "",
+            origin=self.optional(record, "origin", str) or FAILED,
+            confirmations=0 if search is None else self.optional(search, "confirmations", int) or 0,
         )
 
     def verdict(self, record: Any) -> GateVerdict:

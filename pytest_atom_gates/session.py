@@ -483,11 +483,22 @@ class GatesController:
         return None
 
     def _order_checks(self, facts: RunFacts) -> OrderChecks:
-        failed = [n for n in facts.ledger.with_outcome(FAILED) if n not in facts.quarantined]
-        if not failed or self.run.settings.mode("TQ-01") is GateMode.OFF:
+        ledger = facts.ledger
+        failed = [n for n in ledger.with_outcome(FAILED) if n not in facts.quarantined]
+        # A rerun's pass proves flakiness only where it met its failed attempt's state: each
+        # test that failed and then passed is replayed after the tests before it.
+        flaky = [
+            n
+            for n in ledger.with_outcome(FLAKY)
+            if n not in facts.quarantined and ledger.attempts(n)[0].outcome == FAILED
+        ]
+        if not (failed or flaky) or self.run.settings.mode("TQ-01") is GateMode.OFF:
             return OrderChecks()
         if facts.interrupted:
-            return OrderChecks(unchecked=failed, skipped_reason="the run was interrupted")
+            why = "the run was interrupted"
+            return OrderChecks(
+                unchecked=failed, skipped_reason=why, flaky_unchecked=flaky, flaky_reason=why
+            )
         run = self.run
         from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
 
@@ -495,9 +506,10 @@ class GatesController:
         share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short
             return checker.check(
-                facts.ledger,
+                ledger,
                 failed,
                 run.settings.order_checks,
+                flaky=flaky,
                 budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
                 # A small run's share would not cover one process's start-up.
                 seconds=max(share * run.clock.elapsed(), MIN_CHECK_SECONDS),
@@ -551,7 +563,10 @@ class GatesController:
         self.ledger.finish()
         for feature in self.features:
             feature.contribute(facts)
-        facts.extras["order_checks"] = self._order_checks(facts)
+        checks = facts.extras["order_checks"] = self._order_checks(facts)
+        facts.ledger.settle_order_dependent(
+            c.nodeid for c in checks.order_dependent if c.origin == FLAKY
+        )
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
         if run.shard is not None:

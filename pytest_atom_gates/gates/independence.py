@@ -3,6 +3,11 @@
 Two directions: a *victim* failed in the shuffled run and passes alone (an earlier test, its
 polluter, breaks it); a *brittle* test fails alone too but passes after the tests before it in
 file order (an earlier test, its state-setter, sets it up).
+
+A test that failed and then passed on a rerun is checked too: its rerun may have met other state
+than its failed attempt (a deferred rerun after a test that reset it, an in-place rerun after a
+teardown that repaired it), so it is replayed after the tests that preceded its first attempt,
+and only a pass there keeps it flaky.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
-from pytest_atom_gates.ledger import FAILED
+from pytest_atom_gates.ledger import FAILED, FLAKY
 from pytest_atom_gates.settings import FILE_ORDER
 
 ORDER_DEPENDENT = "order-dependent"
 FAILS_ALONE = "fails-alone"
 INCONCLUSIVE = "inconclusive"
+CHANCE = "flaky"
+"""Its failure did not replay after the tests before it, or the polluter set found was not
+confirmed: chance, not order. TQ-04 judges it."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,11 @@ class AloneCheck:
     passes: str = ""
     """The command under which it passes: alone for a victim, after its setters for a brittle
     test."""
+    origin: str = FAILED
+    """Its final outcome in the run: ``failed``, or ``flaky`` for a test that passed on a rerun
+    and was replayed after the tests before its first attempt."""
+    confirmations: int = 0
+    """Runs that gave the search's and the alone-run's answers again (``pollution.confirm``)."""
 
 
 @dataclass
@@ -48,6 +61,13 @@ class OrderChecks:
     checks: list[AloneCheck] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    flaky_unchecked: list[str] = field(default_factory=list)
+    """Flaky tests not replayed after the tests before them: flaky, order not checked."""
+    flaky_reason: str | None = None
+
+    @property
+    def flaky_checked(self) -> list[AloneCheck]:
+        return [c for c in self.checks if c.origin == FLAKY]
 
     @property
     def order_dependent(self) -> list[AloneCheck]:
@@ -71,17 +91,22 @@ class IndependenceGate:
         checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks(unchecked=failed)
         dependent = checks.order_dependent
         required = "no order-dependent tests"
+        flaky_checked = len(checks.flaky_checked)
+        flaky = flaky_checked + len(checks.flaky_unchecked)
+        alone = len(checks.checks) - flaky_checked
         data = {
             "seed": facts.seed,
             "failed": len(failed),
-            "checked": len(checks.checks),
+            "checked": alone,
             "order_dependent": [c.nodeid for c in dependent],
             "unchecked": list(checks.unchecked),
+            "flaky_replayed": flaky_checked,
+            "flaky_unchecked": list(checks.flaky_unchecked),
         }
         measured = (
-            f"{len(dependent)} order-dependent ({len(checks.checks)} of {len(failed)} "
-            "failed tests rerun alone)"
+            f"{len(dependent)} order-dependent ({alone} of {len(failed)} failed tests rerun alone"
         )
+        measured += f", {flaky_checked} of {flaky} flaky tests replayed)" if flaky else ")"
         if dependent:
             victims = [c.nodeid for c in dependent if not c.brittle]
             brittle = [c.nodeid for c in dependent if c.brittle]
@@ -103,6 +128,9 @@ class IndependenceGate:
         if checks.unchecked:
             why = f": {checks.skipped_reason}" if checks.skipped_reason else ""
             doubts.append(f"{len(checks.unchecked)} failed tests not rerun alone{why}")
+        if checks.flaky_unchecked:
+            why = f": {checks.flaky_reason}" if checks.flaky_reason else ""
+            doubts.append(f"{len(checks.flaky_unchecked)} flaky tests, order not checked{why}")
         if checks.inconclusive:
             doubts.append(
                 f"{len(checks.inconclusive)} alone-runs inconclusive "

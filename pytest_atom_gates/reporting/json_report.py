@@ -26,7 +26,7 @@ from pytest_atom_gates.ledger import OUTCOMES, Attempt
 from pytest_atom_gates.reporting.atomic import write_atomically
 from pytest_atom_gates.shard import SHARD_KEY
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _CI_MARKERS = (
     ("GITHUB_ACTIONS", "github-actions"),
@@ -171,9 +171,15 @@ def build_report(
                 "polluters": list(c.polluters),
                 "brittle": c.brittle,
                 "passes": c.passes or None,
+                "origin": c.origin,
                 "search": None
                 if c.search is None
-                else {"result": c.search, "runs": c.search_runs, "detail": c.search_detail},
+                else {
+                    "result": c.search,
+                    "runs": c.search_runs,
+                    "detail": c.search_detail,
+                    "confirmations": c.confirmations,
+                },
             }
             for c in checks.checks
         ],

@@ -182,6 +182,8 @@ def test_independence_verdict_whole() -> None:
             "checked": 5,
             "order_dependent": ["t.py::f0", "t.py::f1", "t.py::f2", "t.py::f3"],
             "unchecked": [],
+            "flaky_replayed": 0,
+            "flaky_unchecked": [],
         },
     )
     facts.extras["order_checks"] = OrderChecks(
@@ -474,6 +476,8 @@ def test_an_order_dependent_list_of_three_has_no_more() -> None:
             "checked": 0,
             "order_dependent": [],
             "unchecked": ["t.py::f0"],
+            "flaky_replayed": 0,
+            "flaky_unchecked": [],
         },
     )
 

@@ -1,0 +1,92 @@
+"""A pass on a rerun proves flakiness only if the test met the state of its failed attempt.
+
+A deferred rerun runs after other tests, which may reset what broke it; an in-place rerun runs
+after the failed attempt's teardown, which may repair it. Either way the test would pass and be
+called flaky while it is order-dependent: a false PASS of TQ-01. Every test that failed and then
+passed is therefore replayed after the tests that preceded its first attempt.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_atom_gates.ordering import shuffled_order
+from tests.conftest import Gates
+
+pytestmark = pytest.mark.many_processes
+
+STATE = "ADMIN = False\nCACHE = {}\n"
+LOGIN = "import state\ndef test_login_as_admin():\n    state.ADMIN = True\n"
+GUEST = "import state\ndef test_guest_is_not_admin():\n    assert state.ADMIN is False\n"
+LOGOUT = "import state\ndef test_logout():\n    state.ADMIN = False\n"
+FILES = ("test_a_login.py", "test_b_guest.py", "test_c_logout.py")
+
+
+def seed_in_order(names: tuple[str, ...]) -> int:
+    """A seed whose shuffle runs the one-test files ``names`` in this order."""
+    chains = [[name, f"{name}::test"] for name in names]
+    for seed in range(10_000):
+        if [names[i] for i in shuffled_order(chains, seed)] == list(names):
+            return seed
+    raise AssertionError("no such seed")
+
+
+def login_suite(pytester: pytest.Pytester) -> int:
+    package = pytester.mkpydir("suite")
+    (pytester.path / "state.py").write_text(STATE, encoding="utf-8")
+    for name, text in zip(FILES, (LOGIN, GUEST, LOGOUT), strict=True):
+        (package / name).write_text(text, encoding="utf-8")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    return seed_in_order(tuple(f"suite/{name}" for name in FILES))
+
+
+@pytest.mark.parametrize("delay", ["0", "1"])
+def test_a_deferred_rerun_after_a_reset_does_not_hide_the_polluter(
+    pytester: pytest.Pytester, gates: Gates, delay: str
+) -> None:
+    seed = login_suite(pytester)
+    run = gates.run(f"--atom-gates-seed={seed}", f"--atom-gates-rerun-delay={delay}")
+    victim = "suite/test_b_guest.py::test_guest_is_not_admin"
+    polluter = "suite/test_a_login.py::test_login_as_admin"
+    tq01 = run.verdict("TQ-01")
+    assert tq01["verdict"] == "FAIL"
+    assert tq01["data"]["order_dependent"] == [victim]
+    check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
+    assert check["polluters"] == [polluter]
+    assert run.verdict("TQ-04")["data"]["flaky"] == []
+    run.result.stdout.fnmatch_lines([f"  {victim} - fails after {polluter} (found in * run*)"])
+    assert run.ret == 1
+
+
+def test_a_teardown_that_repairs_the_state_does_not_hide_the_polluter(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(
+        state=STATE,
+        test_cache="""
+        import pytest, state
+
+        @pytest.fixture
+        def cleared_afterwards():
+            yield
+            state.CACHE.clear()
+
+        @pytest.mark.atom_gates_keep_order
+        class TestCache:
+            def test_fill(self):
+                state.CACHE["user"] = "cached"
+
+            def test_empty_at_start(self, cleared_afterwards):
+                assert not state.CACHE
+        """,
+    )
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    # The in-place rerun follows the failed attempt's teardown, which emptied the cache.
+    run = gates.run("--atom-gates-rerun-delay=0")
+    victim = "test_cache.py::TestCache::test_empty_at_start"
+    tq01 = run.verdict("TQ-01")
+    assert tq01["verdict"] == "FAIL"
+    check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
+    assert check["polluters"] == ["test_cache.py::TestCache::test_fill"]
+    assert run.verdict("TQ-04")["data"]["flaky"] == []
+    assert run.ret == 1
