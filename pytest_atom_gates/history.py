@@ -34,12 +34,6 @@ Outcomes = str | int
 number of runs when every one of them passed."""
 
 
-def has_passed(outcomes: Outcomes) -> bool:
-    """Whether a test passed one of its recorded runs: until then it is still new (TQ-04), so
-    a new test that was flaky stays new, and cannot land by a second try at the CI job."""
-    return outcomes > 0 if isinstance(outcomes, int) else "P" in outcomes
-
-
 def spelled_out(outcomes: Outcomes) -> str:
     return "P" * outcomes if isinstance(outcomes, int) else outcomes
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pytest_atom_gates.history import FlakeHistory, has_passed
+from pytest_atom_gates.history import FlakeHistory
 from pytest_atom_gates.settings import MAX_SEED, Settings
 
 NEW_TEST_ATTRIBUTE = "atom_gates_new_test"
@@ -65,7 +65,7 @@ class NewTestPlan:
     changed: tuple[str, ...]
     """Changed test files, relative to the rootdir with ``/`` as in node ids."""
     source: str
-    """What makes a test new here, for the header: ``no pass in the flake history``, ..."""
+    """What makes a test new here, for the header: ``absent from the flake history``, ..."""
 
     def to_workerinput(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,13 +115,14 @@ def known_tests(plan: NewTestPlan | None) -> Collection[str]:
     """The node ids the flake history knows, as a worker reads them for its plan."""
     if plan is None or plan.history_folder is None:
         return ()
-    return _passed_once(Path(plan.history_folder))
+    return _in_history(Path(plan.history_folder))
 
 
-def _passed_once(history_folder: Path) -> set[str]:
-    """The tests the flake history has seen pass: the others are new."""
+def _in_history(history_folder: Path) -> set[str]:
+    """The tests the flake history knows, whatever their outcomes: the others are new. A known
+    flaky test warns; were it new until a clean pass, it would fail TQ-04 every run."""
     tests, _ = FlakeHistory(history_folder).load()  # a damaged file warns at the end of the run
-    return {nodeid for nodeid, outcomes in tests.items() if has_passed(outcomes)}
+    return set(tests)
 
 
 def plan_new_tests(
@@ -158,9 +159,9 @@ def plan_new_tests(
             "--atom-gates-changed-since=REF makes a test new here"
         )
     elif history_folder is not None:
-        known = _passed_once(history_folder)
+        known = _in_history(history_folder)
     if known:
-        sources.insert(0, "no pass in the flake history")
+        sources.insert(0, "absent from the flake history")
     if not sources and settings.shard is None:
         notes.append(
             "no test counts as new: the flake history is empty (this run starts it) and "

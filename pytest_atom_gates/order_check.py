@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -92,9 +92,16 @@ def _args_file_name(nodeid: str) -> str:
 class AloneChecker:
     """Runs the alone-checks of one session."""
 
-    def __init__(self, config: pytest.Config, seed: int, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        seed: int,
+        extra_args: Sequence[str] = (),
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.seed = seed
+        self.environment = dict(os.environ if environment is None else environment)
         self.extra_args = list(extra_args)
         self.invocation_dir = config.invocation_params.dir
         self.invocation = Invocation(config)
@@ -244,7 +251,7 @@ class AloneChecker:
                 *self.extra_args,
                 *self._selection(nodeids, Path(folder)),
             ]
-            env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
+            env = {k: v for k, v in self.environment.items() if k not in _CHILD_ENV_DROP}
             done = self._run_child(command, env, timeout)
             return _tests_in_report(report), done
 
@@ -258,7 +265,9 @@ class AloneChecker:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
+            # A test's output is bytes until proven text: only a failure's last line is read.
+            encoding="utf-8",
+            errors="backslashreplace",
         )
         with self._lock:
             self._children.add(child)

@@ -6,6 +6,7 @@ them, so that each of them can import it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,6 +52,9 @@ class GatesRun:
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
     new_tests: NewTestPlan | None = None
     """What counts as new and how much repeating it may cost (TQ-04); None: nothing is."""
+    environment: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    """The environment as the session started, before any test could change it: TQ-01's checks
+    replay the tests in it, not in what the tests left behind."""
     late_gate_hooks: list[str] = field(default_factory=list)
     """Conftests loaded after start-up (during collection) that implement
     ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""

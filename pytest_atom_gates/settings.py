@@ -637,7 +637,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "new-test-runs",
         "N",
-        "TQ-04: run each new test (no pass in the flake history, or in a file changed since "
+        "TQ-04: run each new test (absent from the flake history, or in a file changed since "
         "--atom-gates-changed-since) N more times after it passed; a new flaky test fails TQ-04.",
         "a whole number >= 0 (0 switches repetitions off)",
         default="5",

@@ -74,7 +74,7 @@ def test_a_new_test_that_fails_every_third_call_is_caught(
     )
     assert verdict["data"]["new_flaky"] == ["test_new.py::test_new_flaky"]
     section = run.report["determinism"]["new_tests"]
-    assert (section["runs"], section["source"]) == (3, "no pass in the flake history")
+    assert (section["runs"], section["source"]) == (3, "absent from the flake history")
     entries = {entry["nodeid"]: entry for entry in section["tests"]}
     assert sorted(entries) == ["test_new.py::test_new_flaky", "test_new.py::test_new_stable"]
     flaky = entries["test_new.py::test_new_flaky"]
@@ -91,9 +91,9 @@ def test_a_new_test_that_fails_every_third_call_is_caught(
     run.result.stdout.fnmatch_lines(
         [
             "atom-gates: seed * | TQ-04 reruns 2 (no pause, same test seed), new tests run 3 "
-            "more times (no pass in the flake history; first attempt <= 10 s, 10% of TQ-03) |*",
+            "more times (absent from the flake history; first attempt <= 10 s, 10% of TQ-03) |*",
             "*FAILED test_new.py::test_new_flaky - AssertionError: call 3 of new*",
-            "new tests (2), each run 3 more times after it passed (no pass in the flake history):",
+            "new tests (2), each run 3 more times after it passed (absent from the flake history):",
             f"  test_new.py::test_new_flaky - flaky: repetition 2 of 3 failed (seed "
             f"{repetition_seed(seed, 2)})",
             f"    reproduce: pytest --atom-gates --atom-gates-seed={repetition_seed(seed, 2)} *"
@@ -298,7 +298,7 @@ def test_slow_tests_and_the_budget_cap_are_respected_and_listed(
     assert run.report["determinism"]["new_tests"]["budget_seconds"] == 0.5
     run.result.stdout.fnmatch_lines(
         [
-            "new tests (4), each run 2 more times after it passed (no pass in the flake history):",
+            "new tests (4), each run 2 more times after it passed (absent from the flake history):",
             "  2 passed all 3 runs:",
             "    test_sleep.py::test_a",
             "    test_sleep.py::test_b",
@@ -366,17 +366,38 @@ def test_junit_xml_counts_repetitions_and_marks_the_flaky_one(
     }
 
 
-def test_a_new_flaky_test_stays_new_until_it_passed_a_run(
+def test_a_new_flaky_test_is_known_from_its_first_recorded_run(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    """Recorded flaky, it has not passed a run yet: a second try of the job repeats it again."""
+    """New means absent from the flake history: recorded flaky once, it is known, and warns."""
     _with_history(pytester, gates)
     first = gates.run("--atom-gates-new-test-runs=3")
     assert first.verdict("TQ-04")["data"]["new_flaky"] == ["test_new.py::test_new_flaky"]
     second = gates.run("--atom-gates-new-test-runs=3")
-    entries = [entry["nodeid"] for entry in second.report["determinism"]["new_tests"]["tests"]]
-    assert entries == ["test_new.py::test_new_flaky"]  # the stable one passed: known now
-    assert second.verdict("TQ-04")["verdict"] == "FAIL"
+    assert second.report["determinism"]["new_tests"]["tests"] == []
+    assert second.verdict("TQ-04")["verdict"] != "FAIL"
+
+
+def test_a_long_known_flaky_test_is_never_new(pytester: pytest.Pytester, gates: Gates) -> None:
+    """It fails its first attempt and passes its rerun in every run: TQ-04 warns every time."""
+    pytester.makepyfile(
+        test_old="""
+        calls = []
+        def test_flaky_every_run():
+            calls.append(1)
+            assert len(calls) > 1, "first call of the process"
+        """
+    )
+    runs = [gates.run("--atom-gates-mode=TQ-01:off") for _ in range(3)]
+    for run in runs:
+        assert run.outcomes() == {"test_old.py::test_flaky_every_run": "flaky"}
+        verdict = run.verdict("TQ-04")
+        assert (verdict["verdict"], verdict["reason"]) == (
+            "WARN",
+            "flaky: test_old.py::test_flaky_every_run",
+        )
+        assert run.ret == 0
+    assert runs[-1].report["determinism"]["new_tests"]["source"] == "absent from the flake history"
 
 
 def test_a_module_teardown_error_after_repetitions_is_a_failure_not_a_flake(

@@ -8,6 +8,8 @@ passed is therefore replayed after the tests that preceded its first attempt.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
@@ -89,4 +91,35 @@ def test_a_teardown_that_repairs_the_state_does_not_hide_the_polluter(
     check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
     assert check["polluters"] == ["test_cache.py::TestCache::test_fill"]
     assert run.verdict("TQ-04")["data"]["flaky"] == []
+    assert run.ret == 1
+
+
+def test_an_environment_variable_left_behind_is_not_inherited_by_the_alone_run(
+    pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_MAINTENANCE", raising=False)
+    pytester.makepyfile(
+        test_env="""
+        import os, pytest
+
+        pytestmark = pytest.mark.atom_gates_keep_order
+
+        def test_enter_maintenance():
+            os.environ["APP_MAINTENANCE"] = "1"
+
+        def test_serves_requests():
+            assert os.environ.get("APP_MAINTENANCE") != "1", "in maintenance"
+        """
+    )
+    try:
+        run = gates.run("--atom-gates-rerun-delay=0")
+    finally:
+        os.environ.pop("APP_MAINTENANCE", None)  # the inner run shares this process
+    victim = "test_env.py::test_serves_requests"
+    check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
+    assert (check["result"], check["polluters"]) == (
+        "order-dependent",
+        ["test_env.py::test_enter_maintenance"],
+    )
+    assert run.verdict("TQ-01")["verdict"] == "FAIL"
     assert run.ret == 1

@@ -16,7 +16,7 @@ class RerunFacts:
     reruns: int
     capped: list[str] = field(default_factory=list)
     new_flaky: list[str] = field(default_factory=list)
-    """New tests (no pass in the flake history, or changed) that are flaky: they fail the gate."""
+    """New tests (absent from the flake history, or changed) that are flaky: they fail the gate."""
 
 
 class DeterminismGate:
