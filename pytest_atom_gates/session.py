@@ -77,6 +77,7 @@ def _not_evaluated_reason(config: pytest.Config) -> str | None:
         ("collectonly", "--collect-only"),
         ("setuponly", "--setup-only"),
         ("setupplan", "--setup-plan"),
+        ("atom_gates_history", "--atom-gates-history"),
     ):
         if config.getoption(option, False):
             return flag
@@ -107,8 +108,6 @@ def start(config: pytest.Config) -> None:
         budget_left = settings.max_duration
         _check_writable_outputs(config, settings)
         cache = open_cache(config)
-        if cache.folder is not None:
-            config.cache.set(SEED_CACHE_KEY, seed)
     debugger = next(
         (
             flag
@@ -574,6 +573,9 @@ class GatesController:
                 run.shard.assigned = list(self.ledger.selected or ())
             facts.extras[SHARD_KEY] = run.shard
             verdicts = [defer_whole_suite(verdict, run.shard) for verdict in verdicts]
+        if self.ledger.sequences and run.cache.folder is not None:
+            # Only a run that ran tests records its seed for --atom-gates-seed=last.
+            self.config.cache.set(SEED_CACHE_KEY, run.seed)
         status = self._exit_status(exitstatus, verdicts)
         session.exitstatus = status
         self.facts, self.verdicts = facts, verdicts

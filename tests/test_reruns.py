@@ -612,3 +612,20 @@ def test_no_reruns_while_debugging(pytester: pytest.Pytester, gates: Gates) -> N
     )
     assert (pytester.path / "attempts.txt").read_text() == "x"
     result.stdout.fnmatch_lines(["atom-gates: reruns are off while debugging (--pdb)"])
+
+
+def test_the_history_listing_with_the_gates_in_addopts_judges_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--atom-gates")
+    listing = pytester.runpytest("--atom-gates-history")
+    assert listing.ret == 0
+    listing.stdout.fnmatch_lines(
+        [
+            "atom-gates: gates are not evaluated with --atom-gates-history",
+            "*atom-gates flake history*",
+        ]
+    )
+    listing.stdout.no_fnmatch_line("TQ-02  pass rate*")
+    listing.stdout.no_fnmatch_line("atom-gates: FAIL*")
