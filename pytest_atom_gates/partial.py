@@ -48,10 +48,12 @@ def partial_reason(config: pytest.Config, deselected: int) -> str | None:
     if config.getoption("markexpr", ""):
         reasons.append(f"-m {config.getoption('markexpr')!r}")
     lfplugin = config.pluginmanager.getplugin("lfplugin")
+    # --lf narrows the run only when a failure on record is among the tests: otherwise pytest
+    # runs them all ("no previously failed tests", "known failures not in selected tests").
     if (
         config.getoption("lf", False)
         and lfplugin is not None
-        and getattr(lfplugin, "lastfailed", None)
+        and getattr(lfplugin, "_previously_failed_count", None)
     ):
         reasons.append("--lf")
     if config.getoption("stepwise", False):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import textwrap
 from decimal import Decimal
 
@@ -257,3 +259,23 @@ def test_deselection_marks_the_run_partial(pytester: pytest.Pytester, gates: Gat
     assert whole.report["run"]["partial"] is None
     by_node = gates.run("test_s.py::test_b")
     assert by_node.report["run"]["partial"] == "node id test_s.py::test_b"
+
+
+@pytest.mark.parametrize(
+    ("on_record", "partial"),
+    [
+        ({}, None),
+        ({"test_gone.py::test_removed": True}, None),  # it runs everything
+        ({"test_s.py::test_a": True}, "--lf"),
+    ],
+)
+def test_only_a_last_failed_run_that_ran_a_subset_is_partial(
+    pytester: pytest.Pytester, gates: Gates, on_record: dict[str, bool], partial: str | None
+) -> None:
+    pytester.makepyfile(test_s="def test_a(): pass\ndef test_b(): pass\n")
+    lastfailed = pytester.path / ".pytest_cache" / "v" / "cache" / "lastfailed"
+    lastfailed.parent.mkdir(parents=True)
+    lastfailed.write_text(json.dumps(on_record), encoding="utf-8")
+    run = gates.run("--lf")
+    assert run.report["run"]["partial"] == partial
+    assert run.report["summary"]["selected"] == (1 if partial else 2)
