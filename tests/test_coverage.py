@@ -578,3 +578,16 @@ def test_a_package_minimum_with_branches_equals_coverage_report_on_its_files(
     assert {name: totals["percent"] for name, totals in packages.items()} == expected
     assert packages["other"]["branches"] == 2
     assert packages["other"]["missing_branches"] == 1
+
+
+def test_the_plugins_own_modules_are_never_in_the_users_figure(pytester: pytest.Pytester) -> None:
+    """With no source configured coverage.py measures all code run, and an editable install of
+    the plugin lies outside site-packages: its modules must still not count."""
+    pytester.makepyfile(app="def double(x):\n    return 2 * x\n")
+    pytester.makepyfile(
+        test_app="from app import double\ndef test_double():\n    assert double(2) == 4\n"
+    )
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    files = [entry["path"] for entry in run.report["coverage"]["files"]]
+    assert not [path for path in files if "pytest_atom_gates" in path]
+    assert "app.py" in files

@@ -301,6 +301,16 @@ def _hand_subprocesses_the_default_core(cov: coverage.Coverage) -> None:
     os.environ["COVERAGE_PROCESS_CONFIG"] = cov.config.serialize()
 
 
+def _leave_out_the_plugin(cov: Any) -> None:
+    """With no source configured coverage.py measures all code that runs outside the standard
+    library and site-packages, and an editable install of this plugin is outside both: its
+    modules are never part of a user's figure. A configured source is the user's choice."""
+    if cov.get_option("run:source") or cov.get_option("run:source_pkgs"):
+        return
+    omit = list(cast("list[str]", cov.get_option("run:omit") or []))
+    cov.set_option("run:omit", [*omit, str(Path(__file__).resolve().parents[1] / "*")])
+
+
 class OwnTracer:
     """Our coverage.py in this process: in memory, from the early start to the end."""
 
@@ -344,6 +354,7 @@ class OwnTracer:
         try:
             with coverage_warnings(caught):
                 cov = coverage.Coverage(data_file=None, source=list(sources) or None)
+                _leave_out_the_plugin(cov)
                 quiet = [*cast("list[str]", cov.get_option("run:disable_warnings")), *_QUIET]
                 cov.set_option("run:disable_warnings", quiet)
                 core_note = _prefer_sysmon(cov)
