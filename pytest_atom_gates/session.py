@@ -67,6 +67,16 @@ from pytest_atom_gates.shard import (
 )
 from pytest_atom_gates.signals import Terminated
 
+_SUMMARY_STATUSES = frozenset(
+    {
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.USAGE_ERROR,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    }
+)
+"""The exit statuses after which pytest itself calls ``pytest_terminal_summary``."""
 BUDGET_STOP = "atom-gates: the session time budget is spent, no further tests started"
 MIN_CHECK_SECONDS = 120.0
 """TQ-01's checks may always take this long, whatever their share of the run's time."""
@@ -540,7 +550,14 @@ class GatesController:
 
                 wait_for_workers(self.config)
             self._judge(session, int(exitstatus))
-        return (yield)
+        result = yield
+        if int(session.exitstatus) not in _SUMMARY_STATUSES:
+            # pytest shows no summary for other statuses (pytest.exit's own code, say): the
+            # verdicts are shown all the same.
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                self._summary(reporter)
+        return result
 
     def _judge(self, session: pytest.Session, exitstatus: int) -> None:
         run = self.run
@@ -624,10 +641,10 @@ class GatesController:
         return gate_status
 
     def _incomplete_reason(self, facts: RunFacts, pytest_status: int) -> str | None:
+        if facts.interrupted:  # pytest.exit(returncode=3) is no internal error
+            return f"interrupted: {facts.interrupted}"
         if pytest_status == pytest.ExitCode.INTERNAL_ERROR:
             return "internal error"
-        if facts.interrupted:
-            return f"interrupted: {facts.interrupted}"
         if facts.stopped_early:
             return f"stopped early: {facts.stopped_early}"
         if facts.ledger.collection_errors:
@@ -697,6 +714,9 @@ class GatesController:
         self, terminalreporter: pytest.TerminalReporter
     ) -> Generator[None, None, None]:
         yield
+        self._summary(terminalreporter)
+
+    def _summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.facts is None or self.verdicts is None:
             return
 

@@ -216,17 +216,21 @@ def test_keyboard_interrupt_keeps_exit_2_and_writes_incomplete_report(
     assert no_traceback(run.result.stderr.str())
 
 
-def test_pytest_exit_keeps_its_code(pytester: pytest.Pytester, gates: Gates) -> None:
+@pytest.mark.parametrize("code", [7, 3])
+def test_pytest_exit_keeps_its_code(pytester: pytest.Pytester, gates: Gates, code: int) -> None:
     pytester.makepyfile(
-        test_s="""
+        test_s=f"""
         import pytest
         def test_leave():
-            pytest.exit("enough", returncode=7)
+            pytest.exit("enough", returncode={code})
     """
     )
     run = gates.run()
-    assert run.ret == 7
+    assert run.ret == code
     assert run.report["run"]["interrupted"] == "pytest.exit(): enough"
+    # Code 3 is pytest's own for an internal error, but this one was asked for.
+    assert run.report["incomplete_reason"] == "interrupted: pytest.exit(): enough"
+    run.result.stdout.fnmatch_lines(["atom-gates: FAIL - TQ-02 pass rate* (seed *)"])
 
 
 def test_unittest_subtests_fail_their_test(pytester: pytest.Pytester, gates: Gates) -> None:
