@@ -366,7 +366,11 @@ class AloneChecker:
                 if parallel.interrupted:
                     raise KeyboardInterrupt
                 budget.take()
-                return question(test, tests, self._timeout(ledger, [*tests, test]))
+                try:
+                    return question(test, tests, self._timeout(ledger, [*tests, test]))
+                except KeyboardInterrupt:  # every later step must stop too, not only this search
+                    parallel.interrupted = True
+                    raise
 
             return ask
 
@@ -403,6 +407,7 @@ class AloneChecker:
                     f"passed again after the {len(before)} tests that ran before its first attempt"
                 )
                 result.checks.append(AloneCheck(nodeid, CHANCE, detail, before, origin=FLAKY))
+        result.interrupted = parallel.interrupted
         return result
 
     def _replay_flaky(

@@ -580,6 +580,10 @@ class GatesController:
         for feature in self.features:
             feature.contribute(facts)
         checks = facts.extras["order_checks"] = self._order_checks(facts)
+        if checks.interrupted and not self.interrupted:
+            self.interrupted = "SIGTERM" if run.sigterm.received else "KeyboardInterrupt"
+            facts.interrupted = self.interrupted
+            exitstatus = pytest.ExitCode.INTERRUPTED
         facts.ledger.settle_order_dependent(
             c.nodeid for c in checks.order_dependent if c.origin == FLAKY
         )

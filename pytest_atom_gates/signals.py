@@ -59,8 +59,9 @@ class SigtermAsInterrupt:
             self.raising = before
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.received and self.raising:
-            # A second SIGTERM while the first is being handled: end the process as asked.
+        if self.received:
+            # A second SIGTERM while the first is being handled, even while the verdicts are
+            # made (a gate of an extension may never return): end the process as asked.
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return

@@ -64,6 +64,8 @@ class OrderChecks:
     flaky_unchecked: list[str] = field(default_factory=list)
     """Flaky tests not replayed after the tests before them: flaky, order not checked."""
     flaky_reason: str | None = None
+    interrupted: bool = False
+    """An interrupt (Ctrl-C, SIGTERM) stopped the checks: the run ends as interrupted."""
 
     @property
     def flaky_checked(self) -> list[AloneCheck]:

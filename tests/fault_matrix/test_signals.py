@@ -137,3 +137,124 @@ def test_sigterm_raises_terminated_and_is_uninstalled() -> None:
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_second_sigterm_ends_the_process_while_the_verdicts_are_made() -> None:
+    """A gate that never returns must not make the process immune to SIGTERM."""
+    script = (
+        "import os, signal\n"
+        "from pytest_atom_gates.signals import SigtermAsInterrupt\n"
+        "handler = SigtermAsInterrupt()\n"
+        "handler.install()\n"
+        "with handler.raising_as(False):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    print('noted', handler.received, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    print('survived', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout) == (-signal.SIGTERM, "noted True\n")
+
+
+CHECKED_SUITE = {
+    "state": "POLLUTED = False\nREADY = False\n",
+    "test_victim": """
+import pathlib, time
+import pytest, state
+
+pytestmark = pytest.mark.atom_gates_keep_order
+
+def test_polluter():
+    state.POLLUTED = True
+
+def test_victim():
+    counter = pathlib.Path("victim.count")
+    calls = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(calls))
+    if calls >= 3:  # the polluter search: long enough to be interrupted
+        pathlib.Path("searching").write_text("yes")
+        time.sleep(60)
+    assert not state.POLLUTED
+""",
+    "test_brittle": """
+import pathlib
+import state
+
+def test_setter():
+    with open("setter.log", "a") as log:
+        log.write("ran\\n")
+    state.READY = True
+
+def test_needs_setter():
+    assert state.READY
+""",
+}
+
+
+def _brittle_seed() -> int:
+    """A seed that runs the brittle test before its setter, and the victims' file first."""
+    from pytest_atom_gates.ordering import shuffled_order
+
+    chains = [
+        ["test_victim.py", "test_victim.py::test_polluter"],
+        ["test_victim.py", "test_victim.py::test_victim"],
+        ["test_brittle.py", "test_brittle.py::test_setter"],
+        ["test_brittle.py", "test_brittle.py::test_needs_setter"],
+    ]
+    return next(
+        s for s in range(1000) if shuffled_order(chains, s, {"test_victim.py"})[2:] == [3, 2]
+    )
+
+
+def test_sigterm_during_the_checks_stops_them_all(pytester: pytest.Pytester) -> None:
+    for name, text in CHECKED_SUITE.items():
+        (pytester.path / f"{name}.py").write_text(text, encoding="utf-8")
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--atom-gates",
+        NO_COVERAGE,
+        "--atom-gates-report=report.json",
+        "--atom-gates-reruns=0",
+        "--atom-gates-min-pass-rate=0",
+        f"--atom-gates-seed={_brittle_seed()}",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (pytester.path / "searching").exists():
+            assert time.monotonic() < deadline, "the search never started"
+            assert process.poll() is None, process.communicate()[0].decode()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0].decode()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 2, output
+    assert no_traceback(output), output
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    assert report["incomplete_reason"] == "interrupted: SIGTERM"
+    assert report["run"]["interrupted"] == "SIGTERM"
+    checks = {c["nodeid"]: c for c in report["order_checks"]}
+    assert checks["test_victim.py::test_victim"]["search"]["detail"] == "interrupted"
+    brittle = checks["test_brittle.py::test_needs_setter"]
+    assert brittle["search"] == {
+        "result": "not-analysed",
+        "runs": 1,  # the file-order run that found it brittle
+        "detail": "interrupted",
+        "confirmations": 0,
+    }
+    # The setter ran in the run and in the file-order run that found the test brittle; no
+    # search ran it after the signal.
+    assert (pytester.path / "setter.log").read_text().splitlines() == ["ran", "ran"]
