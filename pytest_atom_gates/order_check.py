@@ -328,22 +328,9 @@ class AloneChecker:
         replayed = self._replay_flaky(ledger, flaky, budget, parallel, result)
         failed = [*failed, *(n for n, answer in replayed.items() if answer is False)]
 
-        def run_alone(nodeid: str) -> tuple[str, str]:
-            return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
-
-        alone = budget.guarded(run_alone)
-        checked: list[tuple[str, str, str]] = []
-        for nodeid, answer in zip(failed, parallel.map(alone, failed), strict=True):
-            if isinstance(answer, tuple):
-                checked.append((nodeid, *answer))
-            elif nodeid in replayed:
-                result.flaky_unchecked.append(nodeid)
-                why = answer or "interrupted during the alone-runs"
-                result.flaky_reason = result.flaky_reason or why
-            else:  # refused by the budget (its reason), or not done: interrupted
-                result.unchecked.append(nodeid)
-                why = answer or "interrupted during the alone-runs"
-                result.skipped_reason = result.skipped_reason or why
+        checked = self._alone_runs(
+            ledger, failed, replayed, budget, parallel=parallel, result=result
+        )
         prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
 
@@ -409,6 +396,37 @@ class AloneChecker:
                 result.checks.append(AloneCheck(nodeid, CHANCE, detail, before, origin=FLAKY))
         result.interrupted = parallel.interrupted
         return result
+
+    def _alone_runs(
+        self,
+        ledger: Ledger,
+        failed: Sequence[str],
+        replayed: Mapping[str, bool],
+        budget: _Budget,
+        *,
+        parallel: _Parallel,
+        result: OrderChecks,
+    ) -> list[tuple[str, str, str]]:
+        """Each test run alone: its node id, classification and detail. Those the budget or an
+        interrupt left out go to ``result``, with the reason."""
+
+        def run_alone(nodeid: str) -> tuple[str, str]:
+            return self.run_alone(nodeid, timeout=self._timeout(ledger, [nodeid]))
+
+        checked: list[tuple[str, str, str]] = []
+        answers = parallel.map(budget.guarded(run_alone), failed)
+        for nodeid, answer in zip(failed, answers, strict=True):
+            if isinstance(answer, tuple):
+                checked.append((nodeid, *answer))
+                continue
+            why = answer or "interrupted during the alone-runs"  # the budget's reason, or None
+            if nodeid in replayed:
+                result.flaky_unchecked.append(nodeid)
+                result.flaky_reason = result.flaky_reason or why
+            else:
+                result.unchecked.append(nodeid)
+                result.skipped_reason = result.skipped_reason or why
+        return checked
 
     def _replay_flaky(
         self,
