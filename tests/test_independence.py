@@ -42,7 +42,7 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     assert check["result"] == "order-dependent"
     assert check["ran_before"] == ["test_polluter.py::test_polluter"]
     assert check["polluters"] == ["test_polluter.py::test_polluter"]
-    assert check["search"] == {"result": "found", "runs": 1, "detail": ""}
+    assert check["search"] == {"result": "found", "runs": 1, "detail": "", "confirmations": 6}
     command = check["reproduce"]
     assert command == (
         f"pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
@@ -93,6 +93,7 @@ def test_a_test_that_fails_alone_too_is_not_order_dependent(
             "polluters": [],
             "brittle": False,
             "passes": None,
+            "origin": "failed",
             "search": None,
         }
     ]
@@ -170,6 +171,7 @@ def test_long_reproduce_commands_use_an_argument_file(
         "result": "not-analysed",
         "runs": 0,
         "detail": "limit of 1 extra processes (--atom-gates-order-checks)",
+        "confirmations": 0,
     }
     assert len(check["ran_before"]) > 30
     *command, args_file = shlex.split(check["reproduce"])

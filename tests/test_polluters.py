@@ -94,7 +94,9 @@ def test_one_polluter_and_twenty_victims_cost_one_search(
         assert check["polluters"] == [polluter]
     prefix, runs = len(first["ran_before"]), first["search"]["runs"]
     assert runs <= math.ceil(math.log2(prefix)) + 2 if prefix > 1 else runs == 1
-    assert [c["search"] for c in others] == [{"result": "found", "runs": 1, "detail": ""}] * 19
+    assert [c["search"] for c in others] == [
+        {"result": "found", "runs": 1, "detail": "", "confirmations": 6}
+    ] * 19
     run.result.stdout.fnmatch_lines(
         [
             "atom-gates: test_shared.py::test_victim_0 fails after test_shared.py::test_polluter "
@@ -183,7 +185,12 @@ def test_a_victim_that_does_not_fail_again_after_its_prefix_is_flaky_in_order(
     if count == 0:
         # Nothing to replay: it passed alone four times, and fails only where others ran.
         detail = "nothing ran before it"
-        assert check["search"] == {"result": "flaky-in-order", "runs": 0, "detail": detail}
+        assert check["search"] == {
+            "result": "flaky-in-order",
+            "runs": 0,
+            "detail": detail,
+            "confirmations": 3,
+        }
         assert check["result"] == "order-dependent"
         run.result.stdout.fnmatch_lines(
             [
@@ -194,7 +201,12 @@ def test_a_victim_that_does_not_fail_again_after_its_prefix_is_flaky_in_order(
     else:
         # Its failure does not replay after the tests before it: chance, not order.
         detail = f"passed again after the {count} tests that ran before it"
-        assert check["search"] == {"result": "flaky-in-order", "runs": 1, "detail": detail}
+        assert check["search"] == {
+            "result": "flaky-in-order",
+            "runs": 1,
+            "detail": detail,
+            "confirmations": 0,
+        }
         assert check["result"] == "flaky"
         assert check["detail"] == (f"passed when run alone; flaky, not order-dependent: {detail}")
         assert run.verdict("TQ-01")["verdict"] == "PASS"
@@ -217,7 +229,12 @@ def test_a_spent_budget_leaves_the_search_undone_and_says_so(
     limit = "limit of 1 extra processes (--atom-gates-order-checks)"
     (check,) = run.report["order_checks"]
     assert check["nodeid"] == "test_shared.py::test_victim"
-    assert check["search"] == {"result": "not-analysed", "runs": 0, "detail": limit}
+    assert check["search"] == {
+        "result": "not-analysed",
+        "runs": 0,
+        "detail": limit,
+        "confirmations": 0,
+    }
     verdict = run.verdict("TQ-01")
     assert verdict["data"]["unchecked"] == ["test_shared.py::test_second_victim"]
     assert verdict["verdict"] == "FAIL"  # the victim passed alone: order-dependent all the same
@@ -298,7 +315,12 @@ def test_a_brittle_test_is_named_with_its_state_setter_and_a_plain_failure_stays
     plain = searched(run.report, "test_cache.py::test_plain_failure")
     # The file-order run of its module, the four tests before it again, then bisection: the
     # later half, the earlier half's later test, and test_enable alone to confirm.
-    assert brittle["search"] == {"result": "found", "runs": 5, "detail": ""}
+    assert brittle["search"] == {
+        "result": "found",
+        "runs": 5,
+        "detail": "",
+        "confirmations": 6,
+    }
     assert (brittle["result"], brittle["brittle"]) == ("order-dependent", True)
     assert brittle["polluters"] == ["test_cache.py::test_enable"]
     assert brittle["detail"] == "failed alone too, passed after the 4 tests before it in file order"
@@ -352,7 +374,12 @@ def test_a_failed_test_left_without_its_file_order_run_is_listed(
     limit = "limit of 1 extra processes (--atom-gates-order-checks)"
     (check,) = run.report["order_checks"]
     assert (check["result"], check["detail"]) == ("fails-alone", "failed when run alone too")
-    assert check["search"] == {"result": "not-analysed", "runs": 0, "detail": limit}
+    assert check["search"] == {
+        "result": "not-analysed",
+        "runs": 0,
+        "detail": limit,
+        "confirmations": 0,
+    }
     verdict = run.verdict("TQ-01")
     assert (verdict["verdict"], verdict["reason"]) == (
         "WARN",
