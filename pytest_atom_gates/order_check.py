@@ -36,6 +36,7 @@ from pytest_atom_gates.gates.independence import (
     OrderChecks,
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation
+from pytest_atom_gates.settings import SHARD_ENV
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
 from pytest_atom_gates.pollution import (
     CHANCE_NOT_ORDER,
@@ -63,6 +64,8 @@ _CHILD_ENV_DROP = (
     # Set by coverage.py's subprocess measurement of this run, which has ended by now: the
     # child's data would only be left behind beside the combined data file.
     "COVERAGE_PROCESS_CONFIG",
+    # A CI shard's number selects tests; the child names its own (see SELECTION_DESTS).
+    *SHARD_ENV,
 )
 _INLINE_LIMIT = 30
 """At most this many preceding tests go inline into a reproduce command; more go into a file."""
