@@ -36,7 +36,6 @@ from pytest_atom_gates.gates.independence import (
     OrderChecks,
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation
-from pytest_atom_gates.settings import SHARD_ENV
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
 from pytest_atom_gates.pollution import (
     CHANCE_NOT_ORDER,
@@ -51,6 +50,7 @@ from pytest_atom_gates.pollution import (
     find_polluters,
     polluter_names,
 )
+from pytest_atom_gates.settings import SHARD_ENV
 
 _CHILD_ENV_DROP = (
     "PYTEST_XDIST_WORKER",
