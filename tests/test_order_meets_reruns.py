@@ -123,3 +123,34 @@ def test_an_environment_variable_left_behind_is_not_inherited_by_the_alone_run(
     )
     assert run.verdict("TQ-01")["verdict"] == "FAIL"
     assert run.ret == 1
+
+
+def test_a_test_that_fails_at_random_is_never_called_order_dependent(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """Chance must not become order dependence. The test fails one run in two whatever ran
+    before it; an order-dependent verdict needs its failure after a set found and its pass
+    alone each to replay four times, which chance passes once in 2**6 = 64 at most beyond the
+    search's own answers (about one in 1,600 per seed here)."""
+    pytester.makepyfile(
+        test_coin="""
+        import random, time
+        import pytest
+
+        pytestmark = pytest.mark.atom_gates_keep_order
+
+        def test_first(): pass
+        def test_second(): pass
+        def test_coin():
+            assert random.Random(time.perf_counter_ns()).random() < 0.5, "tails"
+        """
+    )
+    outcomes = []
+    for seed in range(20):
+        run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0")
+        outcome = run.outcomes()["test_coin.py::test_coin"]
+        outcomes.append(outcome)
+        assert run.verdict("TQ-01")["data"]["order_dependent"] == [], run.output
+        assert outcome in ("passed", "flaky", "failed")
+        assert run.ret == 0
+    assert {"flaky", "failed"} & set(outcomes)  # the checks ran
