@@ -10,7 +10,7 @@ names it, never a smaller denominator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +69,14 @@ def as_shard(report: Report) -> Shard:
         facts = ShardFacts.from_payload(payload, assigned=report.order)
     except (KeyError, TypeError, ValueError) as exc:
         raise MergeRefused(f"{report.path}: its shard section is damaged ({exc!r})") from None
+    # Every run judges each built-in gate (an OFF verdict for a gate switched off): a report
+    # without one was damaged, and must not leave a gate out of the merged verdict.
+    missing = [gate for gate in GATE_NAMES if gate not in {v.gate for v in report.verdicts}]
+    if missing:
+        raise MergeRefused(
+            f"{report.path}: verdicts: no verdict of {', '.join(missing)}; a shard's report "
+            "holds one for each built-in gate"
+        )
     return Shard(report, facts)
 
 
@@ -312,23 +320,12 @@ def run_facts(assembly: Assembly, ledger: Ledger, settings: Settings, seed: int)
 _NO_DATA = GateVerdict("-", Verdict.OFF, "-", "-")
 
 
-def gates_of(report: Report) -> list[Gate]:
-    """The gates the shards judged, in their order."""
-    known: Mapping[str, type[Any]] = {
-        "TQ-01": IndependenceGate,
-        PASS_RATE_GATE: PassRateGate,
-        DURATION_GATE: DurationGate,
-        "TQ-04": DeterminismGate,
-    }
-    gates: list[Gate] = []
-    for verdict in report.verdicts:
-        if verdict.gate in known:
-            gates.append(known[verdict.gate]())
-        elif verdict.gate == COVERAGE_GATE:
-            from pytest_atom_gates.cov.gate import CoverageGate
+def built_in_gates() -> list[Gate]:
+    """TQ-01..05, each judged over the union whatever one report lists: their modes come from
+    the settings every shard shares (``check_agreement``)."""
+    from pytest_atom_gates.cov.gate import CoverageGate
 
-            gates.append(CoverageGate())
-    return gates
+    return [IndependenceGate(), PassRateGate(), DurationGate(), DeterminismGate(), CoverageGate()]
 
 
 def with_integrity(verdict: GateVerdict, problems: Sequence[str]) -> GateVerdict:
@@ -409,10 +406,8 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
     settings = settings_of(first.report)
     ledger = build_ledger(first.facts.collection, assembly)
     facts = run_facts(assembly, ledger, settings, first.report.seed)
-    gates = gates_of(first.report)
-    if any(g.id == COVERAGE_GATE for g in gates) and settings.mode(COVERAGE_GATE) is not (
-        GateMode.OFF
-    ):
+    gates = built_in_gates()
+    if settings.mode(COVERAGE_GATE) is not GateMode.OFF:
         from pytest_atom_gates.cov.shards import ShardSection, shard_coverage
 
         sections = [

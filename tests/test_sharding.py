@@ -343,8 +343,8 @@ def test_durations_recorded_by_a_whole_run_balance_the_shards(
     shard = read(Path(reports(pytester, 1)[0]))["shard"]
     assert shard["durations"]["known"] == 8
     durations.write_text('{"version": 1, "durations": {}}', encoding="utf-8")
-    code, out, _ = merge(capsys, *reports(pytester, 1, 2), "--durations", str(durations))
-    assert code == 1  # test_broken
+    code, out, err = merge(capsys, *reports(pytester, 1, 2), "--durations", str(durations))
+    assert code == 1, err  # test_broken
     assert f"atom-gates: durations: {durations}" in out
     assert len(read(durations)["durations"]) == 8
 
@@ -502,3 +502,21 @@ def test_a_shard_without_a_report_is_told_the_merge_needs_one(
             "shard: pass --atom-gates-report=PATH"
         ]
     )
+
+
+def test_a_shard_report_with_its_verdicts_emptied_never_passes(
+    pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_suite(pytester, modules=3)
+    for k in (1, 2):
+        run_shard(pytester, k, 2, SEED, "--atom-gates-min-pass-rate=100")
+    first = pytester.path / "shards" / "1" / "report.json"
+    document = read(first)
+    document["verdicts"] = []
+    first.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = merge(capsys, *reports(pytester, 1, 2))
+    assert code == 4, out
+    assert (
+        f"atom-gates merge: error: {first}: verdicts: no verdict of TQ-01, TQ-02, TQ-03, TQ-04, "
+        "TQ-05; a shard's report holds one for each built-in gate. Accepted: "
+    ) in err

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.cov.gate import CoverageGate
 from pytest_atom_gates.gates import default_gates, evaluate
 from pytest_atom_gates.gates.base import Verdict
 from pytest_atom_gates.gates.determinism import DeterminismGate
@@ -17,6 +18,7 @@ from pytest_atom_gates.ledger import FAILED, RERUN
 from pytest_atom_gates.merge import Merged, MergeRefused, Shard, as_shard, merge
 from pytest_atom_gates.report import ReportProblem, load, parse
 from pytest_atom_gates.reporting.json_report import build_report
+from pytest_atom_gates.settings import GateMode
 from pytest_atom_gates.shard import SHARD_KEY, ShardSpec, defer_whole_suite, plan
 
 from .builders import attempt, facts_of, ledger_of, make_settings
@@ -40,13 +42,16 @@ def shard_document(
         attempt(nodeid, outcome) for nodeid, outcomes in results.items() for outcome in outcomes
     ]
     ledger = ledger_of(*attempts, selected=list(results))
+    # These shards measure no coverage: TQ-05 is off, and judged off, as a real run reports it.
+    settings.setdefault("modes", {"TQ-05": GateMode.OFF})
     facts = facts_of(ledger, settings=make_settings(seed=seed, **settings), elapsed=elapsed)
     facts.seed = seed
     shard = plan(ShardSpec(index, total), collection, {}, seed)
     shard.assigned = list(results)
     facts.extras[SHARD_KEY] = shard
     verdicts = [
-        defer_whole_suite(v, shard) for v in evaluate([*default_gates(), DeterminismGate()], facts)
+        defer_whole_suite(v, shard)
+        for v in evaluate([*default_gates(), DeterminismGate(), CoverageGate()], facts)
     ]
     return build_report(
         facts, verdicts, exit_status=0, incomplete_reason=None, environment=ENVIRONMENT
