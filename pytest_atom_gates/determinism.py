@@ -33,7 +33,7 @@ from pytest_atom_gates.new_tests import (
 )
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
-from pytest_atom_gates.run import GatesRun, is_xdist_controller
+from pytest_atom_gates.run import RUN_KEY, GatesRun, is_xdist_controller
 from pytest_atom_gates.settings import setting_source
 
 if TYPE_CHECKING:
@@ -333,7 +333,8 @@ def _reproduce_command(config: pytest.Config, nodeid: str, seed: int) -> str:
     """The command that runs a new test alone with a failed repetition's seed."""
     from pytest_atom_gates.order_check import AloneChecker  # only when a repetition failed
 
-    return AloneChecker(config, seed).reproduce_command(nodeid, ())
+    run = config.stash[RUN_KEY]
+    return AloneChecker(config, seed, path=run.path).reproduce_command(nodeid, ())
 
 
 RERUN_STATUS = "atom-gates-rerun-status"

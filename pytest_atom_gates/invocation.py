@@ -237,6 +237,34 @@ def environment_addopts() -> list[str]:
     return shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
 
 
+_AS_SCRIPT = "import sys; del sys.path[0]; import pytest; sys.exit(pytest.console_main())"
+"""``python -c`` puts the working directory first on ``sys.path``; the ``pytest`` script does not."""
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How the session was started, as far as a child must repeat it: ``python -m pytest`` puts
+    the invocation directory on ``sys.path``, the ``pytest`` script does not, and a test that
+    imports a root-level module passes under the one and fails under the other."""
+
+    module: bool
+
+    @classmethod
+    def of_session(cls, invocation_dir: Path, path: Sequence[str]) -> Launcher:
+        """From ``sys.path`` as the session starts, before a test can change it."""
+        here = invocation_dir.resolve()
+        return cls(any(Path(entry or ".").resolve() == here for entry in path))
+
+    def child(self, python: str) -> list[str]:
+        """The command that starts a child pytest the same way."""
+        return [python, "-m", "pytest"] if self.module else [python, "-c", _AS_SCRIPT]
+
+    @property
+    def shown(self) -> list[str]:
+        """How a reproduce command starts."""
+        return ["python", "-m", "pytest"] if self.module else ["pytest"]
+
+
 class Invocation:
     """What this run was given, split once, for every child run and reproduce command."""
 

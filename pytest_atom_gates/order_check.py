@@ -35,7 +35,7 @@ from pytest_atom_gates.gates.independence import (
     AloneCheck,
     OrderChecks,
 )
-from pytest_atom_gates.invocation import ARGS_FILES, Invocation
+from pytest_atom_gates.invocation import ARGS_FILES, Invocation, Launcher
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
 from pytest_atom_gates.pollution import (
     CHANCE_NOT_ORDER,
@@ -101,10 +101,14 @@ class AloneChecker:
         seed: int,
         extra_args: Sequence[str] = (),
         environment: Mapping[str, str] | None = None,
+        path: Sequence[str] | None = None,
     ) -> None:
         self.config = config
         self.seed = seed
         self.environment = dict(os.environ if environment is None else environment)
+        self.launcher = Launcher.of_session(
+            config.invocation_params.dir, sys.path if path is None else path
+        )
         self.extra_args = list(extra_args)
         self.invocation_dir = config.invocation_params.dir
         self.invocation = Invocation(config)
@@ -146,7 +150,10 @@ class AloneChecker:
         and newer) in pytest's cache, so the command stays short enough to paste.
         """
         args = [self.cli_id(n) for n in (*ran_before, nodeid)]
-        command = ["pytest", *self.command(self.invocation.shown_args(), file_order=file_order)]
+        command = [
+            *self.launcher.shown,
+            *self.command(self.invocation.shown_args(), file_order=file_order),
+        ]
         cache = getattr(self.config, "cache", None)
         if len(ran_before) <= _INLINE_LIMIT or cache is None or not ARGS_FILES:
             return shlex.join([*command, *args])
@@ -234,9 +241,7 @@ class AloneChecker:
         with tempfile.TemporaryDirectory(prefix="atom-gates-alone-") as folder:
             report = Path(folder) / "alone.json"
             command = [
-                sys.executable,
-                "-m",
-                "pytest",
+                *self.launcher.child(sys.executable),
                 *self.command(self.invocation.child_args(), file_order=file_order),
                 "-o",
                 "addopts=",

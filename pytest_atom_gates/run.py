@@ -7,6 +7,7 @@ them, so that each of them can import it.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -55,6 +56,8 @@ class GatesRun:
     environment: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     """The environment as the session started, before any test could change it: TQ-01's checks
     replay the tests in it, not in what the tests left behind."""
+    path: list[str] = field(default_factory=lambda: list(sys.path))
+    """``sys.path`` as the session started: whether the checks start pytest as a module."""
     late_gate_hooks: list[str] = field(default_factory=list)
     """Conftests loaded after start-up (during collection) that implement
     ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""

@@ -511,7 +511,7 @@ class GatesController:
         run = self.run
         from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
 
-        checker = AloneChecker(self.config, run.seed, environment=run.environment)
+        checker = AloneChecker(self.config, run.seed, environment=run.environment, path=run.path)
         share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short
             return checker.check(

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pytest_atom_gates.invocation import HIDDEN, Argument, hide_secrets, split_arguments
+from tests.conftest import NO_COVERAGE
 
 
 def _actions() -> dict[str, argparse.Action]:
@@ -164,3 +169,61 @@ def test_argument_files_and_environment(tmp_path: Path, monkeypatch: pytest.Monk
         assert expanded == ["-q", "--tb=short", "@", "@missing.txt", "x"]
     else:
         assert expanded == ["@outer.txt", "@", "@missing.txt", "x"]
+
+
+LAUNCHER_SUITE = {
+    "helper.py": "FLAG = {'on': False}\n",
+    "tests/test_order.py": (
+        "import pytest\n"
+        "pytestmark = pytest.mark.atom_gates_keep_order\n"
+        "def test_switch_on():\n"
+        "    import helper\n"
+        "    helper.FLAG['on'] = True\n"
+        "def test_needs_it_off():\n"
+        "    import helper\n"
+        "    assert not helper.FLAG['on']\n"
+    ),
+    "pytest.ini": "[pytest]\n",
+}
+
+
+@pytest.mark.parametrize("launcher", ["pytest", "python -m pytest"])
+def test_the_checks_start_pytest_as_the_session_was_started(
+    pytester: pytest.Pytester, launcher: str
+) -> None:
+    """The tests import a root-level module: under the ``pytest`` script (the root not on
+    sys.path) they fail alone too; under ``python -m pytest`` one depends on the other, and the
+    reproduce command, pasted, replays its failure."""
+    for name, text in LAUNCHER_SUITE.items():
+        (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / name).write_text(text, encoding="utf-8")
+    script = Path(sys.executable).with_name("pytest")
+    start = [str(script)] if launcher == "pytest" else [sys.executable, "-m", "pytest"]
+    options = ["--atom-gates", NO_COVERAGE, "--atom-gates-min-pass-rate=0", "-p", "no:randomly"]
+    done = subprocess.run(
+        [*start, *options, "--atom-gates-report=report.json"],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    checks = {c["nodeid"]: c for c in report["order_checks"]}
+    victim = checks["tests/test_order.py::test_needs_it_off"]
+    if launcher == "pytest":
+        assert {c["result"] for c in checks.values()} == {"fails-alone"}, done.stdout
+        assert done.returncode == 0, done.stdout
+        return
+    assert victim["result"] == "order-dependent", done.stdout
+    assert victim["reproduce"].startswith("python -m pytest --atom-gates ")
+    pasted = subprocess.run(
+        victim["reproduce"].replace("python", shlex.quote(sys.executable), 1),
+        shell=True,
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "1 failed, 1 passed" in pasted.stdout, pasted.stdout
