@@ -238,7 +238,8 @@ def environment_addopts() -> list[str]:
 
 
 _AS_SCRIPT = "import sys; del sys.path[0]; import pytest; sys.exit(pytest.console_main())"
-"""``python -c`` puts the working directory first on ``sys.path``; the ``pytest`` script does not."""
+"""``python -c`` puts the working directory first on ``sys.path``; the ``pytest`` script does
+not."""
 
 
 @dataclass(frozen=True)
