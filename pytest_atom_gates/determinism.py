@@ -106,7 +106,8 @@ class DeterminismFeature:
                 reason = self.marked.get(nodeid) or self.quarantine.reason(nodeid)
                 if reason is not None:
                     facts.quarantined[nodeid] = reason
-            self.unused = self.quarantine.unused(nodeids)
+            # An entry naming a test that -m or -k left out still matches a test.
+            self.unused = self.quarantine.unused([*nodeids, *self.run.deselected])
         self.new_entries = self._new_test_entries(facts)
         new_flaky = [
             n

@@ -415,6 +415,8 @@ class TestProtocol:
         self.fixture_code = FixtureCode()
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
         self.new_tests = new_tests
+        self.reran = False
+        """A test failed and got another attempt in this process."""
         self._sleep = sleep
         self._clock = clock
         self._waiting: list[_Waiting] = []
@@ -660,10 +662,10 @@ class TestProtocol:
         test.seed = test_seed(session_seed, item.nodeid)
         return REPEAT_NEXT
 
-    @staticmethod
     def _log_rerun(
-        test: _TestRun, reports: list[pytest.TestReport], failure: pytest.TestReport
+        self, test: _TestRun, reports: list[pytest.TestReport], failure: pytest.TestReport
     ) -> None:
+        self.reran = True  # TQ-01 replays flaky tests: it needs this process's file order
         item = test.item
         # Only this attempt's own node goes: wider fixtures stay for the next attempt.
         teardown = test.phase("teardown", nextitem=item.parent)

@@ -204,3 +204,8 @@ class _Reader:
             data=self.get(record, "data", Mapping),
             title=self.get(record, "name", str),
         )
+
+
+def order_check(record: Any, path: Path = Path("<report>")) -> AloneCheck:
+    """One entry of a report's ``order_checks``, typed. Raises ``ReportProblem``."""
+    return _Reader(path).order_check(record)

@@ -27,6 +27,7 @@ WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"
 FILE_ORDER_KEY = "atom_gates_file_order"
 LATE_GATE_HOOKS_KEY = "atom_gates_late_gate_hooks"
+DESELECTED_KEY = "atom_gates_deselected"
 
 
 @dataclass
@@ -58,6 +59,9 @@ class GatesRun:
     replay the tests in it, not in what the tests left behind."""
     path: list[str] = field(default_factory=lambda: list(sys.path))
     """``sys.path`` as the session started: whether the checks start pytest as a module."""
+    deselected: list[str] = field(default_factory=list)
+    """Tests deselected (``-m``, ``-k``, ``--deselect``), kept only with a quarantine file:
+    an entry naming one of them still matches a test. Workers send theirs."""
     late_gate_hooks: list[str] = field(default_factory=list)
     """Conftests loaded after start-up (during collection) that implement
     ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""

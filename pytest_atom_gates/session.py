@@ -41,6 +41,7 @@ from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.run import (
+    DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
     RUN_KEY,
@@ -381,17 +382,25 @@ class GatesRunner:
             if shown not in self.run.late_gate_hooks:
                 self.run.late_gate_hooks.append(shown)
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if self.run.settings.quarantine_path is not None:
+            self.run.deselected += [item.nodeid for item in items]
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """An xdist worker whose tests failed hands the file order to the controller, which
-        never collects; so do the late gate hooks. xdist sends the worker's output after this
-        hook."""
+        """An xdist worker whose tests failed (or were rerun) hands the file order to the
+        controller, which never collects; so do the late gate hooks and the deselected tests.
+        xdist sends the worker's output after this hook."""
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is None:
             return
-        if session.testsfailed and self.run.file_order is not None:
+        protocol = session.config.pluginmanager.get_plugin("atom-gates-protocol")
+        failed = session.testsfailed or getattr(protocol, "reran", False)  # flaky ones too
+        if failed and self.run.file_order is not None:
             workeroutput[FILE_ORDER_KEY] = self.run.file_order
         if self.run.late_gate_hooks:
             workeroutput[LATE_GATE_HOOKS_KEY] = self.run.late_gate_hooks
+        if self.run.deselected:
+            workeroutput[DESELECTED_KEY] = self.run.deselected
 
 
 class BudgetStop:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
 from pytest_atom_gates.run import (
+    DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
     WORKER_BUDGET_KEY,
@@ -46,6 +47,8 @@ class XdistControllerHooks:
         output = getattr(node, "workeroutput", {})
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = output.get(FILE_ORDER_KEY)
+        if not self.run.deselected:  # every worker collects and deselects alike
+            self.run.deselected = list(output.get(DESELECTED_KEY, ()))
         for where in output.get(LATE_GATE_HOOKS_KEY, ()):
             if where not in self.run.late_gate_hooks:
                 self.run.late_gate_hooks.append(where)

@@ -294,3 +294,56 @@ def test_a_hand_edited_report_still_renders(
     capsys.readouterr()
     assert cli_main(["html", str(source), "-o", str(pytester.path / "p.html")]) == 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def _check(nodeid: str, **fields: object) -> dict[str, object]:
+    return {
+        "nodeid": nodeid,
+        "result": "order-dependent",
+        "detail": "passed when run alone",
+        "ran_before": ["t.py::a"],
+        "reproduce": f"pytest --atom-gates {nodeid}",
+        "polluters": [],
+        "brittle": False,
+        "passes": None,
+        "origin": "failed",
+        "search": None,
+        **fields,
+    }
+
+
+def test_order_dependent_tests_read_as_in_the_terminal() -> None:
+    report = _report(
+        [],
+        order_checks=[
+            _check(
+                "t.py::cut_short",
+                search={
+                    "result": "not-analysed",
+                    "runs": 0,
+                    "detail": "the session's time budget is spent",
+                    "confirmations": 0,
+                },
+            ),
+            _check(
+                "t.py::brittle",
+                detail="failed alone too, passed after the 1 tests before it in file order",
+                brittle=True,
+                polluters=["t.py::setter"],
+                passes="pytest --atom-gates --atom-gates-order=file t.py::setter t.py::brittle",
+                search={"result": "found", "runs": 2, "detail": "", "confirmations": 6},
+            ),
+        ],
+    )
+    cut_short, brittle = page.view(report)["order_dependent"]
+    assert cut_short["detail"] == (
+        "failed in the shuffled run, passed when run alone; polluter not found (not-analysed): "
+        "the session's time budget is spent"
+    )
+    assert brittle["detail"] == "fails alone, passes only after t.py::setter (found in 2 runs)"
+    assert brittle["passes"] == (
+        "pytest --atom-gates --atom-gates-order=file t.py::setter t.py::brittle"
+    )
+    html = page.render_page(report)
+    assert "polluted by" not in html
+    assert "passes:" in html

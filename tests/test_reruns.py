@@ -629,3 +629,63 @@ def test_the_history_listing_with_the_gates_in_addopts_judges_nothing(
     )
     listing.stdout.no_fnmatch_line("TQ-02  pass rate*")
     listing.stdout.no_fnmatch_line("atom-gates: FAIL*")
+
+
+def test_a_quarantined_test_left_out_by_m_still_matches(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    pytester.makepyfile(
+        test_s="""
+        import pytest
+        @pytest.mark.slow
+        def test_slow_and_flaky(): pass
+        def test_fine(): pass
+        """
+    )
+    pytester.makeini("[pytest]\nmarkers = slow\n")
+    (pytester.path / "quarantine.txt").write_text(
+        "test_s.py::test_slow_and_flaky\ntest_s.py::test_removed\n", encoding="utf-8"
+    )
+    run = any_engine.run("-m", "not slow", "--atom-gates-quarantine=quarantine.txt")
+    assert run.report["determinism"]["unused_quarantine_entries"] == [
+        {"pattern": "test_s.py::test_removed", "line": 2}
+    ]
+    assert run.ret == 0
+
+
+@pytest.mark.parametrize("delay", ["0", "0.01"])
+def test_a_set_up_class_that_fails_once_runs_twice_and_tears_down_once(
+    pytester: pytest.Pytester, gates: Gates, delay: str
+) -> None:
+    pytester.makepyfile(
+        test_s="""
+        import pathlib, unittest
+
+        def note(event):
+            with open("events.txt", "a") as log:
+                log.write(event + "\\n")
+
+        class TestService(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls):
+                note("setUpClass")
+                marker = pathlib.Path("set-up-once")
+                if not marker.exists():
+                    marker.touch()
+                    raise RuntimeError("service not ready")
+
+            @classmethod
+            def tearDownClass(cls):
+                note("tearDownClass")
+
+            def test_first(self):
+                pass
+
+            def test_second(self):
+                pass
+        """
+    )
+    run = gates.run(f"--atom-gates-rerun-delay={delay}", "--atom-gates-mode=TQ-01:off")
+    events = (pytester.path / "events.txt").read_text().splitlines()
+    assert events == ["setUpClass", "setUpClass", "tearDownClass"]
+    assert set(run.outcomes().values()) <= {"passed", "flaky"}

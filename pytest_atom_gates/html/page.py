@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_atom_gates.report import ReportProblem, order_check
+from pytest_atom_gates.reporting import order_dependence_text
 from pytest_atom_gates.reporting.atomic import write_atomically
 
 SLOWEST = 15
@@ -142,12 +144,19 @@ def _order_dependent(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     for check in report.get("order_checks", ()):
         if check["result"] != "order-dependent":
             continue
+        try:
+            typed = order_check(check)
+        except ReportProblem:  # a hand-edited report: show what it says
+            rows.append({"nodeid": str(check.get("nodeid")), "detail": str(check.get("detail"))})
+            continue
         rows.append(
             {
-                "nodeid": check["nodeid"],
-                "detail": check.get("detail") or "",
-                "polluters": list(check.get("polluters") or ()),
-                "reproduce": check.get("reproduce"),
+                "nodeid": typed.nodeid,
+                # The terminal's words: a search cut short says so, a brittle test's tests
+                # are those it passes after, never "polluters".
+                "detail": order_dependence_text(typed),
+                "reproduce": typed.reproduce or None,
+                "passes": typed.passes or None,
             }
         )
     return rows
