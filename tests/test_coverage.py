@@ -591,3 +591,26 @@ def test_the_plugins_own_modules_are_never_in_the_users_figure(pytester: pytest.
     files = [entry["path"] for entry in run.report["coverage"]["files"]]
     assert not [path for path in files if "pytest_atom_gates" in path]
     assert "app.py" in files
+
+
+def test_a_test_that_points_coverage_at_a_missing_rcfile_costs_no_verdict(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(app="def double(x):\n    return 2 * x\n")
+    pytester.makepyfile(
+        test_app="""
+        import os
+        from app import double
+        def test_double():
+            os.environ["COVERAGE_RCFILE"] = "missing.rc"
+            assert double(2) == 4
+        """
+    )
+    run = Gates(pytester, with_coverage=True).run(subprocess=True)
+    assert run.verdict("TQ-05")["verdict"] == "PASS"
+    assert run.ret == 0
+    assert (
+        "a test changed COVERAGE_RCFILE during the run: coverage.py was given the value the "
+        "session started with"
+    ) in run.report["coverage"]["warnings"]
+    assert not list(pytester.path.glob(".coverage.atom-gates-*"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,9 +44,16 @@ class CoverageFeature:
 
     name = FACTS_KEY
 
-    def __init__(self, settings: Settings, engine: Engine | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.environment = dict(os.environ) if environment is None else environment
+        """The environment the session started with: coverage.py reads its own variables."""
         self.gate: Gate = CoverageGate()
 
     def header(self) -> str:
@@ -54,7 +63,13 @@ class CoverageFeature:
 
     def contribute(self, facts: RunFacts) -> None:
         if self.engine is not None:
-            facts.extras[FACTS_KEY] = self.engine.finish()
+            with _as_the_session_started(self.environment) as changed:
+                cov = facts.extras[FACTS_KEY] = self.engine.finish()
+            cov.warnings += [
+                f"a test changed {name} during the run: coverage.py was given the value the "
+                "session started with"
+                for name in changed
+            ]
         elif self.settings.mode(GATE) is not GateMode.OFF:
             facts.extras[FACTS_KEY] = CoverageFacts(None, (), problems=[_LOADED_LATE])
 
@@ -154,6 +169,29 @@ class CoverageFeature:
             write(f"  coverage.py: {warning}", yellow=True)
 
 
+@contextmanager
+def _as_the_session_started(environment: Mapping[str, str]) -> Iterator[list[str]]:
+    """coverage.py reads its ``COVERAGE_*`` variables when it combines and reports: it gets
+    those the session started with, not what a test left behind (a ``COVERAGE_RCFILE`` that
+    names a missing file would cost the verdict). Yields the names a test changed."""
+    names = {name for name in (*os.environ, *environment) if name.startswith("COVERAGE_")}
+    changed = sorted(name for name in names if os.environ.get(name) != environment.get(name))
+    left = {name: os.environ.get(name) for name in changed}
+    _set_environment({name: environment.get(name) for name in changed})
+    try:
+        yield changed
+    finally:
+        _set_environment(left)
+
+
+def _set_environment(values: Mapping[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def setup_worker(config: pytest.Config) -> None:
     """An xdist worker's part in TQ-05: its coverage data, handed to the controller."""
     measurement = config.stash.get(MEASUREMENT_KEY, None)
@@ -181,4 +219,4 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
             config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")
         else:
             engine = SingleProcess(config, measurement, settings)
-    gates.add_feature(CoverageFeature(settings, engine))
+    gates.add_feature(CoverageFeature(settings, engine, gates.run.environment))

@@ -140,7 +140,7 @@ def _flaky(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _order_dependent(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for check in report.get("order_checks", ()):
         if check["result"] != "order-dependent":
             continue
