@@ -366,6 +366,21 @@ class Ledger:
                 return sequence[: sequence.index(nodeid)]
         return ()
 
+    def repetitions(self) -> dict[str, int]:
+        """New tests that ran again after a passing first attempt, and how many more times:
+        up to the first repetition that failed (the repetitions stop there)."""
+        repeated = {}
+        for nodeid, record in self._records.items():
+            attempts = record.attempts
+            if len(attempts) < 2 or attempts[0].outcome != PASSED:
+                continue
+            more = next(
+                (i for i, a in enumerate(attempts[1:], 1) if a.outcome != PASSED),
+                len(attempts) - 1,
+            )
+            repeated[nodeid] = more
+        return repeated
+
     def last_error(self, nodeid: str) -> str | None:
         record = self._records.get(nodeid)
         if record is None:

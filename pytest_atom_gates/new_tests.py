@@ -1,7 +1,7 @@
 """New tests, proven stable before they land (TQ-04): which tests are new, and what their
 repetitions may spend.
 
-A test is new until the flake history records a run that it passed, or, with
+A test is new when the flake history does not know it, or, with
 ``--atom-gates-changed-since=REF``, when git says its file changed since REF. A new test that
 passes its first attempt runs ``--atom-gates-new-test-runs`` more times in place, each run with
 a seed of its own; mixed outcomes make it flaky, and a new flaky test fails TQ-04.
@@ -13,6 +13,8 @@ tests, with no round trip.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 from collections.abc import Collection, Mapping
@@ -28,6 +30,9 @@ from pytest_atom_gates.settings import MAX_SEED, Settings
 NEW_TEST_ATTRIBUTE = "atom_gates_new_test"
 """Report attribute on a new test's last teardown report: what its repetitions did."""
 WORKER_PLAN_KEY = "atom_gates_new_tests"
+REPLAY_ENV = "ATOM_GATES_REPLAY_REPETITIONS"
+"""Set by TQ-01 for its checks: a JSON file of the node ids whose repetitions the checked run
+made, and how many; the child repeats exactly those, so a check replays what the run did."""
 AUTO_REF = "auto"
 GITHUB_BASE = "GITHUB_BASE_REF"
 
@@ -66,13 +71,16 @@ class NewTestPlan:
     """Changed test files, relative to the rootdir with ``/`` as in node ids."""
     source: str
     """What makes a test new here, for the header: ``absent from the flake history``, ..."""
+    replay: tuple[tuple[str, int], ...] = ()
+    """In a TQ-01 check: exactly these tests are repeated, this many more times each."""
 
     def to_workerinput(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_workerinput(cls, data: Mapping[str, Any]) -> NewTestPlan:
-        return cls(**{**data, "changed": tuple(data["changed"])})
+        replay = tuple((str(n), int(r)) for n, r in data.get("replay", ()))
+        return cls(**{**data, "changed": tuple(data["changed"]), "replay": replay})
 
     def for_workers(self, workers: int) -> NewTestPlan:
         """Each of ``workers`` processes spends its share of the budget."""
@@ -83,6 +91,7 @@ class NewTestPlan:
             self.history_folder,
             self.changed,
             self.source,
+            self.replay,
         )
 
 
@@ -94,9 +103,16 @@ class NewTests:
         self.runs = plan.runs
         self.known = known
         self.changed = frozenset(plan.changed)
+        self.replay = dict(plan.replay)
         self.spent = 0.0
 
+    def runs_of(self, nodeid: str) -> int:
+        """How many more times a new test runs once it passed."""
+        return self.replay.get(nodeid, 0) if self.replay else self.runs
+
     def is_new(self, nodeid: str) -> bool:
+        if self.replay:
+            return nodeid in self.replay
         if self.known and nodeid not in self.known:
             return True
         return bool(self.changed) and nodeid.partition("::")[0] in self.changed
@@ -133,6 +149,9 @@ def plan_new_tests(
 
     A REF that does not exist, or no git, is a usage error before any test runs.
     """
+    replay = _replayed_repetitions()
+    if replay is not None:
+        return replay, ()
     if settings.new_test_runs == 0:
         return None, ()
     changed: tuple[str, ...] = ()
@@ -179,6 +198,22 @@ def plan_new_tests(
         ", or ".join(sources),
     )
     return plan, known
+
+
+def _replayed_repetitions() -> NewTestPlan | None:
+    """The plan of a TQ-01 check that replays a run's repetitions (``REPLAY_ENV``), or None."""
+    path = os.environ.get(REPLAY_ENV)
+    if not path:
+        return None
+    try:
+        counts = json.loads(Path(path).read_text(encoding="utf-8"))
+        replay = tuple((str(nodeid), int(runs)) for nodeid, runs in counts.items())
+    except (OSError, ValueError, AttributeError) as exc:
+        raise pytest.UsageError(f"{REPLAY_ENV}={path}: not a file of repetitions ({exc})") from None
+    runs = max((runs for _, runs in replay), default=0)
+    return NewTestPlan(
+        runs, math.inf, math.inf, None, (), "replayed as the checked run made them", replay
+    )
 
 
 def header_part(plan: NewTestPlan | None, settings: Settings) -> str | None:

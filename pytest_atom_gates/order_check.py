@@ -37,6 +37,7 @@ from pytest_atom_gates.gates.independence import (
 )
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation, Launcher
 from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
+from pytest_atom_gates.new_tests import REPLAY_ENV
 from pytest_atom_gates.pollution import (
     CHANCE_NOT_ORDER,
     FLAKY_IN_ORDER,
@@ -112,6 +113,8 @@ class AloneChecker:
         self.extra_args = list(extra_args)
         self.invocation_dir = config.invocation_params.dir
         self.invocation = Invocation(config)
+        self.repetitions: dict[str, int] = {}
+        """New tests the run repeated, and how many more times: the checks repeat them too."""
         self.engine = _engine_overrides(config)
         self._group_suffix = config.getoption("dist", "no") == "loadgroup"
         self._children: set[subprocess.Popen[str]] = set()
@@ -260,6 +263,11 @@ class AloneChecker:
                 *self._selection(nodeids, Path(folder)),
             ]
             env = {k: v for k, v in self.environment.items() if k not in _CHILD_ENV_DROP}
+            repeated = {n: self.repetitions[n] for n in nodeids if n in self.repetitions}
+            if repeated:
+                replay = Path(folder) / "repetitions.json"
+                replay.write_text(json.dumps(repeated), encoding="utf-8")
+                env[REPLAY_ENV] = str(replay)
             done = self._run_child(command, env, timeout)
             return _tests_in_report(report), done
 
@@ -331,6 +339,7 @@ class AloneChecker:
         towards it). What was left undone is reported, with the reason.
         """
         result = OrderChecks()
+        self.repetitions = ledger.repetitions()
         budget = _Budget(limit, budget_spent, seconds)
         parallel = _Parallel(workers, self._kill_children)
         replayed = self._replay_flaky(ledger, flaky, budget, parallel, result)
@@ -563,10 +572,21 @@ class AloneChecker:
             polluters=found.polluters,
             search=found.result,
             search_runs=found.runs,
-            search_detail=found.detail,
+            search_detail="; ".join(filter(None, (self._repeated(found.polluters), found.detail))),
             passes=self.reproduce_command(nodeid, ()),
             confirmations=found.confirmations,
         )
+
+    def _repeated(self, polluters: Sequence[str]) -> str:
+        """The new-test repetitions among a victim's polluters: what it fails after may be
+        that the test ran several times, not that it ran."""
+        repeated = [(n, self.repetitions[n]) for n in polluters if n in self.repetitions]
+        if not repeated:
+            return ""
+        if len(polluters) == 1:
+            return f"it ran {repeated[0][1] + 1} times, with its new-test repetitions"
+        ran = ", ".join(f"{n} ran {runs + 1} times" for n, runs in repeated)
+        return f"{ran}, with new-test repetitions"
 
     def _brittle(
         self,

@@ -467,7 +467,7 @@ class TestProtocol:
         )
         new_tests = self.new_tests
         if new_tests is not None and new_tests.is_new(nodeid):
-            test.repetitions = _Repetitions(new_tests.runs)
+            test.repetitions = _Repetitions(new_tests.runs_of(nodeid))
         self.cap.started += 1
         item.ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
         self._run(test, 1)

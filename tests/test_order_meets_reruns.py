@@ -9,6 +9,7 @@ passed is therefore replayed after the tests that preceded its first attempt.
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -154,3 +155,40 @@ def test_a_test_that_fails_at_random_is_never_called_order_dependent(
         assert outcome in ("passed", "flaky", "failed")
         assert run.ret == 0
     assert {"flaky", "failed"} & set(outcomes)  # the checks ran
+
+
+def test_new_test_repetitions_are_named_as_what_an_old_test_fails_after(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The new test appends to a module list on each call; the old test after it holds at most
+    one entry. Green without repetitions; with them, the old test fails, and what it fails
+    after is the new test's repetitions: the checks replay them as they ran."""
+    pytester.makepyfile(
+        state="CALLS = []\n",
+        test_a_new="import state\ndef test_new():\n    state.CALLS.append(1)\n",
+        test_b_old="import state\ndef test_old():\n    assert len(state.CALLS) <= 1\n",
+    )
+    pytester.makeini("[pytest]\npythonpath = .\n")
+    seed = seed_in_order(("test_a_new.py", "test_b_old.py"))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True)
+    subprocess.run(
+        [*git, "add", "state.py", "test_b_old.py", "tox.ini"], cwd=pytester.path, check=True
+    )
+    subprocess.run([*git, "commit", "-q", "-m", "old"], cwd=pytester.path, check=True)
+    plain = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-new-test-runs=0")
+    assert plain.ret == 0
+    run = gates.run(
+        f"--atom-gates-seed={seed}",
+        "--atom-gates-changed-since=HEAD",
+        "--atom-gates-new-test-runs=3",
+        "--atom-gates-rerun-delay=0",
+    )
+    check = next(c for c in run.report["order_checks"] if c["nodeid"] == "test_b_old.py::test_old")
+    assert (check["result"], check["polluters"]) == ("order-dependent", ["test_a_new.py::test_new"])
+    run.result.stdout.fnmatch_lines(
+        [
+            "  test_b_old.py::test_old - fails after test_a_new.py::test_new (found in 1 run; "
+            "it ran 4 times, with its new-test repetitions)",
+        ]
+    )

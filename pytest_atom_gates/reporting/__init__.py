@@ -81,7 +81,8 @@ def order_dependence_text(check: AloneCheck) -> str:
     if check.polluters and check.brittle:
         return f"fails alone, passes only after {polluter_names(check.polluters)} (found in {runs})"
     if check.polluters:
-        return f"fails after {polluter_names(check.polluters)} (found in {runs})"
+        more = f"; {check.search_detail}" if check.search_detail else ""
+        return f"fails after {polluter_names(check.polluters)} (found in {runs}{more})"
     if check.brittle:
         text, missing = check.detail, "state-setter"
     else:
