@@ -16,7 +16,8 @@ def _cannot_switch_off(plugin: str, name: str) -> pytest.UsageError:
 
 
 def switch_off_other_shufflers(config: pytest.Config) -> list[str]:
-    """Turn off pytest-randomly's and pytest-random-order's reordering; return header notes."""
+    """Turn off pytest-randomly's and pytest-random-order's reordering, and say that
+    pytest-order's marks are overridden; return header notes."""
     notes = []
     option = config.option
     if config.pluginmanager.hasplugin("randomly"):
@@ -32,6 +33,13 @@ def switch_off_other_shufflers(config: pytest.Config) -> list[str]:
         option.random_order_bucket = "default:none"
         option.random_order_seed = "default:0"
         notes.append("pytest-random-order's reordering is off for this run")
+    if config.pluginmanager.hasplugin("pytest_order"):
+        # Its marks place tests absolutely; the shuffle moves them all the same. Below a keep-order
+        # mark the order the items arrive in, pytest-order's, is kept.
+        notes.append(
+            "pytest-order's order marks are overridden by the shuffle: a module or class marked "
+            "atom_gates_keep_order keeps the order pytest-order gives it"
+        )
     return notes
 
 

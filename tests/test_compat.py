@@ -87,3 +87,22 @@ def test_each_attempt_gets_the_full_timeout(pytester: pytest.Pytester) -> None:
     run = Gates(pytester).run("--atom-gates-rerun-delay=0", subprocess=True)
     # Two attempts of 1 s each: only passes if the second attempt got its own 1.5 s.
     assert run.outcomes() == {"test_t.py::test_slow_then_fast": "flaky"}
+
+
+def test_pytest_order_marks_are_said_to_be_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_a="""
+        import pytest
+        @pytest.mark.order(2)
+        def test_second(): pass
+        @pytest.mark.order(1)
+        def test_first(): pass
+        """
+    )
+    header = pytester.runpytest("--atom-gates", "--collect-only")
+    header.stdout.fnmatch_lines(
+        [
+            "atom-gates: pytest-order's order marks are overridden by the shuffle: a module or "
+            "class marked atom_gates_keep_order keeps the order pytest-order gives it"
+        ]
+    )
