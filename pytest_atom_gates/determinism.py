@@ -103,11 +103,15 @@ class DeterminismFeature:
         if self.marked or self.quarantine.entries:  # no pass over every test otherwise
             nodeids = facts.ledger.nodeids()
             for nodeid in nodeids:
-                reason = self.marked.get(nodeid) or self.quarantine.reason(nodeid)
+                plain = self.run.plain_ids.get(nodeid, nodeid)  # without xdist's @group
+                reason = self.marked.get(nodeid) or self.quarantine.reason(plain)
                 if reason is not None:
                     facts.quarantined[nodeid] = reason
             # An entry naming a test that -m or -k left out still matches a test.
-            self.unused = self.quarantine.unused([*nodeids, *self.run.deselected])
+            plain = (
+                [self.run.plain_ids.get(n, n) for n in nodeids] if self.run.plain_ids else nodeids
+            )
+            self.unused = self.quarantine.unused([*plain, *self.run.deselected])
         self.new_entries = self._new_test_entries(facts)
         new_flaky = [
             n

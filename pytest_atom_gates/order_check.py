@@ -116,14 +116,14 @@ class AloneChecker:
         self.repetitions: dict[str, int] = {}
         """New tests the run repeated, and how many more times: the checks repeat them too."""
         self.engine = _engine_overrides(config)
-        self._group_suffix = config.getoption("dist", "no") == "loadgroup"
+        self.plain_ids: Mapping[str, str] = {}
+        """Node ids with pytest-xdist's ``@group`` suffix, and without it (``GatesRun``)."""
         self._children: set[subprocess.Popen[str]] = set()
         self._lock = threading.Lock()
 
     def cli_id(self, nodeid: str) -> str:
         """A node id as an argument that works from the invocation directory."""
-        if self._group_suffix and "@" in nodeid:
-            nodeid = nodeid.rsplit("@", 1)[0]
+        nodeid = self.plain_ids.get(nodeid, nodeid)  # an "@" in a parameter id stays
         path, sep, rest = nodeid.partition("::")
         target = self.config.rootpath / path
         try:

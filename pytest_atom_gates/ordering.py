@@ -13,7 +13,7 @@ import random
 import secrets
 import sys
 import zlib
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 
 import pytest
 
@@ -113,11 +113,15 @@ def shuffled_order(
 
 
 # pragma: no mutate start (pytest glue, reached by the pytester tests only)
-def shuffle_items(items: list[pytest.Item], seed: int) -> None:
+def shuffle_items(
+    items: list[pytest.Item], seed: int, plain_ids: Mapping[str, str] | None = None
+) -> None:
     """Shuffle ``items`` in place: files, then classes within a file, then tests within those.
 
-    Below a file or class marked ``atom_gates_keep_order`` the file order is kept.
+    Below a file or class marked ``atom_gates_keep_order`` the file order is kept. A test is
+    placed by its ``plain_ids`` entry, when it has one (its id without xdist's ``@group``).
     """
+    plain = plain_ids or {}
     chains: list[list[str]] = []
     keep_order: set[str] = set()
     # The chain above a test is its parent's: walked once per module or class, not per test.
@@ -134,7 +138,7 @@ def shuffle_items(items: list[pytest.Item], seed: int) -> None:
                 if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
                     keep_order.add(node.nodeid)
             known = above[id(parent)] = (parent, chain)
-        chains.append([*known[1], item.nodeid])
+        chains.append([*known[1], plain.get(item.nodeid, item.nodeid)])
     items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
 
 

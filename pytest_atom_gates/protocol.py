@@ -408,8 +408,12 @@ class TestProtocol:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         new_tests: NewTests | None = None,
+        plain_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.seed = seed
+        self.plain_ids = {} if plain_ids is None else plain_ids
+        """Under ``--dist loadgroup``, filled at collection: a test's seed comes from its id
+        without xdist's ``@group``, as in one process."""
         self.policy = policy
         self.marks = MarkIndex((RERUNS_MARKER, RERUNFAILURES_MARKER, QUARANTINE_MARKER))
         self.fixture_code = FixtureCode()
@@ -458,7 +462,7 @@ class TestProtocol:
         test = _TestRun(
             item,
             item.ihook,
-            test_seed(self.seed, nodeid),
+            test_seed(self.seed, self.plain_ids.get(nodeid, nodeid)),
             reruns,
             None if reason is None else {QUARANTINE_ATTRIBUTE: reason},
             self._reraise,
@@ -659,7 +663,7 @@ class TestProtocol:
         repetitions.left -= 1
         session_seed = repetition_seed(self.seed, repetitions.done + 1)
         repetitions.seeds.append(session_seed)
-        test.seed = test_seed(session_seed, item.nodeid)
+        test.seed = test_seed(session_seed, self.plain_ids.get(item.nodeid, item.nodeid))
         return REPEAT_NEXT
 
     def _log_rerun(

@@ -28,6 +28,7 @@ WORKER_BUDGET_KEY = "atom_gates_budget_left"
 FILE_ORDER_KEY = "atom_gates_file_order"
 LATE_GATE_HOOKS_KEY = "atom_gates_late_gate_hooks"
 DESELECTED_KEY = "atom_gates_deselected"
+PLAIN_IDS_KEY = "atom_gates_plain_ids"
 
 
 @dataclass
@@ -59,6 +60,10 @@ class GatesRun:
     replay the tests in it, not in what the tests left behind."""
     path: list[str] = field(default_factory=lambda: list(sys.path))
     """``sys.path`` as the session started: whether the checks start pytest as a module."""
+    plain_ids: dict[str, str] = field(default_factory=dict)
+    """Under ``--dist loadgroup``: the node ids pytest-xdist gave an ``@group`` suffix, and
+    the ids without it. The seeds, the shuffle, quarantine matching and the checks use the
+    plain ones, so a run draws and decides as one process does. Workers send theirs."""
     deselected: list[str] = field(default_factory=list)
     """Tests deselected (``-m``, ``-k``, ``--deselect``), kept only with a quarantine file:
     an entry naming one of them still matches a test. Workers send theirs."""

@@ -44,6 +44,7 @@ from pytest_atom_gates.run import (
     DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
+    PLAIN_IDS_KEY,
     RUN_KEY,
     WORKER_BUDGET_KEY,
     WORKER_SEED_KEY,
@@ -145,7 +146,8 @@ def start(config: pytest.Config) -> None:
 
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
-        config.pluginmanager.register(GatesRunner(run), "atom-gates-runner")
+        groups = config.getoption("dist", "no") == "loadgroup"
+        config.pluginmanager.register(GatesRunner(run, groups=groups), "atom-gates-runner")
         config.pluginmanager.register(_test_protocol(config, run, known), "atom-gates-protocol")
         if settings.stop_on_budget:
             config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
@@ -283,6 +285,7 @@ def _test_protocol(config: pytest.Config, run: GatesRun, known: Collection[str])
         run.seed,
         RerunPolicy(run.settings, honour_flaky_marker),
         new_tests=new_tests,
+        plain_ids=run.plain_ids,
     )
 
 
@@ -352,25 +355,38 @@ class HeaderOnly:
 class GatesRunner:
     """Where tests run: shuffles the collected tests (the test protocol reseeds per test)."""
 
-    def __init__(self, run: GatesRun) -> None:
+    def __init__(self, run: GatesRun, *, groups: bool = False) -> None:
         self.run = run
         self.seed = run.seed
+        self.groups = groups
+        """``--dist loadgroup``: pytest-xdist suffixes grouped tests' node ids."""
+        self.before_groups: dict[int, str] = {}
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(
-        self, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.groups:  # before pytest-xdist adds its @group suffixes
+            self.before_groups = {id(item): item.nodeid for item in items}
+
+    @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+    def shuffle(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         run = self.run
         if run.settings.shard is not None:
             before = len(items)
             spec = ShardSpec(*run.settings.shard, run.settings.shard_source)
             run.shard = select_shard(config, items, spec, run.durations, self.seed)
             run.shard_deselected = before - len(items)
+        if self.before_groups:
+            run.plain_ids.update(
+                (item.nodeid, plain)
+                for item in items
+                if (plain := self.before_groups.get(id(item), item.nodeid)) != item.nodeid
+            )
+            self.before_groups.clear()
         if run.settings.mode("TQ-01") is not GateMode.OFF:
             # The file order, for TQ-01's file-order runs of tests that fail alone too.
             run.file_order = [item.nodeid for item in items]
         if run.settings.order == SHUFFLED_ORDER:
-            shuffle_items(items, self.seed)
+            shuffle_items(items, self.seed, run.plain_ids)
         seed_hypothesis_tests(config, items, self.seed)
 
     def pytest_plugin_registered(self, plugin: object) -> None:
@@ -401,6 +417,8 @@ class GatesRunner:
             workeroutput[LATE_GATE_HOOKS_KEY] = self.run.late_gate_hooks
         if self.run.deselected:
             workeroutput[DESELECTED_KEY] = self.run.deselected
+        if self.run.plain_ids:
+            workeroutput[PLAIN_IDS_KEY] = self.run.plain_ids
 
 
 class BudgetStop:
@@ -521,6 +539,7 @@ class GatesController:
         from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
 
         checker = AloneChecker(self.config, run.seed, environment=run.environment, path=run.path)
+        checker.plain_ids = run.plain_ids
         share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short
             return checker.check(

@@ -14,6 +14,7 @@ from pytest_atom_gates.run import (
     DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
+    PLAIN_IDS_KEY,
     WORKER_BUDGET_KEY,
     WORKER_SEED_KEY,
     GatesRun,
@@ -47,6 +48,7 @@ class XdistControllerHooks:
         output = getattr(node, "workeroutput", {})
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = output.get(FILE_ORDER_KEY)
+        self.run.plain_ids.update(output.get(PLAIN_IDS_KEY, {}))
         if not self.run.deselected:  # every worker collects and deselects alike
             self.run.deselected = list(output.get(DESELECTED_KEY, ()))
         for where in output.get(LATE_GATE_HOOKS_KEY, ()):
