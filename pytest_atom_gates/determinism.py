@@ -102,16 +102,16 @@ class DeterminismFeature:
     def contribute(self, facts: RunFacts) -> None:
         if self.marked or self.quarantine.entries:  # no pass over every test otherwise
             nodeids = facts.ledger.nodeids()
+            plain_ids = self.run.plain_ids  # quarantine entries name tests without xdist's @group
             for nodeid in nodeids:
-                plain = self.run.plain_ids.get(nodeid, nodeid)  # without xdist's @group
-                reason = self.marked.get(nodeid) or self.quarantine.reason(plain)
+                reason = self.marked.get(nodeid) or self.quarantine.reason(
+                    plain_ids.get(nodeid, nodeid)
+                )
                 if reason is not None:
                     facts.quarantined[nodeid] = reason
             # An entry naming a test that -m or -k left out still matches a test.
-            plain = (
-                [self.run.plain_ids.get(n, n) for n in nodeids] if self.run.plain_ids else nodeids
-            )
-            self.unused = self.quarantine.unused([*plain, *self.run.deselected])
+            named = [plain_ids.get(n, n) for n in nodeids] if plain_ids else list(nodeids)
+            self.unused = self.quarantine.unused([*named, *self.run.deselected])
         self.new_entries = self._new_test_entries(facts)
         new_flaky = [
             n
