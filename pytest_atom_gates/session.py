@@ -146,11 +146,7 @@ def start(config: pytest.Config) -> None:
 
     skipped = _not_evaluated_reason(config)
     if not is_xdist_controller(config):
-        groups = config.getoption("dist", "no") == "loadgroup"
-        config.pluginmanager.register(GatesRunner(run, groups=groups), "atom-gates-runner")
-        config.pluginmanager.register(_test_protocol(config, run, known), "atom-gates-protocol")
-        if settings.stop_on_budget:
-            config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
+        _register_runner(config, run, known)
     controller: GatesController | None = None
     if skipped and not is_xdist_worker(config):
         run.notes.append(f"gates are not evaluated with {skipped}")
@@ -168,6 +164,17 @@ def start(config: pytest.Config) -> None:
     if controller is not None:
         _add_gates(config, run, controller)
     run.started = True
+
+
+def _register_runner(config: pytest.Config, run: GatesRun, known: Collection[str]) -> None:
+    """The parts of a process that runs tests: the shuffle, the test protocol, the budget."""
+    runner = GatesRunner(run)
+    config.pluginmanager.register(runner, "atom-gates-runner")
+    if config.getoption("dist", "no") == "loadgroup":
+        config.pluginmanager.register(BeforeXdistGroups(runner), "atom-gates-groups")
+    config.pluginmanager.register(_test_protocol(config, run, known), "atom-gates-protocol")
+    if run.settings.stop_on_budget:
+        config.pluginmanager.register(BudgetStop(run), "atom-gates-budget")
 
 
 def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController) -> None:
@@ -355,20 +362,16 @@ class HeaderOnly:
 class GatesRunner:
     """Where tests run: shuffles the collected tests (the test protocol reseeds per test)."""
 
-    def __init__(self, run: GatesRun, *, groups: bool = False) -> None:
+    def __init__(self, run: GatesRun) -> None:
         self.run = run
         self.seed = run.seed
-        self.groups = groups
-        """``--dist loadgroup``: pytest-xdist suffixes grouped tests' node ids."""
         self.before_groups: dict[int, str] = {}
+        """Under ``--dist loadgroup``: each item's node id before pytest-xdist's suffix."""
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        if self.groups:  # before pytest-xdist adds its @group suffixes
-            self.before_groups = {id(item): item.nodeid for item in items}
-
-    @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-    def shuffle(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
         run = self.run
         if run.settings.shard is not None:
             before = len(items)
@@ -419,6 +422,18 @@ class GatesRunner:
             workeroutput[DESELECTED_KEY] = self.run.deselected
         if self.run.plain_ids:
             workeroutput[PLAIN_IDS_KEY] = self.run.plain_ids
+
+
+class BeforeXdistGroups:
+    """Under ``--dist loadgroup``, pytest-xdist suffixes a grouped test's node id with
+    ``@group`` on the workers: the ids before that, for seeds and order as in one process."""
+
+    def __init__(self, runner: GatesRunner) -> None:
+        self.runner = runner
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.runner.before_groups = {id(item): item.nodeid for item in items}
 
 
 class BudgetStop:

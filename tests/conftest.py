@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import pkgutil
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,15 @@ def gates(pytester: pytest.Pytester) -> Gates:
 def any_engine(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Gates:
     """Runs the gates once in a single process and once under ``pytest-xdist -n 2``."""
     return Gates(pytester, request.param)
+
+
+def reproduce_arguments(command: str) -> list[str]:
+    """A reproduce command's arguments after how it starts pytest (``pytest`` or
+    ``python -m pytest``, as the run was started)."""
+    words = shlex.split(command)
+    start = 3 if words[:3] == ["python", "-m", "pytest"] else 1
+    assert words[start - 1] == "pytest", command
+    return words[start:]
 
 
 def no_traceback(output: str) -> bool:

@@ -17,7 +17,7 @@ from pytest_atom_gates.reporting.github import (
     escape_property,
     workflow_command,
 )
-from tests.conftest import GatedRun, Gates, no_traceback
+from tests.conftest import GatedRun, Gates, no_traceback, reproduce_arguments
 
 SUITE = """
     state = {}
@@ -82,9 +82,13 @@ def test_step_summary_is_appended(
         "AssertionError: not yet`"
     ) in text
     assert "#### Order-dependent tests (1)" in text
-    reproduce = re.search(r"```sh\n  (pytest .*)\n  ```", text)
+    # Started as the run was: python -m pytest under xdist here, the pytest script in process.
+    reproduce = re.search(r"```sh\n  ((?:python -m )?pytest .*)\n  ```", text)
     assert reproduce is not None
-    assert reproduce.group(1).startswith(f"pytest --atom-gates --atom-gates-seed={seed} ")
+    assert reproduce_arguments(reproduce.group(1))[:2] == [
+        "--atom-gates",
+        f"--atom-gates-seed={seed}",
+    ]
     assert "test_s.py::test_first " in reproduce.group(1)
     assert reproduce.group(1).endswith(" test_s.py::test_second")
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import Gates
+from tests.conftest import Gates, reproduce_arguments
 
 POLLUTER_SUITE = {
     "state": "flags = {'ready': False}\n",
@@ -44,8 +42,9 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     assert check["polluters"] == ["test_polluter.py::test_polluter"]
     assert check["search"] == {"result": "found", "runs": 1, "detail": "", "confirmations": 6}
     command = check["reproduce"]
+    # The run had its folder on sys.path (syspathinsert), as python -m pytest gives it.
     assert command == (
-        f"pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
+        f"python -m pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
         "--atom-gates-min-pass-rate=50 --atom-gates-rerun-delay=0 -n 0 "
         "test_polluter.py::test_polluter test_victim.py::test_victim"
     )
@@ -65,7 +64,7 @@ def test_order_dependent_test_is_found_named_and_reproducible(
         for t in run.report["tests"]
         if t["nodeid"] == "test_victim.py::test_victim"
     ] == [True]
-    replay = pytester.runpytest(*shlex.split(command)[1:])
+    replay = pytester.runpytest(*reproduce_arguments(command))
     replay.assert_outcomes(passed=1, failed=1)
     replay.stdout.fnmatch_lines(["FAILED test_victim.py::test_victim - AssertionError: polluted*"])
 
@@ -174,9 +173,9 @@ def test_long_reproduce_commands_use_an_argument_file(
         "confirmations": 0,
     }
     assert len(check["ran_before"]) > 30
-    *command, args_file = shlex.split(check["reproduce"])
+    *command, args_file = reproduce_arguments(check["reproduce"])
     assert args_file.startswith("@")
-    replay = pytester.runpytest(*command[1:], args_file)
+    replay = pytester.runpytest(*command, args_file)
     replay.assert_outcomes(passed=len(check["ran_before"]), failed=1)
 
 

@@ -96,7 +96,8 @@ def test_a_new_test_that_fails_every_third_call_is_caught(
             "new tests (2), each run 3 more times after it passed (absent from the flake history):",
             f"  test_new.py::test_new_flaky - flaky: repetition 2 of 3 failed (seed "
             f"{repetition_seed(seed, 2)})",
-            f"    reproduce: pytest --atom-gates --atom-gates-seed={repetition_seed(seed, 2)} *"
+            # python -m pytest: the rootdir's conftest put the folder on sys.path
+            f"    reproduce: *pytest --atom-gates --atom-gates-seed={repetition_seed(seed, 2)} *"
             "test_new.py::test_new_flaky",
             "  1 passed all 4 runs (-v lists them)",
             "*1 failed, 2 passed, 5 repeated*",
