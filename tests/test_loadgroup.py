@@ -23,16 +23,19 @@ def test_mail(address):
 
 @pytest.mark.xdist_group("db")
 def test_draw():
-    where = "xdist" if os.environ.get("PYTEST_XDIST_WORKER") else "one"
-    with open(f"draw-{where}.json", "w") as out:
+    with open(f"draw-{os.environ['DRAW']}.json", "w") as out:
         json.dump(random.random(), out)
 """
 
 
-def test_grouped_tests_draw_and_are_judged_as_in_one_process(pytester: pytest.Pytester) -> None:
+def test_grouped_tests_draw_and_are_judged_as_in_one_process(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(test_groups=SUITE)
     options = ("--atom-gates-seed=7", "--atom-gates-min-pass-rate=0")
+    monkeypatch.setenv("DRAW", "one")
     one = Gates(pytester).run(*options, subprocess=True).report
+    monkeypatch.setenv("DRAW", "xdist")
     grouped = Gates(pytester, "xdist").run(*options, "--dist=loadgroup").report
     draws = [json.loads((pytester.path / f"draw-{n}.json").read_text()) for n in ("one", "xdist")]
     assert draws[0] == draws[1]
