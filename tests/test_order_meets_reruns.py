@@ -15,6 +15,7 @@ import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
 from tests.conftest import Gates
+from tests.test_order_matrix import SUITE
 
 pytestmark = pytest.mark.many_processes
 
@@ -64,29 +65,12 @@ def test_a_deferred_rerun_after_a_reset_does_not_hide_the_polluter(
 def test_a_teardown_that_repairs_the_state_does_not_hide_the_polluter(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    pytester.makepyfile(
-        state=STATE,
-        test_cache="""
-        import pytest, state
-
-        @pytest.fixture
-        def cleared_afterwards():
-            yield
-            state.CACHE.clear()
-
-        @pytest.mark.atom_gates_keep_order
-        class TestCache:
-            def test_fill(self):
-                state.CACHE["user"] = "cached"
-
-            def test_empty_at_start(self, cleared_afterwards):
-                assert not state.CACHE
-        """,
-    )
+    # A class whose victim's own teardown empties the cache its polluter filled.
+    pytester.makepyfile(state=STATE, test_cache=SUITE["test_repair"])
     pytester.makeini("[pytest]\npythonpath = .\n")
     # The in-place rerun follows the failed attempt's teardown, which emptied the cache.
     run = gates.run("--atom-gates-rerun-delay=0")
-    victim = "test_cache.py::TestCache::test_empty_at_start"
+    victim = "test_cache.py::TestCache::test_empty_at_start"  # in-place rerun after teardown
     tq01 = run.verdict("TQ-01")
     assert tq01["verdict"] == "FAIL"
     check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)

@@ -44,6 +44,23 @@ def _run_and_terminate(pytester: pytest.Pytester, *args: str, group: bool) -> tu
     first = pytester.runpytest_subprocess("--atom-gates", NO_COVERAGE, "-k", "test_done")
     assert first.ret == 0, first.stdout.str()
     history = (pytester.path / HISTORY).read_bytes()
+    status, output = _terminate_once(
+        pytester, pytester.path / "started", ("-p", "no:randomly", *args), group=group, settle=0.2
+    )
+    assert (pytester.path / HISTORY).read_bytes() == history
+    return status, output
+
+
+def _terminate_once(
+    pytester: pytest.Pytester,
+    marker: Path,
+    args: tuple[str, ...],
+    *,
+    group: bool = False,
+    settle: float = 0.0,
+) -> tuple[int, str]:
+    """Run the gates in a session of their own; SIGTERM once ``marker`` appears (to the process
+    group when ``group``); the exit status and the output."""
     command = [
         sys.executable,
         "-m",
@@ -51,8 +68,6 @@ def _run_and_terminate(pytester: pytest.Pytester, *args: str, group: bool) -> tu
         "--atom-gates",
         NO_COVERAGE,
         "--atom-gates-report=report.json",
-        "-p",
-        "no:randomly",
         *args,
     ]
     process = subprocess.Popen(
@@ -63,12 +78,12 @@ def _run_and_terminate(pytester: pytest.Pytester, *args: str, group: bool) -> tu
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not (pytester.path / "started").exists():
-            assert time.monotonic() < deadline, "the slow test never started"
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert time.monotonic() < deadline, f"{marker.name} never appeared"
             assert process.poll() is None, process.communicate()[0].decode()
             time.sleep(0.05)
-        time.sleep(0.2)  # inside time.sleep now
+        time.sleep(settle)  # inside the test's sleep by then
         if group:
             os.killpg(process.pid, signal.SIGTERM)
         else:
@@ -77,7 +92,6 @@ def _run_and_terminate(pytester: pytest.Pytester, *args: str, group: bool) -> tu
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert (pytester.path / HISTORY).read_bytes() == history
     return process.returncode, output
 
 
@@ -212,36 +226,11 @@ def test_sigterm_during_the_checks_stops_them_all(pytester: pytest.Pytester) -> 
     for name, text in CHECKED_SUITE.items():
         (pytester.path / f"{name}.py").write_text(text, encoding="utf-8")
     pytester.makeini("[pytest]\npythonpath = .\n")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--atom-gates",
-        NO_COVERAGE,
-        "--atom-gates-report=report.json",
-        "--atom-gates-reruns=0",
-        "--atom-gates-min-pass-rate=0",
-        f"--atom-gates-seed={_brittle_seed()}",
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=pytester.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    options = ("--atom-gates-reruns=0", "--atom-gates-min-pass-rate=0")
+    status, output = _terminate_once(
+        pytester, pytester.path / "searching", (*options, f"--atom-gates-seed={_brittle_seed()}")
     )
-    try:
-        deadline = time.monotonic() + 120
-        while not (pytester.path / "searching").exists():
-            assert time.monotonic() < deadline, "the search never started"
-            assert process.poll() is None, process.communicate()[0].decode()
-            time.sleep(0.05)
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=60)[0].decode()
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 2, output
+    assert status == 2, output
     assert no_traceback(output), output
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     assert report["incomplete_reason"] == "interrupted: SIGTERM"
