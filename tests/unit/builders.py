@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.gates.base import RunFacts
-from pytest_atom_gates.ledger import RERUN, Ledger
+from pytest_atom_gates.ledger import REPEAT, RERUN, Ledger
 from pytest_atom_gates.settings import Settings
 
 
@@ -68,7 +68,7 @@ def attempt(
         if when == phase and outcome in ("failed", "skipped") and when == "setup":
             made.append(report(nodeid, "teardown"))
             break
-        if when == phase and outcome == RERUN:
+        if when == phase and outcome in (RERUN, REPEAT):  # another attempt follows at once
             break
     return made
 
