@@ -278,7 +278,10 @@ class DeterminismFeature:
         )
         groups: dict[str, list[str]] = {}
         for nodeid, entry in entries.items():
-            groups.setdefault(_new_test_group(entry), []).append(nodeid)
+            group = _new_test_group(entry)
+            if group == NOT_PASSED and nodeid in self.broken:
+                continue  # it never passed: listed as broken, not as a new test that failed
+            groups.setdefault(group, []).append(nodeid)
         for nodeid in groups.pop(FLAKY, []):
             entry = entries[nodeid]
             if entry["failed_seed"] is None:

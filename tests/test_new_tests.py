@@ -453,3 +453,21 @@ def test_a_repetition_that_skips_ends_the_repetitions(
     run.result.stdout.fnmatch_lines(
         ["  did not pass every run (failed, skipped or xfailed): 1 (-v lists them)"]
     )
+
+
+def test_a_new_test_that_never_passed_is_listed_as_broken_only(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_new="def test_never():\n    assert False, 'not yet'\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True)
+    subprocess.run(
+        [*git, "commit", "-q", "--allow-empty", "-m", "start"], cwd=pytester.path, check=True
+    )
+    options = ("--atom-gates-changed-since=HEAD", "--atom-gates-min-pass-rate=0", "-v")
+    for _ in range(2):
+        gates.run(*options, "--atom-gates-mode=TQ-01:off")
+    run = gates.run(*options, "--atom-gates-mode=TQ-01:off")
+    assert [b["nodeid"] for b in run.report["determinism"]["broken"]] == ["test_new.py::test_never"]
+    run.result.stdout.fnmatch_lines(["broken tests (1), failed each of their last 3 runs*"])
+    run.result.stdout.no_fnmatch_line("*did not pass every run*")
