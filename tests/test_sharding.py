@@ -520,3 +520,32 @@ def test_a_shard_report_with_its_verdicts_emptied_never_passes(
         f"atom-gates merge: error: {first}: verdicts: no verdict of TQ-01, TQ-02, TQ-03, TQ-04, "
         "TQ-05; a shard's report holds one for each built-in gate. Accepted: "
     ) in err
+
+
+def test_two_shards_that_wrote_one_data_file_are_named(
+    pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run one after the other in one directory, the second shard's data file replaced the
+    first's: the merge names both shards and the file, never a bare "no usable data"."""
+    make_suite(pytester, modules=2)
+    for k in (1, 2):
+        reset(markers)
+        folder = pytester.path / "shards" / str(k)
+        pytester.runpytest_subprocess(
+            "--atom-gates",
+            "--atom-gates-rerun-delay=0",
+            f"--atom-gates-shard={k}/2",
+            f"--atom-gates-report={folder / 'report.json'}",
+            SEED,
+        )
+    merged_path = pytester.path / "merged.json"
+    code, _, _ = merge(capsys, *reports(pytester, 1, 2), "-o", str(merged_path))
+    assert code == 1
+    tq05 = verdict(read(merged_path), "TQ-05")
+    assert tq05["verdict"] == "FAIL"
+    data_file = pytester.path / ".coverage"
+    assert (
+        f"shard 1 and shard 2 name the same data file {data_file}: the later run wrote over "
+        "the earlier one's data, so it holds shard 2's alone. Give each shard a directory of "
+        "its own, or a [run] data_file of its own"
+    ) in tq05["reason"]

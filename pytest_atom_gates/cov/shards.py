@@ -119,6 +119,16 @@ def shard_coverage(
             )
             facts.problems.append(f"{label}: no coverage data ({where})")
             continue
+        same = next((earlier for earlier in found if earlier.data_file == data_file), None)
+        if same is not None:
+            # Two shards ran in one directory: the later one's run wrote over the earlier data.
+            facts.missing_workers.append(same.label)
+            facts.problems.append(
+                f"{same.label} and {label} name the same data file {data_file}: the later run "
+                f"wrote over the earlier one's data, so it holds {label}'s alone. Give each "
+                "shard a directory of its own, or a [run] data_file of its own"
+            )
+            found.remove(same)
         found.append(ShardData(label, data_file, section.get("root")))
     if not found:
         facts.no_data = "no shard's coverage data was found"
