@@ -551,6 +551,19 @@ class AloneChecker:
     ) -> AloneCheck:
         """The alone-check of a test that passed alone, with what the search found: its failure
         did not replay after the tests before it, or its set was not confirmed, is chance."""
+        if found.result == INCONCLUSIVE and found.polluters:  # found, then not confirmed
+            text = f"{detail}; fails after {polluter_names(found.polluters)}, {found.detail}"
+            return AloneCheck(
+                nodeid,
+                INCONCLUSIVE,
+                text,
+                before,
+                polluters=found.polluters,
+                search=found.result,
+                search_runs=found.runs,
+                search_detail=found.detail,
+                confirmations=found.confirmations,
+            )
         if found.result == FLAKY_IN_ORDER and found.runs:
             text = f"{detail}; flaky, not order-dependent: {found.detail}"
             return AloneCheck(
@@ -606,6 +619,23 @@ class AloneChecker:
                 )
             )
             return AloneCheck(nodeid, FAILS_ALONE, detail, before)
+        if found.result == INCONCLUSIVE and found.polluters:  # found, then not confirmed
+            text = (
+                f"failed alone too, passed after {polluter_names(found.polluters)} in file "
+                f"order, {found.detail}"
+            )
+            return AloneCheck(
+                nodeid,
+                INCONCLUSIVE,
+                text,
+                before,
+                polluters=found.polluters,
+                search=found.result,
+                search_runs=found.runs + 1,
+                search_detail=found.detail,
+                brittle=True,
+                confirmations=found.confirmations,
+            )
         setters = found.polluters if found.result == FOUND else file_prefix
         return AloneCheck(
             nodeid,

@@ -242,9 +242,10 @@ class Replays:
 
 def confirm(found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS) -> PolluterSearch:
     """``found`` once its set and its alone-run have each replayed ``needed`` times, asked in
-    turn; flaky in order at the first answer that contradicts them. A run that cannot start or
-    gives no answer leaves the verdict as found, saying how far it was confirmed: a budget spent
-    must not undo a polluter named (that would pass TQ-01), and chance needs the whole gauntlet."""
+    turn; flaky in order at the first answer that contradicts them. When a run cannot start or
+    gives no answer, the set stands if each answer has replayed at least once (saying how far
+    it was confirmed), else the search is inconclusive: a spent budget neither names chance as
+    a polluter nor lets an order-dependent test pass silently."""
     if found.result != FOUND:
         return found
     after = alone = 1  # the search's answer and the alone-run that made it a victim
@@ -271,6 +272,8 @@ def confirm(found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS
     except StopSearch as stop:
         agreed = after + alone - 2
         detail = f"not confirmed: {agreed} of {2 * needed - 2} runs agreed, then {stop.detail}"
+        if after < 2 or alone < 2:  # neither replayed once more: no verdict either way
+            return replace(found, result=INCONCLUSIVE, confirmations=agreed, detail=detail)
         return replace(found, confirmations=agreed, detail=detail)
     return replace(found, confirmations=asked)
 

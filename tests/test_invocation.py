@@ -187,6 +187,7 @@ LAUNCHER_SUITE = {
 }
 
 
+@pytest.mark.many_processes  # the launcher does not depend on the Python: py311 runs it
 @pytest.mark.parametrize("launcher", ["pytest", "python -m pytest"])
 def test_the_checks_start_pytest_as_the_session_was_started(
     pytester: pytest.Pytester, launcher: str

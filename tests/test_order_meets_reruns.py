@@ -132,7 +132,11 @@ def test_a_test_that_fails_at_random_is_never_called_order_dependent(
     )
     outcomes = []
     for seed in range(20):
-        run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-min-pass-rate=0")
+        run = gates.run(
+            f"--atom-gates-seed={seed}",
+            "--atom-gates-min-pass-rate=0",
+            "--atom-gates-order-check-time=100000",  # a busy machine's checks must all run
+        )
         outcome = run.outcomes()["test_coin.py::test_coin"]
         outcomes.append(outcome)
         assert run.verdict("TQ-01")["data"]["order_dependent"] == [], run.output

@@ -71,21 +71,33 @@ def test_the_first_contradiction_makes_it_chance_with_the_counts() -> None:
     )
 
 
-def test_a_budget_spent_while_confirming_keeps_the_set_and_says_how_far() -> None:
+def test_a_budget_spent_while_confirming_keeps_the_set_once_both_replayed() -> None:
     def spent(tests: Sequence[str]) -> bool:
         raise StopSearch(NOT_ANALYSED, "limit of 9 extra processes")
 
-    found = confirm(FOUND_A, Replays(spent, lambda: True))
-    assert found == PolluterSearch(
+    # Alone passed again, then the budget stopped the run after the set: neither side has
+    # replayed both ways, so there is no verdict.
+    assert confirm(FOUND_A, Replays(spent, lambda: True)) == PolluterSearch(
         "t.py::victim",
-        FOUND,
+        INCONCLUSIVE,
         ("t.py::a",),
         3,
         "not confirmed: 1 of 6 runs agreed, then limit of 9 extra processes",
         1,
     )
+    after = answers(True)
+
+    def once_then_spent(tests: Sequence[str]) -> bool | None:
+        answer = next(after, None)
+        if answer is None:
+            raise StopSearch(NOT_ANALYSED, "limit of 9 extra processes")
+        return answer
+
+    kept = confirm(FOUND_A, Replays(once_then_spent, lambda: True))
+    assert (kept.result, kept.polluters, kept.confirmations) == (FOUND, ("t.py::a",), 3)
+    assert kept.detail == "not confirmed: 3 of 6 runs agreed, then limit of 9 extra processes"
     silent = confirm(FOUND_A, replays(answers(None), answers(True)))
-    assert silent.result == FOUND
+    assert silent.result == INCONCLUSIVE
     assert silent.detail == (
         "not confirmed: 1 of 6 runs agreed, then confirmation run 2 gave no result"
     )
