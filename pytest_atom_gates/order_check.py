@@ -553,17 +553,7 @@ class AloneChecker:
         did not replay after the tests before it, or its set was not confirmed, is chance."""
         if found.result == INCONCLUSIVE and found.polluters:  # found, then not confirmed
             text = f"{detail}; fails after {polluter_names(found.polluters)}, {found.detail}"
-            return AloneCheck(
-                nodeid,
-                INCONCLUSIVE,
-                text,
-                before,
-                polluters=found.polluters,
-                search=found.result,
-                search_runs=found.runs,
-                search_detail=found.detail,
-                confirmations=found.confirmations,
-            )
+            return _not_confirmed(nodeid, text, before, found)
         if found.result == FLAKY_IN_ORDER and found.runs:
             text = f"{detail}; flaky, not order-dependent: {found.detail}"
             return AloneCheck(
@@ -624,18 +614,7 @@ class AloneChecker:
                 f"failed alone too, passed after {polluter_names(found.polluters)} in file "
                 f"order, {found.detail}"
             )
-            return AloneCheck(
-                nodeid,
-                INCONCLUSIVE,
-                text,
-                before,
-                polluters=found.polluters,
-                search=found.result,
-                search_runs=found.runs + 1,
-                search_detail=found.detail,
-                brittle=True,
-                confirmations=found.confirmations,
-            )
+            return _not_confirmed(nodeid, text, before, found, brittle=True)
         setters = found.polluters if found.result == FOUND else file_prefix
         return AloneCheck(
             nodeid,
@@ -807,6 +786,25 @@ class _Budget:
             if reason is not None:
                 raise StopSearch(NOT_ANALYSED, reason)
             self.left -= 1
+
+
+def _not_confirmed(
+    nodeid: str, text: str, before: tuple[str, ...], found: PolluterSearch, *, brittle: bool = False
+) -> AloneCheck:
+    """A set found and not confirmed before the budget ran out: inconclusive, its set shown. A
+    brittle test's runs count the file-order run that found it."""
+    return AloneCheck(
+        nodeid,
+        INCONCLUSIVE,
+        text,
+        before,
+        polluters=found.polluters,
+        search=found.result,
+        search_runs=found.runs + brittle,
+        search_detail=found.detail,
+        brittle=brittle,
+        confirmations=found.confirmations,
+    )
 
 
 def _from_replay(check: AloneCheck) -> AloneCheck:
