@@ -8,6 +8,7 @@ fails or is refused, naming the shard.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import coverage
 import jsonschema
 import pytest
 
@@ -545,7 +547,39 @@ def test_two_shards_that_wrote_one_data_file_are_named(
     assert tq05["verdict"] == "FAIL"
     data_file = pytester.path / ".coverage"
     assert (
-        f"shard 1 and shard 2 name the same data file {data_file}: the later run wrote over "
-        "the earlier one's data, so it holds shard 2's alone. Give each shard a directory of "
-        "its own, or a [run] data_file of its own"
+        f"shard 1 and shard 2 name the same data file {data_file}: a later run wrote over an "
+        "earlier one's data, so it holds shard 2's alone. Give each shard a directory of its "
+        "own, or a [run] data_file of its own"
     ) in tq05["reason"]
+    assert "is not the data file the shard wrote" not in tq05["reason"]
+
+
+@pytest.mark.many_processes  # each starts 5 to 10 pytest processes: run on py311 only
+def test_a_stale_data_file_beside_a_shard_report_is_refused(
+    pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data file left from an earlier run (or another run's artifact) is not the one the shard's
+    report recorded: the merge refuses it by its digest, never combining foreign data."""
+    make_suite(pytester, modules=2)
+    for k in (1, 2):
+        reset(markers)
+        run_shard(pytester, k, 2, SEED, coverage=True)
+    stale = pytester.path / "shards" / "1" / ".coverage"
+    stale.unlink()
+    earlier = coverage.CoverageData(str(stale))
+    earlier.add_lines({str(pytester.path / "pkg" / "calc.py"): [2, 3, 4, 5, 6, 7, 8, 11]})
+    earlier.write()
+    merged_path = pytester.path / "merged.json"
+    code, _, err = merge(capsys, *reports(pytester, 1, 2), "-o", str(merged_path))
+    assert (code, err) == (1, "")
+    merged = read(merged_path)
+    assert merged["coverage"]["missing_workers"] == ["shard 1"]
+    tq05 = verdict(merged, "TQ-05")
+    assert tq05["verdict"] == "FAIL"
+    assert (
+        f"shard 1: {stale} is not the data file the shard wrote (its digest differs from the "
+        "one in the shard's report): stale, another run's, or written over. It is not combined"
+    ) in tq05["reason"]
+    kept = pytester.path / "shards" / "2"
+    digest = hashlib.sha256((kept / ".coverage").read_bytes()).hexdigest()
+    assert read(kept / "report.json")["coverage"]["data_digest"] == f"sha256:{digest}"

@@ -23,6 +23,7 @@ from pytest_atom_gates.cov.gate import (
 )
 from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY
 from pytest_atom_gates.cov.reports import unwritable
+from pytest_atom_gates.cov.shards import data_digest
 from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import Gate, RunFacts
 from pytest_atom_gates.gates.numbers import format_threshold
@@ -94,6 +95,7 @@ class CoverageFeature:
             "packages": [],
             "files": [],
             "data_file": None,
+            "data_digest": None,
             "root": None,
             "reports": [],
             "warnings": [],
@@ -125,6 +127,7 @@ class CoverageFeature:
             ],
             files=[{"path": f.path, **asdict(f.figures)} for f in cov.files],
             data_file=cov.data_file,
+            data_digest=data_digest(cov.data_file),
             root=cov.root,
             reports=list(cov.reports),
             warnings=list(cov.warnings),

@@ -7,6 +7,7 @@ merge's own, so the figures are those ``coverage report`` prints on the combined
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,21 @@ class ShardData:
     label: str
     data_file: Path
     root: str | None
+
+
+def data_digest(data_file: str | None) -> str | None:
+    """The SHA-256 of a shard's data file, recorded in its report so that the merge combines
+    that data and no other: a stale file, another run's, or one a later run wrote over."""
+    if data_file is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(data_file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return f"sha256:{digest.hexdigest()}"
 
 
 def find_data_file(recorded: str, report: Path) -> Path | None:
@@ -88,18 +104,55 @@ class ShardSection:
     section: Mapping[str, Any]
 
 
+def _shared_file_problem(sharing: Sequence[ShardData], holder: ShardData | None) -> str:
+    labels = " and ".join(shard.label for shard in sharing)
+    holds = f"it holds {holder.label}'s alone" if holder else "it holds none of theirs"
+    return (
+        f"{labels} name the same data file {sharing[0].data_file}: a later run wrote over an "
+        f"earlier one's data, so {holds}. Give each shard a directory of its own, or a [run] "
+        "data_file of its own"
+    )
+
+
+def _usable_data(
+    located: Sequence[tuple[ShardData, str | None]], facts: CoverageFacts
+) -> list[ShardData]:
+    """The data files to combine: each holding the data its shard's report says it wrote (by
+    digest; without one, a file two shards name holds the later one's); the others named."""
+    usable: list[ShardData] = []
+    for data_file in dict.fromkeys(shard.data_file for shard, _ in located):
+        sharing = [(shard, digest) for shard, digest in located if shard.data_file == data_file]
+        actual = data_digest(str(data_file))
+        holders = [shard for shard, digest in sharing if digest is None or digest == actual]
+        holder = holders[-1] if holders else None
+        if len(sharing) > 1:
+            facts.problems.append(_shared_file_problem([s for s, _ in sharing], holder))
+        for shard, _ in sharing:
+            if shard is holder:
+                usable.append(shard)
+                continue
+            facts.missing_workers.append(shard.label)
+            if len(sharing) == 1:
+                facts.problems.append(
+                    f"{shard.label}: {data_file} is not the data file the shard wrote (its "
+                    "digest differs from the one in the shard's report): stale, another run's, "
+                    "or written over. It is not combined"
+                )
+    return usable
+
+
 def shard_coverage(
     shards: Sequence[ShardSection], missing: Sequence[int], settings: Settings, root: Path
 ) -> CoverageFacts:
     """TQ-05's facts over every shard: their data combined, and whatever makes it doubtful (a
-    missing shard, a shard's own problems, a data file not found)."""
+    missing shard, a shard's own problems, a data file not found or not the shard's own)."""
     first = shards[0].section if shards else {}
     facts = CoverageFacts(
         measured_by=first.get("measured_by"),
         sources=tuple(first.get("sources") or ()),
         missing_workers=[f"shard {index}" for index in missing],
     )
-    found: list[ShardData] = []
+    located: list[tuple[ShardData, str | None]] = []
     for shard in shards:
         section, label = shard.section, f"shard {shard.index}"
         for process, core in (section.get("cores") or {}).items():
@@ -119,17 +172,9 @@ def shard_coverage(
             )
             facts.problems.append(f"{label}: no coverage data ({where})")
             continue
-        same = next((earlier for earlier in found if earlier.data_file == data_file), None)
-        if same is not None:
-            # Two shards ran in one directory: the later one's run wrote over the earlier data.
-            facts.missing_workers.append(same.label)
-            facts.problems.append(
-                f"{same.label} and {label} name the same data file {data_file}: the later run "
-                f"wrote over the earlier one's data, so it holds {label}'s alone. Give each "
-                "shard a directory of its own, or a [run] data_file of its own"
-            )
-            found.remove(same)
-        found.append(ShardData(label, data_file, section.get("root")))
+        shard_data = ShardData(label, data_file, section.get("root"))
+        located.append((shard_data, section.get("data_digest")))
+    found = _usable_data(located, facts)
     if not found:
         facts.no_data = "no shard's coverage data was found"
         return facts
