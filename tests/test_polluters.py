@@ -450,3 +450,25 @@ def test_the_file_order_run_keeps_the_selection_and_serves_a_whole_module_at_onc
     assert (pytester.path / "runs").read_text() == "4"
     assert (pytester.path / "after").read_text() == "1"  # in the run only
     assert run.verdict("TQ-01")["verdict"] == "PASS"
+
+
+def test_a_victim_that_uses_pytests_cache_is_checked_with_the_cache(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The checks keep pytest's cache provider (with its own directory): a test that asks for
+    ``cache`` passes alone and is order-dependent, not "fails alone" for want of a fixture."""
+    pytester.makepyfile(
+        state=STATE,
+        test_cached=(
+            f"{KEEP_ORDER}def test_polluter():\n    state.flags['a'] = True\n"
+            "def test_victim(cache):\n    cache.set('atom/seen', 1)\n"
+            "    assert not state.flags['a']\n"
+        ),
+    )
+    pytester.syspathinsert()
+    run = gates.run(*ONE_PROCESS)
+    check = searched(run.report, "test_cached.py::test_victim")
+    assert (check["result"], check["polluters"]) == (
+        "order-dependent",
+        ["test_cached.py::test_polluter"],
+    )
