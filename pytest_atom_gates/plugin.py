@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("atom_gates"):
         from pytest_atom_gates import determinism
         from pytest_atom_gates.cov import feature as coverage
+        from pytest_atom_gates.fork_server import serve_if_asked
         from pytest_atom_gates.session import start
 
         # TQ-04 and TQ-05 come in through pytest_atom_gates_add_gates, as extensions' gates do.
@@ -81,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(module, f"atom-gates-{name}-gate")
         start(config)
         coverage.setup_worker(config)
+        serve_if_asked(config)  # when TQ-01's checks started this pytest to answer questions
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ from pytest_atom_gates.cache import PluginCache, open_cache
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
+from pytest_atom_gates.fork_server import engine_choice_problem
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,
@@ -119,6 +120,9 @@ def start(config: pytest.Config) -> None:
         seed, seed_note = _seed_of(config, settings)
         budget_left = settings.max_duration
         _check_writable_outputs(config, settings)
+        problem = engine_choice_problem(os.environ)
+        if problem:
+            raise pytest.UsageError(problem)
         cache = open_cache(config)
     debugger = next(
         (

@@ -517,8 +517,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "order-checks",
         "N",
-        "TQ-01: at most this many extra pytest processes rerun failed tests alone and search "
-        "for their polluters.",
+        "TQ-01: at most this many questions (runs of failed tests alone, after earlier tests, "
+        "in a forked copy or a fresh process) check the failed tests for order dependence.",
         "a whole number >= 0",
         default="200",
         parse=parse_count,

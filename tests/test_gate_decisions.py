@@ -143,7 +143,7 @@ def test_an_alone_run_that_times_out_is_inconclusive(
     def too_slow(*args: object, **kwargs: object) -> None:
         raise subprocess.TimeoutExpired(cmd="pytest", timeout=120)
 
-    monkeypatch.setattr(order_check.AloneChecker, "_run_child", too_slow)
+    monkeypatch.setattr(order_check.AloneChecker, "ask", too_slow)
     pytester.makepyfile(test_s="def test_fails():\n    assert 0\n")
     run = gates.run("--atom-gates-reruns=0", "--atom-gates-min-pass-rate=0")
     (check,) = run.report["order_checks"]

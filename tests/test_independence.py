@@ -131,7 +131,7 @@ def test_alone_checks_are_bounded(pytester: pytest.Pytester, gates: Gates) -> No
     assert verdict["data"]["checked"] == 1
     assert len(verdict["data"]["unchecked"]) == 2
     assert (
-        "2 failed tests not rerun alone: limit of 1 extra processes (--atom-gates-order-checks)"
+        "2 failed tests not rerun alone: limit of 1 questions (--atom-gates-order-checks)"
         in verdict["reason"]
     )
     assert run.ret == 0
@@ -169,7 +169,7 @@ def test_long_reproduce_commands_use_an_argument_file(
     assert check["search"] == {
         "result": "not-analysed",
         "runs": 0,
-        "detail": "limit of 1 extra processes (--atom-gates-order-checks)",
+        "detail": "limit of 1 questions (--atom-gates-order-checks)",
         "confirmations": 0,
     }
     assert len(check["ran_before"]) > 30

@@ -226,7 +226,7 @@ def test_a_spent_budget_leaves_the_search_undone_and_says_so(
     )
     pytester.syspathinsert()
     run = gates.run(*ONE_PROCESS, "--atom-gates-order-checks=1")
-    limit = "limit of 1 extra processes (--atom-gates-order-checks)"
+    limit = "limit of 1 questions (--atom-gates-order-checks)"
     (check,) = run.report["order_checks"]
     assert check["nodeid"] == "test_shared.py::test_victim"
     assert check["search"] == {
@@ -371,7 +371,7 @@ def test_a_failed_test_left_without_its_file_order_run_is_listed(
 ) -> None:
     pytester.makepyfile(test_plain="def test_fails():\n    assert False\n")
     run = gates.run(*ONE_PROCESS, "--atom-gates-order-checks=1")
-    limit = "limit of 1 extra processes (--atom-gates-order-checks)"
+    limit = "limit of 1 questions (--atom-gates-order-checks)"
     (check,) = run.report["order_checks"]
     assert (check["result"], check["detail"]) == ("fails-alone", "failed when run alone too")
     assert check["search"] == {

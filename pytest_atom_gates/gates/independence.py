@@ -12,11 +12,14 @@ and only a pass there keeps it flaky.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.ledger import FAILED, FLAKY
 from pytest_atom_gates.settings import FILE_ORDER
+
+FORKED = "forked copies"
+FRESH = "fresh processes"
 
 ORDER_DEPENDENT = "order-dependent"
 FAILS_ALONE = "fails-alone"
@@ -54,6 +57,20 @@ class AloneCheck:
     """Runs that gave the search's and the alone-run's answers again (``pollution.confirm``)."""
 
 
+@dataclass(frozen=True)
+class CheckEngine:
+    """What answered the checks' questions: forked copies of one server, or fresh processes
+    (``fallback`` says why, when forked copies were wanted)."""
+
+    mechanism: str
+    fallback: str | None = None
+    forked: int = 0
+    fresh_processes: int = 0
+    refreshed: tuple[str, ...] = ()
+    """Tests whose set found in forked copies did not reproduce in a fresh process: checked
+    again in fresh processes."""
+
+
 @dataclass
 class OrderChecks:
     """What the session found out about its failed tests' order dependence."""
@@ -66,6 +83,8 @@ class OrderChecks:
     flaky_reason: str | None = None
     interrupted: bool = False
     """An interrupt (Ctrl-C, SIGTERM) stopped the checks: the run ends as interrupted."""
+    engine: CheckEngine | None = None
+    """None when no question was asked."""
 
     @property
     def flaky_checked(self) -> list[AloneCheck]:
@@ -104,6 +123,7 @@ class IndependenceGate:
             "unchecked": list(checks.unchecked),
             "flaky_replayed": flaky_checked,
             "flaky_unchecked": list(checks.flaky_unchecked),
+            "engine": None if checks.engine is None else asdict(checks.engine),
         }
         measured = (
             f"{len(dependent)} order-dependent ({alone} of {len(failed)} failed tests rerun alone"
@@ -151,6 +171,28 @@ class IndependenceGate:
                 self.id, Verdict.WARN, measured, required, "; ".join(doubts), data=data
             )
         return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)
+
+
+def engine_text(engine: CheckEngine) -> str:
+    """What answered TQ-01's questions, in one line."""
+    forked, fresh = engine.forked, engine.fresh_processes
+    if engine.mechanism == FORKED:
+        text = (
+            f"{forked} question{'' if forked == 1 else 's'} answered by forked copies of one "
+            f"pytest process, {fresh} fresh process{'' if fresh == 1 else 'es'}"
+        )
+        if engine.fallback:
+            text += f" (then fresh processes: {engine.fallback})"
+    else:
+        text = f"{fresh} fresh process{'' if fresh == 1 else 'es'}"
+        if engine.fallback:
+            text += f" (no forked copies: {engine.fallback})"
+    if engine.refreshed:
+        text += (
+            f"; {len(engine.refreshed)} checked again in fresh processes, their set found in "
+            "forked copies not reproduced in a fresh one"
+        )
+    return f"TQ-01's checks: {text}"
 
 
 def _names(nodeids: list[str]) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
-from pytest_atom_gates.gates.independence import OrderChecks
+from pytest_atom_gates.gates.independence import OrderChecks, engine_text
 from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.ledger import FAILED, NOT_RUN
 from pytest_atom_gates.pollution import polluter_names
@@ -102,6 +102,9 @@ def render_summary(
     checks: OrderChecks | None = facts.extras.get("order_checks")
     if checks is not None:
         _order_dependence(write, checks)
+        if checks.engine is not None and verbosity >= 0:
+            write("")
+            write(engine_text(checks.engine))
     if extra is not None:
         extra(write, verbosity)
     slowest = facts.settings.slowest if verbosity >= 0 else 0

@@ -73,7 +73,7 @@ def test_the_first_contradiction_makes_it_chance_with_the_counts() -> None:
 
 def test_a_budget_spent_while_confirming_keeps_the_set_once_both_replayed() -> None:
     def spent(tests: Sequence[str]) -> bool:
-        raise StopSearch(NOT_ANALYSED, "limit of 9 extra processes")
+        raise StopSearch(NOT_ANALYSED, "limit of 9 questions")
 
     # Alone passed again, then the budget stopped the run after the set: neither side has
     # replayed both ways, so there is no verdict.
@@ -82,7 +82,7 @@ def test_a_budget_spent_while_confirming_keeps_the_set_once_both_replayed() -> N
         INCONCLUSIVE,
         ("t.py::a",),
         3,
-        "not confirmed: 1 of 6 runs agreed, then limit of 9 extra processes",
+        "not confirmed: 1 of 6 runs agreed, then limit of 9 questions",
         1,
     )
     after = answers(True)
@@ -90,12 +90,12 @@ def test_a_budget_spent_while_confirming_keeps_the_set_once_both_replayed() -> N
     def once_then_spent(tests: Sequence[str]) -> bool | None:
         answer = next(after, None)
         if answer is None:
-            raise StopSearch(NOT_ANALYSED, "limit of 9 extra processes")
+            raise StopSearch(NOT_ANALYSED, "limit of 9 questions")
         return answer
 
     kept = confirm(FOUND_A, Replays(once_then_spent, lambda: True))
     assert (kept.result, kept.polluters, kept.confirmations) == (FOUND, ("t.py::a",), 3)
-    assert kept.detail == "not confirmed: 3 of 6 runs agreed, then limit of 9 extra processes"
+    assert kept.detail == "not confirmed: 3 of 6 runs agreed, then limit of 9 questions"
     silent = confirm(FOUND_A, replays(answers(None), answers(True)))
     assert silent.result == INCONCLUSIVE
     assert silent.detail == (
@@ -188,6 +188,7 @@ def test_tq01_counts_replayed_flaky_tests_and_warns_for_those_left_unchecked() -
             "unchecked": [],
             "flaky_replayed": 2,
             "flaky_unchecked": [],
+            "engine": None,
         },
     )
     facts.extras["order_checks"] = OrderChecks(

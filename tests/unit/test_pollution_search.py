@@ -192,31 +192,31 @@ def test_one_polluter_at_every_position(count: int) -> None:
 
 
 def test_the_checks_budget_names_what_ran_out() -> None:
-    from pytest_atom_gates.order_check import _Budget
+    from pytest_atom_gates.check_runs import Budget
 
     now = [0.0]
-    budget = _Budget(2, lambda: False, 10.0, clock=lambda: now[0])
+    budget = Budget(2, lambda: False, 10.0, clock=lambda: now[0])
     budget.take()
     now[0] = 9.9
     budget.take()
     with pytest.raises(StopSearch) as stopped:
         budget.take()
     assert stopped.value.result == NOT_ANALYSED
-    assert stopped.value.detail == "limit of 2 extra processes (--atom-gates-order-checks)"
-    budget = _Budget(5, lambda: False, 10.0, clock=lambda: now[0])
+    assert stopped.value.detail == "limit of 2 questions (--atom-gates-order-checks)"
+    budget = Budget(5, lambda: False, 10.0, clock=lambda: now[0])
     now[0] = 20.0
     assert budget.reason() == (
         "the checks' share of the run's time is spent (--atom-gates-order-check-time)"
     )
-    assert _Budget(5, lambda: True, None).reason() == "the session's time budget is spent"
-    assert _Budget(5, lambda: False, None).reason() is None
+    assert Budget(5, lambda: True, None).reason() == "the session's time budget is spent"
+    assert Budget(5, lambda: False, None).reason() is None
 
 
 def test_checks_in_parallel_keep_their_order_and_stop_on_an_interrupt() -> None:
-    from pytest_atom_gates.order_check import _Parallel
+    from pytest_atom_gates.check_runs import Parallel
 
     stopped: list[bool] = []
-    parallel = _Parallel(3, lambda: stopped.append(True))
+    parallel = Parallel(3, lambda: stopped.append(True))
     assert parallel.map(lambda n: n * 2, [1, 2, 3, 4, 5]) == [2, 4, 6, 8, 10]
 
     def interrupted(n: int) -> int:
@@ -224,7 +224,7 @@ def test_checks_in_parallel_keep_their_order_and_stop_on_an_interrupt() -> None:
             raise KeyboardInterrupt
         return n
 
-    one = _Parallel(1, lambda: stopped.append(True))
+    one = Parallel(1, lambda: stopped.append(True))
     assert one.map(interrupted, [1, 2, 3]) == [1, None, None]
     assert one.interrupted
     assert one.map(lambda n: n, [7]) == [None]  # nothing more starts once interrupted

@@ -184,6 +184,7 @@ def test_independence_verdict_whole() -> None:
             "unchecked": [],
             "flaky_replayed": 0,
             "flaky_unchecked": [],
+            "engine": None,
         },
     )
     facts.extras["order_checks"] = OrderChecks(
@@ -478,6 +479,7 @@ def test_an_order_dependent_list_of_three_has_no_more() -> None:
             "unchecked": ["t.py::f0"],
             "flaky_replayed": 0,
             "flaky_unchecked": [],
+            "engine": None,
         },
     )
 

@@ -1,0 +1,280 @@
+"""TQ-01's questions answered by forked copies of one server, or by fresh processes: the same
+verdicts either way, single process and under ``-n 2``, and the mechanism said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_atom_gates.fork_server import ENGINE_ENV
+from pytest_atom_gates.ordering import shuffled_order
+from tests.conftest import Gates
+
+pytestmark = pytest.mark.many_processes
+
+KEEP_ORDER = "import pytest, state\npytestmark = pytest.mark.atom_gates_keep_order\n"
+STATE = "flags = dict.fromkeys(['a', 'b', 'c', 'fixture', 'ready', 'imported'], False)\n"
+MIXED = f"""{KEEP_ORDER}
+@pytest.fixture(scope="module")
+def pollutes():
+    state.flags['fixture'] = True
+    yield
+
+def test_set_a():
+    state.flags['a'] = True
+
+def test_set_b():
+    state.flags['b'] = True
+
+def test_between():
+    pass
+
+def test_set_c():
+    state.flags['c'] = True
+
+def test_uses_fixture(pollutes):
+    pass
+
+def test_victim():
+    assert not state.flags['a']
+
+def test_pair_victim():
+    assert not (state.flags['b'] and state.flags['c'])
+
+def test_fixture_victim():
+    assert not state.flags['fixture']
+"""
+BRITTLE = """import state
+
+def test_setup():
+    state.flags['ready'] = True
+
+def test_brittle():
+    assert state.flags['ready']
+"""
+OTHERS = {
+    "test_plain": "def test_broken():\n    assert 0\n",
+    "test_once": (
+        "import pathlib\n\ndef test_once():\n    mark = pathlib.Path('failed-once')\n"
+        "    if not mark.exists():\n        mark.write_text('yes')\n        assert 0\n"
+    ),
+    # A test that forks and one that leaves a thread: neither may break a check after them.
+    "test_processes": (
+        "import os, threading, time\n\n"
+        "def test_forks():\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n"
+        "    os.waitpid(pid, 0)\n\n"
+        "def test_leaves_a_thread():\n"
+        "    threading.Thread(target=time.sleep, args=(0.2,)).start()\n"
+    ),
+}
+ARGS = (
+    "--atom-gates-reruns=1",
+    "--atom-gates-min-pass-rate=0",
+    "--atom-gates-order-checks=200",
+    "--atom-gates-order-check-time=100000",
+    "-p",
+    "no:randomly",
+)
+
+
+def brittle_first_seed() -> int:
+    """A seed that runs the brittle test before the test that sets it up."""
+    chains = [["test_brittle.py", f"test_brittle.py::test_{name}"] for name in ("setup", "brittle")]
+    for seed in range(1000):
+        if shuffled_order(chains, seed) == [1, 0]:
+            return seed
+    raise AssertionError("no such seed")
+
+
+def verdicts(report: dict[str, Any]) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+    return {
+        c["nodeid"]: (c["result"], tuple(c["polluters"]), c["brittle"])
+        for c in report["order_checks"]
+    }
+
+
+@pytest.fixture(params=["fork", "fresh"])
+def check_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv(ENGINE_ENV, request.param)
+    engine: str = request.param
+    return engine
+
+
+def test_every_direction_gives_the_same_verdicts_with_either_engine(
+    pytester: pytest.Pytester, any_engine: Gates, check_engine: str
+) -> None:
+    pytester.makepyfile(
+        state=STATE,
+        test_mixed=MIXED,
+        test_brittle=BRITTLE,
+        **OTHERS,
+    )
+    pytester.syspathinsert()
+    same_worker = ("--dist=loadfile",) if any_engine.engine == "xdist" else ()
+    run = any_engine.run(f"--atom-gates-seed={brittle_first_seed()}", *ARGS, *same_worker)
+    found = verdicts(run.report)
+    assert found == {
+        "test_mixed.py::test_victim": ("order-dependent", ("test_mixed.py::test_set_a",), False),
+        "test_mixed.py::test_pair_victim": (
+            "order-dependent",
+            ("test_mixed.py::test_set_b", "test_mixed.py::test_set_c"),
+            False,
+        ),
+        "test_mixed.py::test_fixture_victim": (
+            "order-dependent",
+            ("test_mixed.py::test_uses_fixture",),
+            False,
+        ),
+        "test_brittle.py::test_brittle": (
+            "order-dependent",
+            ("test_brittle.py::test_setup",),
+            True,
+        ),
+        "test_plain.py::test_broken": ("fails-alone", (), False),
+        "test_once.py::test_once": ("flaky", (), False),
+    }
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    if check_engine == "fork":
+        assert (engine["mechanism"], engine["fallback"], engine["refreshed"]) == (
+            "forked copies",
+            None,
+            [],
+        )
+        # One fresh process per set found: a, b and c, the fixture, the brittle test's setter.
+        assert engine["fresh_processes"] == 4
+        assert engine["forked"] > 0
+    else:
+        assert engine == {
+            "mechanism": "fresh processes",
+            "fallback": f"{ENGINE_ENV}=fresh",
+            "forked": 0,
+            "fresh_processes": engine["fresh_processes"],
+            "refreshed": [],
+        }
+        assert engine["fresh_processes"] > 10
+
+
+def importer_first_seed() -> int:
+    """A seed that runs the importing module's tests before the victim's."""
+    chains = [["test_importer.py", f"test_importer.py::test_{n}"] for n in ("a", "b")]
+    chains.append(["test_victim.py", "test_victim.py::test_victim"])
+    for seed in range(1000):
+        if shuffled_order(chains, seed)[-1] == 2:
+            return seed
+    raise AssertionError("no such seed")
+
+
+def test_a_module_that_pollutes_when_imported_is_named_by_either_engine(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """A forked copy collects its own tests: it imports what a fresh process would, so a module
+    that pollutes on import pollutes only the questions that name its tests."""
+    pytester.makepyfile(
+        state=STATE,
+        test_importer=(
+            "import state\nstate.flags['imported'] = True\n\n"
+            "def test_a():\n    pass\n\ndef test_b():\n    pass\n"
+        ),
+        test_victim="import state\n\ndef test_victim():\n    assert not state.flags['imported']\n",
+    )
+    pytester.syspathinsert()
+    run = gates.run(f"--atom-gates-seed={importer_first_seed()}", *ARGS)
+    assert verdicts(run.report) == {
+        "test_victim.py::test_victim": ("order-dependent", ("test_importer.py::test_a",), False)
+    }
+    assert run.verdict("TQ-01")["data"]["engine"]["refreshed"] == []
+
+
+def test_a_server_with_threads_falls_back_to_fresh_processes_and_says_why(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """A fork copies only the thread that forks: a conftest that starts a thread at start-up
+    makes the server unusable, and fresh processes answer, with the same verdicts."""
+    pytester.makeconftest(
+        "import threading, time\n\n"
+        "def pytest_configure(config):\n"
+        "    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+    )
+    pytester.makepyfile(state=STATE, test_mixed=MIXED)
+    pytester.syspathinsert()
+    run = gates.run(*ARGS, "-v")
+    assert verdicts(run.report)["test_mixed.py::test_victim"] == (
+        "order-dependent",
+        ("test_mixed.py::test_set_a",),
+        False,
+    )
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    fallback = "its server could not serve: 2 threads run after start-up; a fork copies them broken"
+    assert (engine["mechanism"], engine["fallback"], engine["forked"]) == (
+        "fresh processes",
+        fallback,
+        0,
+    )
+    run.result.stdout.fnmatch_lines(
+        [
+            f"TQ-01's checks: {engine['fresh_processes']} fresh processes (no forked copies: "
+            f"{fallback})"
+        ]
+    )
+
+
+IN_A_COPY = f"""{KEEP_ORDER}import os
+
+def test_set_a():
+    state.flags['a'] = True
+
+def _command_line(pid):
+    with open(f"/proc/{{pid}}/cmdline", "rb") as handle:
+        return handle.read()
+
+def test_victim():
+    # Fails after test_set_a in the run and in forked copies, never in a fresh child.
+    child = b"--atom-gates-order-checks=0" in _command_line(os.getpid())
+    copy = child and b"--atom-gates-order-checks=0" in _command_line(os.getppid())
+    assert not (state.flags['a'] and (copy or not child))
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/cmdline"), reason="needs /proc")
+def test_a_set_found_in_copies_that_a_fresh_process_does_not_reproduce_is_checked_again(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """Every set found in forked copies is replayed once in a fresh process; where it does not
+    reproduce there, the test is checked again in fresh processes, whose verdict stands."""
+    pytester.makepyfile(
+        state=STATE,
+        test_m=IN_A_COPY,
+    )
+    pytester.syspathinsert()
+    run = gates.run(*ARGS, "-v")
+    (check,) = run.report["order_checks"]
+    assert check["result"] == "flaky"
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    assert (engine["mechanism"], engine["refreshed"]) == (
+        "forked copies",
+        ["test_m.py::test_victim"],
+    )
+    run.result.stdout.fnmatch_lines(
+        [
+            f"TQ-01's checks: {engine['forked']} questions answered by forked copies of one "
+            f"pytest process, {engine['fresh_processes']} fresh processes; 1 checked again in "
+            "fresh processes, their set found in forked copies not reproduced in a fresh one"
+        ]
+    )
+
+
+def test_an_unknown_engine_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENGINE_ENV, "threads")
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest("--atom-gates")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: {ENGINE_ENV}=threads: not a way to answer TQ-01's questions. Accepted: fork "
+            "(the default: forked copies of one pytest process, where the platform allows it), "
+            "fresh (a fresh pytest process per question)."
+        ]
+    )

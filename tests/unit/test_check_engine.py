@@ -1,0 +1,59 @@
+"""What answered TQ-01's questions, as the summary says it; and when forking is not used."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from pytest_atom_gates.fork_server import ENGINE_ENV, fork_unavailable
+from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
+
+
+@pytest.mark.parametrize(
+    ("engine", "text"),
+    [
+        (
+            CheckEngine(FORKED, None, 1, 1),
+            "TQ-01's checks: 1 question answered by forked copies of one pytest process, "
+            "1 fresh process",
+        ),
+        (
+            CheckEngine(FORKED, None, 24, 3),
+            "TQ-01's checks: 24 questions answered by forked copies of one pytest process, "
+            "3 fresh processes",
+        ),
+        (
+            CheckEngine(FORKED, "its server ended while serving", 5, 2),
+            "TQ-01's checks: 5 questions answered by forked copies of one pytest process, "
+            "2 fresh processes (then fresh processes: its server ended while serving)",
+        ),
+        (
+            CheckEngine(FRESH, f"{ENGINE_ENV}=fresh", 0, 1),
+            f"TQ-01's checks: 1 fresh process (no forked copies: {ENGINE_ENV}=fresh)",
+        ),
+        (CheckEngine(FRESH, None, 0, 7), "TQ-01's checks: 7 fresh processes"),
+        (
+            CheckEngine(FORKED, None, 30, 4, ("t.py::a", "t.py::b")),
+            "TQ-01's checks: 30 questions answered by forked copies of one pytest process, "
+            "4 fresh processes; 2 checked again in fresh processes, their set found in forked "
+            "copies not reproduced in a fresh one",
+        ),
+    ],
+)
+def test_the_summary_says_what_answered(engine: CheckEngine, text: str) -> None:
+    assert engine_text(engine) == text
+
+
+def test_forked_copies_unless_asked_or_impossible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    if not hasattr(os, "fork"):
+        monkeypatch.setattr(os, "fork", lambda: 0, raising=False)
+    assert fork_unavailable({}) is None
+    assert fork_unavailable({ENGINE_ENV: "fork"}) is None
+    assert fork_unavailable({ENGINE_ENV: "fresh"}) == f"{ENGINE_ENV}=fresh"
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert fork_unavailable({}) == "fork() is unsafe with macOS system frameworks"
+    monkeypatch.delattr(os, "fork")
+    assert fork_unavailable({}) == "this platform has no fork()"
