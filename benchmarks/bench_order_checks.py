@@ -7,7 +7,8 @@ the tests import, measured by coverage on every side. Runs, alternating, in the 
   (the ratio between them is the checks' cost);
 - the same checks answered by fresh processes (``ATOM_GATES_ORDER_CHECK_ENGINE=fresh``), with
   --fresh;
-- the peer stack a CI would assemble, when its plugins are installed (pytest-randomly,
+- with --peers, the gates with their default settings and the peer stack a CI would
+  assemble with the same settings, when its plugins are installed (pytest-randomly,
   pytest-rerunfailures, pytest-cov, pytest-json-report):
   ``-p randomly --reruns 2 --reruns-delay 1 --cov --json-report``;
 - plain pytest, the baseline of the ratios.
@@ -34,6 +35,7 @@ from harness import compare, environment_line, print_table, suite_options
 TESTS_PER_FILE = 100
 PEERS = ("pytest_randomly", "pytest_rerunfailures", "pytest_cov", "pytest_jsonreport")
 ENGINE_ENV = "ATOM_GATES_ORDER_CHECK_ENGINE"
+SLOW_GATES = ("--atom-gates", "--atom-gates-seed=7", "--atom-gates-min-pass-rate=0")
 
 CONFTEST = """import pytest
 
@@ -132,6 +134,9 @@ def main() -> None:
     parser.add_argument("--flaky", action="store_true", help="1 %% flaky tests too")
     parser.add_argument("--fresh", action="store_true", help="also the fresh-process engine")
     parser.add_argument("--slow-setup", action="store_true", help="count slow imports/fixtures")
+    parser.add_argument(
+        "--peers", action="store_true", help="also the peer stack and the gates' defaults (1 s)"
+    )
     options = parser.parse_args()
     flaky = " and 1 % flaky" if options.flaky else ""
     print(f"{environment_line()}; {options.tests} tests, 1 % failing{flaky}; {options.runs} runs")
@@ -139,56 +144,53 @@ def main() -> None:
         root = Path(folder)
         generate_suite(root, options.tests, flaky=options.flaky, slow_setup=False)
         report = root / "report.json"
-        gates = ["--atom-gates", "--atom-gates-seed=7", "--atom-gates-min-pass-rate=0"]
-        if options.xdist:
-            gates += ["-n", str(options.xdist)]
+        plain = ["-n", str(options.xdist)] if options.xdist else []
+        gates = [*plain, "--atom-gates", "--atom-gates-seed=7", "--atom-gates-min-pass-rate=0"]
+        # The checks' cost, without the pauses between attempts that both sides would sleep.
+        quick = [*gates, "--atom-gates-rerun-delay=0"]
         sides = {
-            "plain pytest": ["-n", str(options.xdist)] if options.xdist else [],
-            "gates, checks off": [*gates, "--atom-gates-order-checks=0"],
-            "gates with TQ-01's checks": [*gates, f"--atom-gates-report={report}"],
+            "plain pytest": plain,
+            "gates, checks off, delay 0": [*quick, "--atom-gates-order-checks=0"],
+            "gates with TQ-01's checks, delay 0": [*quick, f"--atom-gates-report={report}"],
         }
-        if all(importlib.util.find_spec(name) for name in PEERS):
+        if options.peers and all(importlib.util.find_spec(name) for name in PEERS):
+            # A CI's own settings on both sides: reruns 1 s apart, coverage, a JSON report.
+            sides["gates, default settings"] = gates
             sides["peer stack"] = [
-                *sides["plain pytest"],
-                *(
-                    [
-                        "-p",
-                        "randomly",
-                        "--reruns",
-                        "2",
-                        "--reruns-delay",
-                        "1",
-                        "--cov=pkg",
-                        "--json-report",
-                    ]
-                ),
+                *plain,
+                *("-p", "randomly", "--reruns", "2", "--reruns-delay", "1", "--cov=pkg"),
+                "--json-report",
                 f"--json-report-file={root / 'peer.json'}",
             ]
-        else:
+        elif options.peers:
             print(f"peer stack not measured: install {', '.join(PEERS)}")
         results = compare(root, sides, options.runs, ok=(0, 1))
+        checks, off = (
+            results["gates with TQ-01's checks, delay 0"],
+            results["gates, checks off, delay 0"],
+        )
         if options.fresh:
             fresh_env = {**os.environ, ENGINE_ENV: "fresh"}
             results |= {
                 "gates, checks in fresh processes": compare(
                     root,
-                    {"fresh": sides["gates with TQ-01's checks"]},
+                    {"fresh": sides["gates with TQ-01's checks, delay 0"]},
                     options.runs,
                     ok=(0, 1),
                     env=fresh_env,
                 )["fresh"]
             }
         print_table("TQ-01's checks", results, "plain pytest")
-        checks, off = results["gates with TQ-01's checks"], results["gates, checks off"]
         print(f"  checks on / checks off: {checks.wall / off.wall:.3f}x wall")
         if "peer stack" in results:
-            print(f"  checks on / peer stack: {checks.wall / results['peer stack'].wall:.3f}x wall")
+            ratio = results["gates, default settings"].wall / results["peer stack"].wall
+            print(f"  gates, default settings / peer stack: {ratio:.3f}x wall")
         print(f"  {engine_facts(report)}")
     if options.slow_setup:
-        count_slow_setup(options.tests, gates)
+        count_slow_setup(options.tests)
 
 
-def count_slow_setup(tests: int, gates: list[str]) -> None:
+def count_slow_setup(tests: int) -> None:
     """How many times the checks pay a 3 s import and a 2 s session fixture, per engine."""
     print("\na module that takes 3 s to import, a session fixture that takes 2 s:")
     for engine in ("fork", "fresh"):
@@ -197,7 +199,7 @@ def count_slow_setup(tests: int, gates: list[str]) -> None:
             generate_suite(root, tests, flaky=False, slow_setup=True)
             report = root / "report.json"
             env = {**os.environ, ENGINE_ENV: engine}
-            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *gates]
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *SLOW_GATES]
             off = [*command, "--atom-gates-order-checks=0"]
             subprocess.run(off, cwd=root, env=env, capture_output=True, check=False)
             during_run = (root / "paid.txt").read_text(encoding="utf-8").splitlines()

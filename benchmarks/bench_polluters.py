@@ -12,12 +12,14 @@ shuffled run's own time.
 
     python benchmarks/bench_polluters.py                 # 10,000 tests
     python benchmarks/bench_polluters.py --tests 2000
+    python benchmarks/bench_polluters.py --polluters 3    # 3 polluters, 60 victims
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,20 +34,40 @@ POLLUTER_FILE = "test_generated_0037.py"
 VICTIM_FILE = "test_victims.py"
 
 
-def generate_suite(root: Path, tests: int) -> None:
-    """Files of passing tests; one of them pollutes a module the 20 victims read."""
-    (root / "state.py").write_text("flags = {'polluted': False}\n", encoding="utf-8")
-    files = max(1, (tests - VICTIMS) // TESTS_PER_FILE)
+POLLUTERS = {
+    # file: the tests it adds, and the flags they set
+    POLLUTER_FILE: "def test_polluter():\n    state.flags['polluted'] = True\n",
+    "test_generated_0011.py": "def test_spoiler():\n    state.flags['spoiled'] = True\n",
+    "test_generated_0023.py": (
+        "def test_half_one():\n    state.flags['one'] = True\n\n"
+        "def test_half_two():\n    state.flags['two'] = True\n"
+    ),
+}
+VICTIM_CHECKS = (
+    "not state.flags['polluted']",
+    "not state.flags['spoiled']",
+    "not (state.flags['one'] and state.flags['two'])",
+)
+
+
+def generate_suite(root: Path, tests: int, polluters: int = 1) -> None:
+    """Files of passing tests; ``polluters`` of them pollute a module the victims read (the
+    third needs two tests together), 20 victims each."""
+    flags = "dict.fromkeys(['polluted', 'spoiled', 'one', 'two'], False)"
+    (root / "state.py").write_text(f"flags = {flags}\n", encoding="utf-8")
+    files = max(1, (tests - VICTIMS * polluters) // TESTS_PER_FILE)
+    chosen = dict(list(POLLUTERS.items())[:polluters])
     for number in range(files):
         lines = ["import state\n\n"]
         for i in range(TESTS_PER_FILE):
             lines.append(f"def test_{i}():\n    pass\n\n")
         name = f"test_generated_{number:04d}.py"
-        if name == POLLUTER_FILE:
-            lines.append("def test_polluter():\n    state.flags['polluted'] = True\n")
+        lines.append(chosen.get(name, ""))
         (root / name).write_text("".join(lines), encoding="utf-8")
-    victim = "def test_victim_{}():\n    assert not state.flags['polluted']\n\n"
-    victims = "".join(victim.format(i) for i in range(VICTIMS))
+    victims = "".join(
+        f"def test_victim_{i}():\n    assert {VICTIM_CHECKS[i % polluters]}\n\n"
+        for i in range(VICTIMS * polluters)
+    )
     (root / VICTIM_FILE).write_text(
         f"import pytest, state\n\npytestmark = pytest.mark.atom_gates_keep_order\n\n{victims}",
         encoding="utf-8",
@@ -53,17 +75,26 @@ def generate_suite(root: Path, tests: int) -> None:
     (root / "pytest.ini").write_text("[pytest]\npythonpath = .\n", encoding="utf-8")
 
 
-def seed_with_polluter_first(root: Path) -> int:
-    """A seed whose order runs the polluter's file before the victims' file."""
+def seed_with_polluters_first(root: Path, polluters: int) -> int:
+    """A seed whose order runs the polluters' files before the victims' file."""
     from pytest_atom_gates.ordering import shuffled_order
 
     names = sorted(path.name for path in root.glob("test_*.py"))
     chains = [[name] for name in names]
     for seed in range(1000):
         order = [names[i] for i in shuffled_order(chains, seed)]
-        if order.index(POLLUTER_FILE) < order.index(VICTIM_FILE):
+        if all(
+            order.index(name) < order.index(VICTIM_FILE) for name in list(POLLUTERS)[:polluters]
+        ):
             return seed
-    raise SystemExit("no seed runs the polluter first")
+    raise SystemExit("no seed runs the polluters first")
+
+
+def expected_sets(polluters: int) -> list[list[str]]:
+    """Each victim's polluter set, by its number modulo ``polluters``."""
+    sets = [[f"{POLLUTER_FILE}::test_polluter"], ["test_generated_0011.py::test_spoiler"]]
+    sets.append([f"test_generated_0023.py::test_half_{n}" for n in ("one", "two")])
+    return sets[:polluters]
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -74,12 +105,17 @@ def timed(command: list[str], cwd: Path) -> tuple[float, subprocess.CompletedPro
 
 def main() -> None:
     parser = suite_options(__doc__, tests=10_000)
+    parser.add_argument("--polluters", type=int, choices=(1, 3), default=1)
     options = parser.parse_args()
-    print(f"{environment_line()}; {options.tests} tests, 1 polluter, {VICTIMS} victims")
+    victims = VICTIMS * options.polluters
+    print(
+        f"{environment_line()}; {options.tests} tests, {options.polluters} polluters, "
+        f"{victims} victims, {options.runs} runs per side"
+    )
     with tempfile.TemporaryDirectory(prefix="atom-gates-bench-") as folder:
         root = Path(folder)
-        generate_suite(root, options.tests)
-        seed = seed_with_polluter_first(root)
+        generate_suite(root, options.tests, options.polluters)
+        seed = seed_with_polluters_first(root, options.polluters)
         pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"]
         gates = [
             *pytest_cmd,
@@ -92,18 +128,31 @@ def main() -> None:
         if options.xdist:
             gates += ["-n", str(options.xdist), "--dist=loadfile"]
         report = root / "report.json"
-        own, _ = timed([*gates, "--atom-gates-mode=TQ-01:off"], root)
-        total, done = timed([*gates, f"--atom-gates-report={report}"], root)
-        checks = json.loads(report.read_text(encoding="utf-8"))["order_checks"]
-        named = [c for c in checks if c["polluters"] == [f"{POLLUTER_FILE}::test_polluter"]]
-        processes = sum(1 + (c["search"] or {}).get("runs", 0) for c in checks)
+        owns, totals = [], []
+        for _ in range(options.runs):  # alternating, medians taken
+            owns.append(timed([*gates, "--atom-gates-mode=TQ-01:off"], root)[0])
+            totals.append(timed([*gates, f"--atom-gates-report={report}"], root)[0])
+        own, total = statistics.median(owns), statistics.median(totals)
+        data = json.loads(report.read_text(encoding="utf-8"))
+        checks = data["order_checks"]
+        sets = expected_sets(options.polluters)
+        named = [
+            c
+            for c in checks
+            if c["polluters"] == sets[int(c["nodeid"].rsplit("_", 1)[1]) % options.polluters]
+        ]
+        tq01 = next(v for v in data["verdicts"] if v["gate"] == "TQ-01")
+        engine = tq01["data"]["engine"] or {}
         search = total - own
-        engine = f"-n {options.xdist}" if options.xdist else "one process"
-        print(f"\npytest --atom-gates ({engine}):")
+        mode = f"-n {options.xdist}" if options.xdist else "one process"
+        print(f"\npytest --atom-gates ({mode}), medians of {options.runs}:")
         print(f"  shuffled run alone (TQ-01 off): {own:8.2f} s")
-        print(f"  with alone-runs and search:     {total:8.2f} s (exit {done.returncode})")
-        print(f"  victims named with the polluter: {len(named)} of {len(checks)} failed tests")
-        print(f"  extra processes: {processes} (alone-runs and search)")
+        print(f"  with TQ-01's checks:            {total:8.2f} s")
+        print(f"  victims named with their polluters: {len(named)} of {len(checks)} failed tests")
+        print(
+            f"  questions: {engine.get('forked', 0)} in forked copies, "
+            f"{engine.get('fresh_processes', 0)} fresh processes ({engine.get('mechanism')})"
+        )
         print(f"  cost of the checks: {search:.2f} s, {search / own:.0%} of the shuffled run")
         if importlib.util.find_spec("detect_test_pollution") is None:
             print("\ndetect-test-pollution is not installed: pip install detect-test-pollution")

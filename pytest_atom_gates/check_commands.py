@@ -142,6 +142,8 @@ class CheckCommands:
             # has just written.
             "--atom-gates-mode=TQ-05:off",
             "-q",
+            # Only outcomes are read: a failure's traceback would cost more than its test.
+            "--tb=no",
             *self.extra_args,
         ]
         env = {k: v for k, v in self.environment.items() if k not in _CHILD_ENV_DROP}

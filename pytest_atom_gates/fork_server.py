@@ -43,7 +43,7 @@ from pytest_atom_gates.settings import FILE_ORDER
 
 SERVE_ENV = "ATOM_GATES_FORK_SERVER"
 """Set in a server's environment: the file descriptors it reads questions from and replies on
-(not standard input, which pytest's capture replaces)."""
+(not standard input, which pytest's capture replaces), and its folder."""
 ENGINE_ENV = "ATOM_GATES_ORDER_CHECK_ENGINE"
 """``fresh`` makes the checks start a fresh process per question; ``fork``, the default, forks
 where the platform allows it."""
@@ -226,11 +226,17 @@ def _drained(fd: int) -> bool:
 
 def serve_if_asked(config: pytest.Config) -> None:
     """Make this pytest a server, if the checks started it as one."""
-    fds = os.environ.pop(SERVE_ENV, None)
-    if fds is not None:
-        questions, replies = (int(fd) for fd in fds.split(":"))
-        server = ServerPlugin(config, questions, replies)
-        config.pluginmanager.register(server, "atom-gates-fork-server")
+    value = os.environ.pop(SERVE_ENV, None)
+    if value is None:
+        return
+    questions, replies, folder = value.split(":", 2)
+    if sys.dont_write_bytecode:
+        # The copies rewrite the same test modules again and again; their bytecode goes to
+        # the server's own folder, never beside the project's files.
+        sys.pycache_prefix = str(Path(folder) / "pycache")
+        sys.dont_write_bytecode = False
+    server = ServerPlugin(config, int(questions), int(replies))
+    config.pluginmanager.register(server, "atom-gates-fork-server")
 
 
 # -- the checks' side ------------------------------------------------------------------------
@@ -255,7 +261,7 @@ class _Server:
                         f"cache_dir={folder / 'cache'}",
                     ],
                     cwd=spec.cwd,
-                    env={**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}"},
+                    env={**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}:{folder}"},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

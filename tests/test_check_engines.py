@@ -278,3 +278,16 @@ def test_an_unknown_engine_is_a_usage_error(
             "fresh (a fresh pytest process per question)."
         ]
     )
+
+
+def test_the_server_keeps_bytecode_out_of_the_project(
+    pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under PYTHONDONTWRITEBYTECODE the copies cache rewritten test modules in the server's
+    own folder, never in a ``__pycache__`` beside the project's files."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    pytester.makepyfile(state=STATE, test_mixed=MIXED)
+    pytester.syspathinsert()
+    run = gates.run(*ARGS, subprocess=True)
+    assert verdicts(run.report)["test_mixed.py::test_victim"][0] == "order-dependent"
+    assert sorted(p.name for p in pytester.path.rglob("__pycache__")) == []
