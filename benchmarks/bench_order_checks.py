@@ -174,7 +174,7 @@ def main() -> None:
             results |= {
                 "gates, checks in fresh processes": compare(
                     root,
-                    {"fresh": sides["gates with TQ-01's checks, delay 0"]},
+                    {"fresh": [*quick, f"--atom-gates-report={root / 'fresh.json'}"]},
                     options.runs,
                     ok=(0, 1),
                     env=fresh_env,

@@ -339,10 +339,10 @@ def _new_test_group(entry: Mapping[str, Any]) -> str:
 
 def _reproduce_command(config: pytest.Config, nodeid: str, seed: int) -> str:
     """The command that runs a new test alone with a failed repetition's seed."""
-    from pytest_atom_gates.order_check import AloneChecker  # only when a repetition failed
+    from pytest_atom_gates.check_commands import CheckCommands  # only when a repetition failed
 
     run = config.stash[RUN_KEY]
-    return AloneChecker(config, seed, path=run.path).reproduce_command(nodeid, ())
+    return CheckCommands(config, seed, path=run.path).reproduce_command(nodeid, ())
 
 
 RERUN_STATUS = "atom-gates-rerun-status"

@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
-import pytest
-
 from pytest_atom_gates.check_commands import CheckCommands
 from pytest_atom_gates.check_runs import Budget, Parallel
 from pytest_atom_gates.check_verdicts import Verdicts, from_replay, progress_line
@@ -53,30 +51,13 @@ from pytest_atom_gates.questions import (
 class AloneChecker:
     """Runs the alone-checks of one session."""
 
-    def __init__(
-        self,
-        config: pytest.Config,
-        seed: int,
-        extra_args: Sequence[str] = (),
-        environment: Mapping[str, str] | None = None,
-        path: Sequence[str] | None = None,
-    ) -> None:
-        self.commands = CheckCommands(
-            config, seed, extra_args=extra_args, environment=environment, path=path
-        )
-        self.environment = self.commands.environment
+    def __init__(self, commands: CheckCommands) -> None:
+        self.commands = commands
+        self.environment = commands.environment
         self.repetitions: dict[str, int] = {}
         """New tests the run repeated, and how many more times: the checks repeat them too."""
-        self.engine: Engine = FreshProcesses(self.commands.child_spec({}))
+        self.engine: Engine = FreshProcesses(commands.child_spec({}))
         """What answers the checks' questions; set up for each ``check``."""
-
-    @property
-    def plain_ids(self) -> Mapping[str, str]:
-        return self.commands.plain_ids
-
-    @plain_ids.setter
-    def plain_ids(self, ids: Mapping[str, str]) -> None:
-        self.commands.plain_ids = ids
 
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False

@@ -555,10 +555,12 @@ class GatesController:
                 unchecked=failed, skipped_reason=why, flaky_unchecked=flaky, flaky_reason=why
             )
         run = self.run
-        from pytest_atom_gates.order_check import AloneChecker  # subprocess & co., when needed
+        from pytest_atom_gates.check_commands import CheckCommands  # when needed
+        from pytest_atom_gates.order_check import AloneChecker
 
-        checker = AloneChecker(self.config, run.seed, environment=run.environment, path=run.path)
-        checker.plain_ids = run.plain_ids
+        commands = CheckCommands(self.config, run.seed, environment=run.environment, path=run.path)
+        commands.plain_ids = run.plain_ids
+        checker = AloneChecker(commands)
         share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short
             return checker.check(
