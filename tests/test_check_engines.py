@@ -291,3 +291,34 @@ def test_the_server_keeps_bytecode_out_of_the_project(
     run = gates.run(*ARGS, subprocess=True)
     assert verdicts(run.report)["test_mixed.py::test_victim"][0] == "order-dependent"
     assert sorted(p.name for p in pytester.path.rglob("__pycache__")) == []
+
+
+KILLS_ITS_SERVER = """import os, signal
+
+def _command_line(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        return handle.read()
+
+def test_kills_its_server():
+    child = b"--atom-gates-order-checks=0" in _command_line(os.getpid())
+    if child and b"--atom-gates-order-checks=0" in _command_line(os.getppid()):
+        os.kill(os.getppid(), signal.SIGKILL)  # in a forked copy: its server
+    assert 0
+"""
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/cmdline"), reason="needs /proc")
+def test_a_test_that_kills_the_server_leaves_its_questions_to_fresh_processes(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_killer=KILLS_ITS_SERVER)
+    run = gates.run(*ARGS)
+    assert verdicts(run.report) == {
+        "test_killer.py::test_kills_its_server": ("fails-alone", (), False)
+    }
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    assert (engine["mechanism"], engine["fallback"], engine["forked"]) == (
+        "fresh processes",
+        "its server ended while serving",
+        0,
+    )
