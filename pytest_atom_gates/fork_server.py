@@ -283,7 +283,10 @@ class _Server:
         self._lock = threading.Lock()
         self._next = 0
         self.ended = False
-        threading.Thread(target=self._read, daemon=True, name="atom-gates-fork-replies").start()
+        self.reader = threading.Thread(
+            target=self._read, daemon=True, name="atom-gates-fork-replies"
+        )
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.replies:
@@ -376,7 +379,9 @@ class _Server:
             self.stop()
             self.process.wait()
         self.stop()  # copies still running, if any
-        self.replies.close()
+        self.reader.join(10)  # it reads until the server and its copies are gone
+        if not self.reader.is_alive():
+            self.replies.close()
 
 
 class ForkedCopies:
