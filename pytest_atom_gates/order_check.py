@@ -196,14 +196,15 @@ class AloneChecker:
     def _unreproduced(
         self, result: OrderChecks, fresh: FreshProcesses, ledger: Ledger, parallel: Parallel
     ) -> list[str]:
-        """Each polluter set and state-setter set found, replayed once in a fresh process with
-        one of its tests: the tests whose set did not reproduce there."""
+        """Each polluter set and state-setter set found by a search, replayed once in a fresh
+        process with one of its tests: the tests whose set did not reproduce there."""
         groups: dict[tuple[bool, tuple[str, ...]], list[AloneCheck]] = {}
         for check in result.order_dependent:
-            if check.brittle and not check.polluters:
-                continue  # no set named: its file-order run is the reproduce command
-            key = (check.brittle, check.polluters or check.ran_before)
-            groups.setdefault(key, []).append(check)
+            if check.search != FOUND:
+                # No set found: its commands replay what the run itself and its alone-run (or
+                # file-order run) showed, each a question a copy answers as a fresh process.
+                continue
+            groups.setdefault((check.brittle, check.polluters), []).append(check)
 
         def reproduces(key: tuple[bool, tuple[str, ...]]) -> bool:
             (brittle, tests), nodeid = key, groups[key][0].nodeid

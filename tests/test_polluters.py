@@ -238,6 +238,9 @@ def test_a_spent_budget_leaves_the_search_undone_and_says_so(
     verdict = run.verdict("TQ-01")
     assert verdict["data"]["unchecked"] == ["test_shared.py::test_second_victim"]
     assert verdict["verdict"] == "FAIL"  # the victim passed alone: order-dependent all the same
+    # No set was found, so none is replayed in a fresh process: its reproduce command replays
+    # what the run itself showed.
+    assert verdict["data"]["engine"]["fresh_processes"] == 0
     run.result.stdout.fnmatch_lines(
         [
             "  test_shared.py::test_victim - failed in the shuffled run, passed when run alone; "
