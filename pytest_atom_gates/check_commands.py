@@ -82,9 +82,13 @@ class CheckCommands:
         self.plain_ids: Mapping[str, str] = {}
         """Node ids with pytest-xdist's ``@group`` suffix, and without it (``GatesRun``)."""
 
+    def plain_id(self, nodeid: str) -> str:
+        """A node id without pytest-xdist's ``@group`` suffix; an "@" in a parameter id stays."""
+        return self.plain_ids.get(nodeid, nodeid)
+
     def cli_id(self, nodeid: str) -> str:
         """A node id as an argument that works from the invocation directory."""
-        nodeid = self.plain_ids.get(nodeid, nodeid)  # an "@" in a parameter id stays
+        nodeid = self.plain_id(nodeid)
         path, sep, rest = nodeid.partition("::")
         target = self.config.rootpath / path
         try:
@@ -147,4 +151,4 @@ class CheckCommands:
             *self.extra_args,
         ]
         env = {k: v for k, v in self.environment.items() if k not in _CHILD_ENV_DROP}
-        return ChildSpec(command, self.invocation_dir, env, self.cli_id, repetitions)
+        return ChildSpec(command, self.invocation_dir, env, self.cli_id, repetitions, self.plain_id)

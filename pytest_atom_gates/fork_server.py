@@ -1,13 +1,19 @@
-"""TQ-01's questions answered by forked copies of one pytest process: start-up paid once.
+"""TQ-01's questions answered by forked copies of pytest processes: start-up and collection
+paid once per set of modules, not once per question.
 
 A server is a child pytest started as a fresh child would be (the run's options and seed, no
 reruns, one process). It starts up (interpreter, plugins, the initial conftests), collects
-nothing, runs nothing, and answers each question by ``os.fork()``: the copy collects the
-question's tests itself and runs them through pytest's own collection and run protocol, writes
-each outcome to a file and exits. So a copy imports just what a fresh process named those tests
-would, and meets the state a fresh process meets; only the start-up is shared. Questions come
-on the server's standard input as JSON lines; the server says on a pipe of its own when it is
-ready and when each copy has ended.
+nothing and runs nothing. For each set of test modules the questions name it forks a *group*,
+which collects those modules, in that order, and runs nothing; each question is answered by a
+*copy* forked from its group, which takes the question's tests from the group's collection,
+hands them to the collection hooks as a fresh ``pytest NODEIDS`` process would, runs them
+through pytest's own run protocol, writes each outcome to a file and exits. So a copy has
+imported exactly the modules a fresh process would have (or, for a polluter search, those of the
+run's process it searches, whose findings are replayed in a fresh process), and meets the
+state a fresh process meets.
+
+Questions come on a pipe as JSON lines, each naming a file with the question; the server
+says on a pipe of its own when it is ready and when each copy has ended.
 """
 
 from __future__ import annotations
@@ -18,59 +24,29 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_atom_gates.gates.independence import FORKED
 from pytest_atom_gates.ledger import Ledger
-from pytest_atom_gates.questions import (
-    Answer,
-    ChildSpec,
-    FreshProcesses,
-    Question,
-    signal_name,
-)
 from pytest_atom_gates.run import RUN_KEY
 from pytest_atom_gates.settings import FILE_ORDER
 
 SERVE_ENV = "ATOM_GATES_FORK_SERVER"
 """Set in a server's environment: the file descriptors it reads questions from and replies on
 (not standard input, which pytest's capture replaces), and its folder."""
-ENGINE_ENV = "ATOM_GATES_ORDER_CHECK_ENGINE"
-"""``fresh`` makes the checks start a fresh process per question; ``fork``, the default, forks
-where the platform allows it."""
-ENGINES = ("fork", "fresh")
-
-
-def engine_choice_problem(environ: Mapping[str, str]) -> str | None:
-    """What is wrong with the engine the environment asks for, or None."""
-    value = environ.get(ENGINE_ENV)
-    if value is None or value in ENGINES:
-        return None
-    return (
-        f"{ENGINE_ENV}={value}: not a way to answer TQ-01's questions. Accepted: fork (the "
-        "default: forked copies of one pytest process, where the platform allows it), fresh "
-        "(a fresh pytest process per question)."
-    )
-
-
-def fork_unavailable(environ: Mapping[str, str]) -> str | None:
-    """Why questions cannot be answered by forked copies here, or None."""
-    if environ.get(ENGINE_ENV) == "fresh":
-        return f"{ENGINE_ENV}=fresh"
-    if not hasattr(os, "fork"):
-        return "this platform has no fork()"
-    if sys.platform == "darwin":
-        return "fork() is unsafe with macOS system frameworks"
-    return None
+FRESH_ANSWER = 3
+"""A copy's exit status when a fresh process must answer its question instead: its group could
+not collect the question's tests as a fresh process would."""
+LOST = "lost"
+"""The reply for a question whose group ended before its copy did (a test killed it)."""
+MAX_GROUPS = 32
+"""Groups kept at once; the one least recently asked goes first."""
 
 
 # -- the server, inside the child pytest ---------------------------------------------------
@@ -97,23 +73,67 @@ def _threads() -> int:
         return threading.active_count()
 
 
+@dataclasses.dataclass
+class Group:
+    """A forked process, in the server, that collected one set of modules."""
+
+    pid: int
+    requests: int
+    """The pipe the server writes its questions to."""
+    replies: int
+    """The pipe it says on when each copy has ended."""
+    pending: set[str] = dataclasses.field(default_factory=set)
+    buffered: bytes = b""
+
+    def send(self, line: bytes) -> None:
+        with contextlib.suppress(OSError):  # it ended: its replies say so
+            os.write(self.requests, line + b"\n")
+
+    def close(self) -> None:
+        for fd in (self.requests, self.replies):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
 class ServerPlugin:
     """Registered in a server: collects nothing and serves questions instead of running tests;
-    in a forked copy, steps aside so that pytest collects and runs the question's tests."""
+    in a group, collects its modules and keeps their items; in a copy, hands the question's
+    items to pytest's collection hooks and run loop."""
 
     def __init__(self, config: pytest.Config, question_fd: int, reply_fd: int) -> None:
         self.config = config
         self.question_fd = question_fd
         self.reply_fd = reply_fd
-        self.in_copy = False
+        self.role = "server"
+        self.collected: dict[str, pytest.Item] = {}
+        """A group's items by node id: built before any copy forks, which then touches only
+        its own tests (each object a copy touches is a page it copies)."""
+        self.unfaithful: str | None = None
+        """Why this group's copies would not answer as a fresh process would, if so."""
+        self.modules = ""
+        """A group's modules, in words."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self) -> bool | None:
-        return None if self.in_copy else True  # the server collects nothing
+        return None if self.role == "group" else True  # only a group collects
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        if self.role == "group":
+            # A group keeps its items as collected; the hooks meet each copy's own tests.
+            self.collected = {item.nodeid: item for item in items}
+            items[:] = []
+        return (yield)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        if self.in_copy:
+        if self.role == "copy":
             return None  # pytest's own loop runs the copy's tests
         sys.stdout.flush()
         sys.stderr.flush()
@@ -130,11 +150,115 @@ class ServerPlugin:
         os.write(self.reply_fd, f"{line}\n".encode())
 
     def _serve(self, session: pytest.Session) -> None:
+        """The server: start a group for each set of modules, hand it their questions, relay
+        its replies."""
         threads = _threads()
         if threads > 1:
             self._reply(f"unusable {threads} threads run after start-up; a fork copies them broken")
             return
         self._reply("ready")
+        groups: dict[tuple[str, ...], Group] = {}  # the most recently asked last
+        buffered = b""
+        while True:
+            watched = [self.question_fd, *(g.replies for g in groups.values())]
+            readable, _, _ = select.select(watched, [], [])
+            for key, group in list(groups.items()):
+                if group.replies in readable and not self._relay(group):
+                    del groups[key]
+            if self.question_fd not in readable:
+                continue
+            chunk = os.read(self.question_fd, 1 << 16)
+            if not chunk:  # the checks are over
+                break
+            buffered += chunk
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                request = json.loads(line)
+                if "kill" in request:
+                    for group in groups.values():
+                        if request["kill"] in group.pending:
+                            group.send(line)
+                    continue
+                key = tuple(request.pop("modules"))
+                group = groups.pop(key) if key in groups else self._group(session, key, groups)
+                groups[key] = group
+                group.pending.add(request["id"])
+                group.send(json.dumps(request).encode())
+        for group in groups.values():
+            group.close()
+
+    def _relay(self, group: Group) -> bool:
+        """Pass on what ``group`` replied; False once it has ended."""
+        chunk = os.read(group.replies, 1 << 16)
+        if not chunk:
+            for request in group.pending:
+                self._reply(f"{request} {LOST}")
+            group.close()
+            return False
+        group.buffered += chunk
+        *lines, group.buffered = group.buffered.split(b"\n")
+        for line in lines:
+            group.pending.discard(line.split(b" ", 1)[0].decode())
+            os.write(self.reply_fd, line + b"\n")
+        return True
+
+    def _group(
+        self, session: pytest.Session, modules: tuple[str, ...], groups: dict[Any, Group]
+    ) -> Group:
+        """Fork a group that collects ``modules``, making room for it first."""
+        leaving = evicted(groups)
+        if leaving is not None:
+            groups.pop(leaving).close()
+        requests_read, requests_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(requests_read)
+            os.close(replies_write)
+            return Group(pid, requests_write, replies_read)
+        code = 1
+        try:  # the group
+            for fd in (self.question_fd, self.reply_fd, requests_write, replies_read):
+                os.close(fd)
+            for group in groups.values():
+                os.close(group.requests)
+                os.close(group.replies)
+            self.question_fd, self.reply_fd = requests_read, replies_write
+            self._collect(session, modules)
+            self._serve_copies(session)
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _collect(self, session: pytest.Session, modules: tuple[str, ...]) -> None:
+        """In a group: collect ``modules`` as a fresh process collects its node ids' modules."""
+        self.role = "group"
+        self.config.args[:] = modules
+        self.modules = modules[0] + (f" and {len(modules) - 1} more" if len(modules) > 1 else "")
+        stopped: BaseException | None = None
+        try:
+            self.config.hook.pytest_collection(session=session)
+        except (pytest.Session.Failed, pytest.Session.Interrupted, pytest.UsageError) as exc:
+            stopped = exc
+        except pytest.exit.Exception as exc:
+            stopped = exc
+        threads = _threads()
+        if stopped is not None:
+            self.unfaithful = f"collecting {self.modules} stopped: {stopped}"
+        elif session.testsfailed:
+            self.unfaithful = f"collecting {self.modules} gave errors"
+        elif threads > 1:
+            self.unfaithful = (
+                f"{threads} threads run after collecting {self.modules}; a fork copies them broken"
+            )
+        self.role = "serving"
+
+    def _serve_copies(self, session: pytest.Session) -> None:
+        """In a group: answer each question in a forked copy."""
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
@@ -151,7 +275,7 @@ class ServerPlugin:
             if self.question_fd not in readable:
                 continue
             chunk = os.read(self.question_fd, 1 << 16)
-            if not chunk:  # the checks are over
+            if not chunk:  # the server is done with this group
                 break
             buffered += chunk
             *lines, buffered = buffered.split(b"\n")
@@ -179,28 +303,44 @@ class ServerPlugin:
                 self._reply(f"{request} {os.waitstatus_to_exitcode(status)}")
 
     def _answer(self, session: pytest.Session, request: dict[str, Any]) -> None:
-        """In the forked copy: collect and run the question's tests as a fresh process would,
-        write their outcomes to the request's file, exit."""
+        """In a forked copy: run the question's tests as a fresh process would, write their
+        outcomes to the request's file, exit."""
         code = 1
         try:
-            self.in_copy = True
+            self.role = "copy"
             me = os.getpid()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.close(self.reply_fd)
-            os.close(self.question_fd)  # the questions are the server's to read
+            os.close(self.question_fd)  # the questions are the group's to read
+            question = json.loads(Path(request["question"]).read_text(encoding="utf-8"))
+            missing = [n for n in question["tests"] if n not in self.collected]
+            unfaithful = self.unfaithful or (
+                f"{missing[0]} is not among the tests collected from {self.modules}"
+                if missing
+                else None
+            )
+            if unfaithful:
+                Path(request["out"]).write_text(json.dumps({"fresh": unfaithful}), "utf-8")
+                code = FRESH_ANSWER
+                return
+            chosen = [self.collected[nodeid] for nodeid in question["tests"]]
             config = self.config
-            if request["file_order"]:
+            if question["file_order"]:
                 run = config.stash[RUN_KEY]
                 run.settings = dataclasses.replace(run.settings, order=FILE_ORDER)
-            config.args[:] = request["args"]
             recorder = _Recorder()
             config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
+            session.items = chosen
+            session.testscollected = len(chosen)
+            hook = config.hook
             try:
-                config.hook.pytest_collection(session=session)
-                config.hook.pytest_runtestloop(session=session)
+                # As pytest's collection ends for a fresh process's node ids.
+                hook.pytest_collection_modifyitems(session=session, config=config, items=chosen)
+                hook.pytest_collection_finish(session=session)
+                hook.pytest_runtestloop(session=session)
             except (pytest.Session.Failed, pytest.Session.Interrupted, pytest.UsageError):
-                pass  # -x, a collection error, a test not found: as in a fresh process
+                pass  # -x, a test not found: as in a fresh process
             except pytest.exit.Exception:
                 pass
             if os.getpid() == me:  # not a child a test forked and left running pytest
@@ -215,6 +355,15 @@ class ServerPlugin:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
+
+
+def evicted(groups: dict[Any, Group], limit: int = MAX_GROUPS) -> Any:
+    """The group to end before another starts: the least recently asked of those with no
+    question pending, once ``limit`` are running (``groups`` is in the order they were last
+    asked); None when there is room, or when every group is answering."""
+    if len(groups) < limit:
+        return None
+    return next((key for key, group in groups.items() if not group.pending), None)
 
 
 def _drained(fd: int) -> bool:
@@ -237,216 +386,3 @@ def serve_if_asked(config: pytest.Config) -> None:
         sys.dont_write_bytecode = False
     server = ServerPlugin(config, int(questions), int(replies))
     config.pluginmanager.register(server, "atom-gates-fork-server")
-
-
-# -- the checks' side ------------------------------------------------------------------------
-
-
-class _Server:
-    """One server process and the questions it is answering."""
-
-    def __init__(self, spec: ChildSpec, folder: Path) -> None:
-        self.spec = spec
-        self.folder = folder
-        self.log = folder / "server.log"
-        reply_read, reply_write = os.pipe()
-        question_read, question_write = os.pipe()
-        try:
-            with open(self.log, "wb") as log:
-                self.process = subprocess.Popen(
-                    [
-                        *spec.command,
-                        f"--atom-gates-report={folder / 'server.json'}",
-                        "-o",
-                        f"cache_dir={folder / 'cache'}",
-                    ],
-                    cwd=spec.cwd,
-                    env={**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}:{folder}"},
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(question_read, reply_write),
-                    start_new_session=True,  # its copies are stopped with it
-                )
-        except BaseException:
-            os.close(reply_read)
-            os.close(question_write)
-            raise
-        finally:
-            os.close(reply_write)
-            os.close(question_read)
-        self.replies = os.fdopen(reply_read, "r", encoding="utf-8")
-        self.questions = os.fdopen(question_write, "wb")
-        self.ready = threading.Event()
-        self.problem: str | None = None
-        self._pending: dict[str, tuple[threading.Event, list[int | None]]] = {}
-        self._lock = threading.Lock()
-        self._next = 0
-        self.ended = False
-        self.reader = threading.Thread(
-            target=self._read, daemon=True, name="atom-gates-fork-replies"
-        )
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.replies:
-            word, _, rest = line.strip().partition(" ")
-            if not self.ready.is_set():
-                self.problem = None if word == "ready" else rest
-                self.ready.set()
-                continue
-            with self._lock:
-                waiting = self._pending.pop(word, None)
-            if waiting is not None:
-                waiting[1].append(int(rest))
-                waiting[0].set()
-        # The server ended: whoever still waits gets no answer, and nobody asks it again.
-        if not self.ready.is_set():
-            self.problem = f"it ended before serving ({self._ending()})"
-            self.ready.set()
-        with self._lock:
-            self.ended = True
-            pending, self._pending = self._pending, {}
-        for event, code in pending.values():
-            code.append(None)
-            event.set()
-
-    def _ending(self) -> str:
-        code = self.process.wait()
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="backslashreplace")
-        except OSError:
-            text = ""
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith(("ERROR", "Fatal Python"))]
-        last = errors[0] if errors else (lines[-1] if lines else "no output")
-        return f"exit {code}: {last}"
-
-    def ask(self, question: Question, timeout: float) -> Answer | None:
-        """The answer; None when the server has ended (killed, say, by a test)."""
-        with self._lock:
-            if self.ended:
-                return None
-            self._next += 1
-            request = str(self._next)
-            event, code = self._pending[request] = (threading.Event(), [])
-        out = self.folder / f"{request}.json"
-        self._send(
-            {
-                "id": request,
-                "args": [self.spec.cli_id(n) for n in question.tests],
-                "file_order": question.file_order,
-                "out": str(out),
-            }
-        )
-        if not event.wait(timeout):
-            self._send({"kill": request})
-            event.wait(5)
-            raise subprocess.TimeoutExpired(self.process.args, timeout)
-        try:
-            outcomes = json.loads(out.read_text(encoding="utf-8"))
-            out.unlink()
-        except (OSError, ValueError):
-            outcomes = []
-        ended = code[0]
-        if ended is None:  # the server ended: a fresh process answers instead
-            return None
-        if ended < 0:
-            why = f"killed by {signal_name(-ended)}"
-        else:
-            why = f"exit {ended}: the forked copy wrote no outcome"
-        return Answer(tuple((n, o) for n, o in outcomes), "" if outcomes else why)
-
-    def _send(self, line: dict[str, Any]) -> None:
-        data = (json.dumps(line) + "\n").encode()
-        with self._lock:
-            try:
-                self.questions.write(data)
-                self.questions.flush()
-            except (OSError, ValueError):  # the server ended; its reader answers for it
-                pass
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):  # already gone
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.questions.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            self.process.wait()
-        self.stop()  # copies still running, if any
-        self.reader.join(10)  # it reads until the server and its copies are gone
-        if not self.reader.is_alive():
-            self.replies.close()
-
-
-class ForkedCopies:
-    """Answers each question in a forked copy of one server; where the server cannot serve,
-    or the question replays new-test repetitions, a fresh process answers (``fallback``)."""
-
-    mechanism = FORKED
-
-    def __init__(self, spec: ChildSpec, fallback: FreshProcesses) -> None:
-        self.spec = spec
-        self.fallback = fallback
-        self.forked = 0
-        self.unusable: str | None = None
-        """Why the server could not serve, if it could not."""
-        self.stopped = False
-        """Interrupted: no question is asked any more."""
-        self._server: _Server | None = None
-        self._folder = tempfile.TemporaryDirectory(prefix="atom-gates-forks-")
-        self._lock = threading.Lock()
-
-    def ask(self, question: Question, timeout: float) -> Answer:
-        if self.stopped:
-            return Answer((), "interrupted")
-        if any(n in self.spec.repetitions for n in question.tests):
-            # The server runs no new-test repetitions: a fresh process replays them.
-            return self.fallback.ask(question, timeout)
-        server = self._serving(timeout)
-        if server is None:
-            return self.fallback.ask(question, timeout)
-        answer = server.ask(question, timeout)
-        if answer is None:
-            with self._lock:
-                self.unusable = self.unusable or "its server ended while serving"
-            return self.fallback.ask(question, timeout)
-        with self._lock:
-            self.forked += 1
-        return answer
-
-    def _serving(self, timeout: float) -> _Server | None:
-        with self._lock:
-            if self.unusable is not None:
-                return None
-            if self._server is None:
-                try:
-                    self._server = _Server(self.spec, Path(self._folder.name))
-                except OSError as exc:
-                    self.unusable = f"its server could not start: {exc}"
-                    return None
-            server = self._server
-        if not server.ready.wait(timeout):
-            server.problem = f"its server did not start within {timeout:.0f} s"
-        if server.problem is not None:
-            with self._lock:
-                self.unusable = self.unusable or f"its server could not serve: {server.problem}"
-            server.stop()
-            return None
-        return server
-
-    def stop(self) -> None:
-        self.stopped = True
-        if self._server is not None:
-            self._server.stop()
-        self.fallback.stop()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        self._folder.cleanup()

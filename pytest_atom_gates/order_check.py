@@ -18,7 +18,7 @@ from functools import partial
 from pytest_atom_gates.check_commands import CheckCommands
 from pytest_atom_gates.check_runs import Budget, Parallel
 from pytest_atom_gates.check_verdicts import Verdicts, from_replay, progress_line
-from pytest_atom_gates.fork_server import ForkedCopies, fork_unavailable
+from pytest_atom_gates.forked_copies import ForkedCopies, fork_unavailable
 from pytest_atom_gates.gates.independence import (
     CHANCE,
     FAILS_ALONE,
@@ -58,6 +58,8 @@ class AloneChecker:
         """New tests the run repeated, and how many more times: the checks repeat them too."""
         self.engine: Engine = FreshProcesses(commands.child_spec({}))
         """What answers the checks' questions; set up for each ``check``."""
+        self.searched: dict[str, tuple[str, ...]] = {}
+        """Each victim's whole process in the run: what its polluter search looks into."""
 
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
@@ -105,8 +107,14 @@ class AloneChecker:
         return answers
 
     def fails_after(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
-        """Does ``victim`` fail when it runs right after ``tests``? None: no answer."""
-        return self._outcome_after(victim, tests, timeout, file_order=False, replays=FAILED)
+        """Does ``victim`` fail when it runs right after ``tests``? None: no answer.
+
+        A question of the polluter search: a forked copy may hold the modules of every test of
+        the victim's process (``searched``), so that one collection serves the whole search."""
+        context = self.searched.get(victim, ())
+        return self._outcome_after(
+            victim, tests, timeout, file_order=False, replays=FAILED, context=context
+        )
 
     def passes_after(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does the brittle ``test`` pass right after ``tests``, in file order? None: no answer."""
@@ -117,10 +125,18 @@ class AloneChecker:
         return self._outcome_after(test, (), timeout, file_order=False, replays=outcome)
 
     def _outcome_after(
-        self, test: str, tests: Sequence[str], timeout: float, *, file_order: bool, replays: str
+        self,
+        test: str,
+        tests: Sequence[str],
+        timeout: float,
+        *,
+        file_order: bool,
+        replays: str,
+        context: tuple[str, ...] = (),
     ) -> bool | None:
         try:
-            outcome = self.ask([*tests, test], timeout, file_order=file_order).outcome(test)
+            question = Question((*tests, test), file_order, context)
+            outcome = self.engine.ask(question, timeout).outcome(test)
         except (subprocess.TimeoutExpired, OSError):
             return None
         if outcome not in (FAILED, PASSED):
@@ -190,6 +206,8 @@ class AloneChecker:
             forked.forked if forked else 0,
             fresh.started,
             tuple(refreshed),
+            forked.handed_over if forked else 0,
+            forked.handed_over_reason if forked else None,
         )
         return result
 
@@ -246,6 +264,9 @@ class AloneChecker:
         )
         prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
+        for victim in victims:
+            process = ledger.process_of(victim)
+            self.searched[victim] = tuple(ledger.sequences.get(process or "", ()))
 
         fail_alone = [nodeid for nodeid, verdict, _ in checked if verdict == FAILS_ALONE]
         file_order = self._in_file_order(ledger, fail_alone, collected, budget, parallel)

@@ -33,6 +33,10 @@ class Question:
 
     tests: tuple[str, ...]
     file_order: bool = False
+    context: tuple[str, ...] = ()
+    """Tests whose modules a forked copy may have imported besides the question's own: the
+    tests of the run's process that a polluter search looks into. What a search finds is
+    replayed in a fresh process, which imports only its own."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class ChildSpec:
     cli_id: Callable[[str], str]
     repetitions: Mapping[str, int] = field(default_factory=dict)
     """New tests the run repeated, and how many more times: a question repeats them too."""
+    node_id: Callable[[str], str] = str
+    """A node id as the child's own collection names it (without pytest-xdist's suffix)."""
 
     def selection(self, nodeids: Sequence[str], folder: Path) -> list[str]:
         """The node ids as arguments; many go into an argument file, past the OS's limits."""

@@ -19,7 +19,7 @@ from pytest_atom_gates.cache import PluginCache, open_cache
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.features import Feature, Writer
-from pytest_atom_gates.fork_server import engine_choice_problem
+from pytest_atom_gates.forked_copies import engine_choice_problem
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_atom_gates.fork_server import ENGINE_ENV
+from pytest_atom_gates.forked_copies import ENGINE_ENV
 from pytest_atom_gates.ordering import shuffled_order
 from tests.conftest import Gates
 
@@ -151,6 +151,8 @@ def test_every_direction_gives_the_same_verdicts_with_either_engine(
             "forked": 0,
             "fresh_processes": engine["fresh_processes"],
             "refreshed": [],
+            "handed_over": 0,
+            "handed_over_reason": None,
         }
         assert engine["fresh_processes"] > 10
 
@@ -322,3 +324,91 @@ def test_a_test_that_kills_the_server_leaves_its_questions_to_fresh_processes(
         "its server ended while serving",
         0,
     )
+
+
+COUNTS_ITS_IMPORTS = (
+    "import pathlib\n\n"
+    "with pathlib.Path('imports.txt').open('a') as imports:\n    imports.write('imported\\n')\n\n"
+    "def test_one():\n    pass\n\n"
+    "def test_broken():\n    assert 0\n"
+)
+
+
+def test_one_collection_serves_every_question_about_the_same_modules(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """A test that fails alone too is asked about twice, alone and in file order, both about
+    its module alone: forked copies of one group answer both, so the module is imported once
+    for the checks (fresh processes: once each)."""
+    pytester.makepyfile(test_counted=COUNTS_ITS_IMPORTS)
+    run = gates.run(*ARGS)
+    assert verdicts(run.report) == {"test_counted.py::test_broken": ("fails-alone", (), False)}
+    imports = (pytester.path / "imports.txt").read_text().splitlines()
+    # The run imports it once; the checks once (a group) or once per question (fresh).
+    assert len(imports) == (2 if check_engine == "fork" else 3)
+    if check_engine == "fork":
+        assert run.verdict("TQ-01")["data"]["engine"]["forked"] == 2
+
+
+THREAD_ON_IMPORT = (
+    "import threading, time\n\n"
+    "threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n\n"
+    "def test_threaded():\n    assert 0\n"
+)
+
+
+def test_a_module_that_starts_a_thread_on_import_is_left_to_fresh_processes(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """A fork copies only the thread that forks: the questions about a module that starts a
+    thread when imported go to fresh processes, and the summary says so; the others are
+    answered by forked copies."""
+    pytester.makepyfile(test_threads=THREAD_ON_IMPORT, test_plain=OTHERS["test_plain"])
+    run = gates.run(*ARGS)
+    assert verdicts(run.report) == {
+        "test_threads.py::test_threaded": ("fails-alone", (), False),
+        "test_plain.py::test_broken": ("fails-alone", (), False),
+    }
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    reason = "2 threads run after collecting test_threads.py; a fork copies them broken"
+    assert engine == {
+        "mechanism": "forked copies",
+        "fallback": None,
+        "forked": 2,
+        "fresh_processes": 2,
+        "refreshed": [],
+        "handed_over": 2,
+        "handed_over_reason": reason,
+    }
+    run.result.stdout.fnmatch_lines(
+        [
+            "TQ-01's checks: 2 questions answered by forked copies of one pytest process, "
+            f"2 fresh processes; 2 questions handed to fresh processes: {reason}"
+        ]
+    )
+
+
+PER_PROCESS_ID = (
+    "import os, pytest\n\n"
+    "@pytest.mark.parametrize('pid', [os.getpid()])\n"
+    "def test_named_by_its_process(pid):\n    assert 0\n"
+)
+
+
+def test_a_test_a_fresh_process_would_not_find_gets_the_same_answer_from_either_engine(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """A node id that exists only in the run (here, its process id is in it): a fresh process
+    says it is not found; a copy cannot find it either and hands the question to one."""
+    pytester.makepyfile(test_pid=PER_PROCESS_ID)
+    run = gates.run(*ARGS)
+    ((nodeid, (result, polluters, _)),) = verdicts(run.report).items()
+    assert (result, polluters) == ("inconclusive", ())
+    (check,) = run.report["order_checks"]
+    assert check["detail"].startswith("the alone-run gave no result (exit 4: ERROR: not found:")
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    if check_engine == "fork":
+        assert (engine["forked"], engine["fresh_processes"], engine["handed_over"]) == (0, 1, 1)
+        assert engine["handed_over_reason"] == (
+            f"{nodeid} is not among the tests collected from test_pid.py"
+        )

@@ -390,13 +390,19 @@ def test_a_failed_test_left_without_its_file_order_run_is_listed(
     )
 
 
-def _count_processes(name: str) -> str:
-    """A module line that counts the pytest processes importing it, in file ``name``."""
+def _count_runs(name: str) -> str:
+    """Module lines that count the runs of the module's tests (the run's, each question's) in
+    file ``name``: ``RUN`` is the number of this one."""
     return (
+        "import pytest\n"
         "from pathlib import Path\n"
-        f"_count = Path({name!r})\n"
-        "_count.write_text(str(int(_count.read_text()) + 1 if _count.exists() else 1))\n"
-        "RUN = int(_count.read_text())\n"
+        "RUN = 0\n\n"
+        "@pytest.fixture(scope='module', autouse=True)\n"
+        "def _counted():\n"
+        "    global RUN\n"
+        f"    count = Path({name!r})\n"
+        "    RUN = int(count.read_text()) + 1 if count.exists() else 1\n"
+        "    count.write_text(str(RUN))\n\n"
     )
 
 
@@ -404,9 +410,9 @@ def _count_processes(name: str) -> str:
 def test_a_test_that_passes_once_in_file_order_is_flaky_not_brittle(
     pytester: pytest.Pytester, gates: Gates, before: int
 ) -> None:
-    # It passes in the third process only: the file-order run, after the run and the alone-run.
+    # It passes in the third run only: the file-order run, after the run and the alone-run.
     pytester.makepyfile(
-        test_flaky=_count_processes("runs")
+        test_flaky=_count_runs("runs")
         + "def test_before(): pass\n" * before
         + "def test_flaky():\n    assert RUN == 3\n"
     )
@@ -432,7 +438,7 @@ def test_the_file_order_run_keeps_the_selection_and_serves_a_whole_module_at_onc
 ) -> None:
     pytester.makepyfile(
         state=STATE,
-        test_sel=_count_processes("runs") + "import pytest, state\n"
+        test_sel=_count_runs("runs") + "import pytest, state\n"
         "from pathlib import Path\n"
         "@pytest.mark.danger\n"
         "def test_drop():\n    Path('dropped').touch()\n    state.flags['a'] = True\n"

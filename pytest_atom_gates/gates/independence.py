@@ -69,6 +69,10 @@ class CheckEngine:
     refreshed: tuple[str, ...] = ()
     """Tests whose set found in forked copies did not reproduce in a fresh process: checked
     again in fresh processes."""
+    handed_over: int = 0
+    """Questions a forked copy could not answer as a fresh process would, so one answered."""
+    handed_over_reason: str | None = None
+    """Why, for the first of them."""
 
 
 @dataclass
@@ -187,6 +191,11 @@ def engine_text(engine: CheckEngine) -> str:
         text = f"{fresh} fresh process{'' if fresh == 1 else 'es'}"
         if engine.fallback:
             text += f" (no forked copies: {engine.fallback})"
+    if engine.handed_over:
+        text += (
+            f"; {engine.handed_over} question{'' if engine.handed_over == 1 else 's'} "
+            f"handed to fresh processes: {engine.handed_over_reason}"
+        )
     if engine.refreshed:
         text += (
             f"; {len(engine.refreshed)} checked again in fresh processes, their set found in "

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from pytest_atom_gates.fork_server import ENGINE_ENV, fork_unavailable
+from pytest_atom_gates.fork_server import Group, evicted
+from pytest_atom_gates.forked_copies import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
 
 
@@ -40,6 +41,18 @@ from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, eng
             "4 fresh processes; 2 checked again in fresh processes, their set found in forked "
             "copies not reproduced in a fresh one",
         ),
+        (
+            CheckEngine(FORKED, None, 2, 2, (), 2, "3 threads run after collecting t.py"),
+            "TQ-01's checks: 2 questions answered by forked copies of one pytest process, "
+            "2 fresh processes; 2 questions handed to fresh processes: 3 threads run after "
+            "collecting t.py",
+        ),
+        (
+            CheckEngine(FORKED, None, 9, 1, (), 1, "t.py::a is not among the tests collected"),
+            "TQ-01's checks: 9 questions answered by forked copies of one pytest process, "
+            "1 fresh process; 1 question handed to fresh processes: t.py::a is not among the "
+            "tests collected",
+        ),
     ],
 )
 def test_the_summary_says_what_answered(engine: CheckEngine, text: str) -> None:
@@ -57,3 +70,22 @@ def test_forked_copies_unless_asked_or_impossible(monkeypatch: pytest.MonkeyPatc
     assert fork_unavailable({}) == "fork() is unsafe with macOS system frameworks"
     monkeypatch.delattr(os, "fork")
     assert fork_unavailable({}) == "this platform has no fork()"
+
+
+def _group(pid: int, *pending: str) -> Group:
+    return Group(pid, requests=-1, replies=-1, pending=set(pending))
+
+
+@pytest.mark.parametrize(
+    ("groups", "limit", "leaving"),
+    [
+        ({("a.py",): _group(1), ("b.py",): _group(2)}, 3, None),  # room for one more
+        ({("a.py",): _group(1), ("b.py",): _group(2)}, 2, ("a.py",)),  # least recently asked
+        ({("a.py",): _group(1, "7"), ("b.py",): _group(2)}, 2, ("b.py",)),  # a is answering
+        ({("a.py",): _group(1, "7"), ("b.py",): _group(2, "8")}, 2, None),  # all answering
+    ],
+)
+def test_the_group_that_leaves_is_the_least_recently_asked_idle_one(
+    groups: dict[tuple[str, ...], Group], limit: int, leaving: tuple[str, ...] | None
+) -> None:
+    assert evicted(groups, limit) == leaving
