@@ -520,7 +520,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "TQ-01: at most this many questions (runs of failed tests alone, after earlier tests, "
         "in a forked copy or a fresh process) check the failed tests for order dependence.",
         "a whole number >= 0",
-        default="200",
+        default="1000",
         parse=parse_count,
     ),
     OptionSpec(
