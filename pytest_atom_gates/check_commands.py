@@ -151,4 +151,12 @@ class CheckCommands:
             *self.extra_args,
         ]
         env = {k: v for k, v in self.environment.items() if k not in _CHILD_ENV_DROP}
-        return ChildSpec(command, self.invocation_dir, env, self.cli_id, repetitions, self.plain_id)
+        return ChildSpec(
+            command,
+            self.invocation_dir,
+            env,
+            self.cli_id,
+            repetitions,
+            self.plain_id,
+            [str(arg) for arg in self.config.args],
+        )

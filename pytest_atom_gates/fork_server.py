@@ -40,6 +40,9 @@ from pytest_atom_gates.settings import FILE_ORDER
 SERVE_ENV = "ATOM_GATES_FORK_SERVER"
 """Set in a server's environment: the file descriptors it reads questions from and replies on
 (not standard input, which pytest's capture replaces), and its folder."""
+THREADS = "threads"
+"""A group's first reply when its modules start threads on import: it cannot fork, so the
+server answers its questions with copies of itself that collect their own tests."""
 FRESH_ANSWER = 3
 """A copy's exit status when a fresh process must answer its question instead: its group could
 not collect the question's tests as a fresh process would."""
@@ -82,8 +85,11 @@ class Group:
     """The pipe the server writes its questions to."""
     replies: int
     """The pipe it says on when each copy has ended."""
-    pending: set[str] = dataclasses.field(default_factory=set)
+    pending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    """The questions it was handed that have no answer yet, by id."""
     buffered: bytes = b""
+    threads: str | None = None
+    """Why it could not fork its copies: its modules start threads when imported."""
 
     def send(self, line: bytes) -> None:
         with contextlib.suppress(OSError):  # it ended: its replies say so
@@ -119,7 +125,8 @@ class ServerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self) -> bool | None:
-        return None if self.role == "group" else True  # only a group collects
+        # Only a group, or a copy of the server that collects its own tests, collects.
+        return None if self.role in ("group", "collecting copy") else True
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(
@@ -133,7 +140,7 @@ class ServerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        if self.role == "copy":
+        if self.role in ("copy", "collecting copy"):
             return None  # pytest's own loop runs the copy's tests
         sys.stdout.flush()
         sys.stderr.flush()
@@ -157,14 +164,29 @@ class ServerPlugin:
             self._reply(f"unusable {threads} threads run after start-up; a fork copies them broken")
             return
         self._reply("ready")
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        signal.set_wakeup_fd(wake_write)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
         groups: dict[tuple[str, ...], Group] = {}  # the most recently asked last
+        threaded: dict[tuple[str, ...], str] = {}  # sets of modules that start threads
+        copies: dict[int, str] = {}  # the server's own copies: pid, request id
         buffered = b""
         while True:
-            watched = [self.question_fd, *(g.replies for g in groups.values())]
+            watched = [self.question_fd, wake_read, *(g.replies for g in groups.values())]
             readable, _, _ = select.select(watched, [], [])
+            if wake_read in readable:
+                while _drained(wake_read):
+                    pass
+            self._reap(copies, every=False)
             for key, group in list(groups.items()):
                 if group.replies in readable and not self._relay(group):
                     del groups[key]
+                    if group.threads is not None:
+                        threaded[key] = group.threads
+                        for request in group.pending.values():
+                            self._collecting_copy(session, request, groups, copies)
             if self.question_fd not in readable:
                 continue
             chunk = os.read(self.question_fd, 1 << 16)
@@ -175,30 +197,60 @@ class ServerPlugin:
             for line in lines:
                 request = json.loads(line)
                 if "kill" in request:
+                    for pid in [p for p, r in copies.items() if r == request["kill"]]:
+                        os.kill(pid, signal.SIGKILL)
                     for group in groups.values():
                         if request["kill"] in group.pending:
                             group.send(line)
                     continue
                 key = tuple(request.pop("modules"))
+                if key in threaded:
+                    self._collecting_copy(session, request, groups, copies)
+                    continue
                 group = groups.pop(key) if key in groups else self._group(session, key, groups)
                 groups[key] = group
-                group.pending.add(request["id"])
+                group.pending[request["id"]] = request
                 group.send(json.dumps(request).encode())
+        for pid in copies:
+            os.kill(pid, signal.SIGKILL)
         for group in groups.values():
             group.close()
+
+    def _collecting_copy(
+        self,
+        session: pytest.Session,
+        request: dict[str, Any],
+        groups: dict[Any, Group],
+        copies: dict[int, str],
+    ) -> None:
+        """Answer ``request`` in a copy of the server that collects its own tests, as a fresh
+        process would: for modules that start threads on import, which a group cannot fork."""
+        pid = os.fork()
+        if pid:
+            copies[pid] = request["id"]
+            return
+        for group in groups.values():
+            os.close(group.requests)
+            os.close(group.replies)
+        self._answer(session, request, collecting=True)
 
     def _relay(self, group: Group) -> bool:
         """Pass on what ``group`` replied; False once it has ended."""
         chunk = os.read(group.replies, 1 << 16)
         if not chunk:
-            for request in group.pending:
-                self._reply(f"{request} {LOST}")
+            if group.threads is None:
+                for request in group.pending:
+                    self._reply(f"{request} {LOST}")
             group.close()
             return False
         group.buffered += chunk
         *lines, group.buffered = group.buffered.split(b"\n")
         for line in lines:
-            group.pending.discard(line.split(b" ", 1)[0].decode())
+            word, _, rest = line.decode().partition(" ")
+            if word == THREADS:
+                group.threads = rest
+                continue
+            group.pending.pop(word, None)
             os.write(self.reply_fd, line + b"\n")
         return True
 
@@ -225,7 +277,14 @@ class ServerPlugin:
                 os.close(group.replies)
             self.question_fd, self.reply_fd = requests_read, replies_write
             self._collect(session, modules)
-            self._serve_copies(session)
+            threads = _threads()
+            if threads > 1:
+                self._reply(
+                    f"{THREADS} {threads} threads run after collecting {self.modules}; a fork "
+                    "copies them broken"
+                )
+            else:
+                self._serve_copies(session)
             code = 0
         except BaseException:
             traceback.print_exc()
@@ -293,28 +352,62 @@ class ServerPlugin:
         for pid in copies:
             os.kill(pid, signal.SIGKILL)
 
-    def _reap(self, copies: dict[int, str]) -> None:
+    def _run(
+        self, session: pytest.Session, question: dict[str, Any], *, collecting: bool
+    ) -> _Recorder:
+        """Run the question's tests through pytest's own protocol; what each did."""
+        config = self.config
+        if question["file_order"]:
+            run = config.stash[RUN_KEY]
+            run.settings = dataclasses.replace(run.settings, order=FILE_ORDER)
+        recorder = _Recorder()
+        config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
+        hook = config.hook
+        try:
+            if collecting:
+                config.args[:] = question["args"]
+                hook.pytest_collection(session=session)
+            else:
+                chosen = [self.collected[nodeid] for nodeid in question["tests"]]
+                session.items = chosen
+                session.testscollected = len(chosen)
+                # As pytest's collection ends for a fresh process's node ids.
+                hook.pytest_collection_modifyitems(session=session, config=config, items=chosen)
+                hook.pytest_collection_finish(session=session)
+            hook.pytest_runtestloop(session=session)
+        except (pytest.Session.Failed, pytest.Session.Interrupted, pytest.UsageError):
+            pass  # -x, a test not found: as in a fresh process
+        except pytest.exit.Exception:
+            pass
+        return recorder
+
+    def _reap(self, copies: dict[int, str], *, every: bool = True) -> None:
+        """Say how each copy that has ended ended. ``every``: every child of this process is a
+        copy (a group's); the server's other children are groups, reaped when they end."""
         while copies:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG) if every else _first_ended(copies)
             if pid == 0:
                 return
             request = copies.pop(pid, None)
             if request is not None:
                 self._reply(f"{request} {os.waitstatus_to_exitcode(status)}")
 
-    def _answer(self, session: pytest.Session, request: dict[str, Any]) -> None:
+    def _answer(
+        self, session: pytest.Session, request: dict[str, Any], *, collecting: bool = False
+    ) -> None:
         """In a forked copy: run the question's tests as a fresh process would, write their
-        outcomes to the request's file, exit."""
+        outcomes to the request's file, exit. A ``collecting`` copy (of the server) collects
+        them itself; a group's copy takes them from the group's collection."""
         code = 1
         try:
-            self.role = "copy"
+            self.role = "collecting copy" if collecting else "copy"
             me = os.getpid()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.close(self.reply_fd)
             os.close(self.question_fd)  # the questions are the group's to read
             question = json.loads(Path(request["question"]).read_text(encoding="utf-8"))
-            missing = [n for n in question["tests"] if n not in self.collected]
+            missing = [n for n in question["tests"] if n not in self.collected and not collecting]
             unfaithful = self.unfaithful or (
                 f"{missing[0]} is not among the tests collected from {self.modules}"
                 if missing
@@ -324,25 +417,7 @@ class ServerPlugin:
                 Path(request["out"]).write_text(json.dumps({"fresh": unfaithful}), "utf-8")
                 code = FRESH_ANSWER
                 return
-            chosen = [self.collected[nodeid] for nodeid in question["tests"]]
-            config = self.config
-            if question["file_order"]:
-                run = config.stash[RUN_KEY]
-                run.settings = dataclasses.replace(run.settings, order=FILE_ORDER)
-            recorder = _Recorder()
-            config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
-            session.items = chosen
-            session.testscollected = len(chosen)
-            hook = config.hook
-            try:
-                # As pytest's collection ends for a fresh process's node ids.
-                hook.pytest_collection_modifyitems(session=session, config=config, items=chosen)
-                hook.pytest_collection_finish(session=session)
-                hook.pytest_runtestloop(session=session)
-            except (pytest.Session.Failed, pytest.Session.Interrupted, pytest.UsageError):
-                pass  # -x, a test not found: as in a fresh process
-            except pytest.exit.Exception:
-                pass
+            recorder = self._run(session, question, collecting=collecting)
             if os.getpid() == me:  # not a child a test forked and left running pytest
                 recorder.ledger.finish()
                 outcomes = [[n, o] for n, o in recorder.ledger.outcomes()]
@@ -364,6 +439,15 @@ def evicted(groups: dict[Any, Group], limit: int = MAX_GROUPS) -> Any:
     if len(groups) < limit:
         return None
     return next((key for key, group in groups.items() if not group.pending), None)
+
+
+def _first_ended(pids: dict[int, str]) -> tuple[int, int]:
+    """The first of ``pids`` that has ended, and its wait status; (0, 0) when none has."""
+    for pid in pids:
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            return ended, status
+    return 0, 0
 
 
 def _drained(fd: int) -> bool:

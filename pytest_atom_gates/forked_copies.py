@@ -77,6 +77,8 @@ class _Server:
                         f"--atom-gates-report={folder / 'server.json'}",
                         "-o",
                         f"cache_dir={folder / 'cache'}",
+                        # The run's own paths: its root and its first conftests are the run's.
+                        *spec.arguments(spec.start_args, folder),
                     ],
                     cwd=spec.cwd,
                     env={**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}:{folder}"},
@@ -155,6 +157,7 @@ class _Server:
             json.dumps(
                 {
                     "tests": [spec.node_id(n) for n in question.tests],
+                    "args": [spec.cli_id(n) for n in question.tests],
                     "file_order": question.file_order,
                 }
             ),

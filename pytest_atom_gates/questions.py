@@ -82,9 +82,17 @@ class ChildSpec:
     node_id: Callable[[str], str] = str
     """A node id as the child's own collection names it (without pytest-xdist's suffix)."""
 
+    start_args: Sequence[str] = ()
+    """The run's own paths and node ids (pytest's ``config.args``): a server starts with them,
+    so that its root directory and its first conftests are the run's."""
+
     def selection(self, nodeids: Sequence[str], folder: Path) -> list[str]:
         """The node ids as arguments; many go into an argument file, past the OS's limits."""
-        args = [self.cli_id(n) for n in nodeids]
+        return self.arguments([self.cli_id(n) for n in nodeids], folder)
+
+    def arguments(self, args: Sequence[str], folder: Path) -> list[str]:
+        """``args``, or an argument file in ``folder`` that holds them when they are many."""
+        args = list(args)
         if len(args) <= INLINE_LIMIT or not ARGS_FILES:
             return args
         args_file = folder / "selection.txt"

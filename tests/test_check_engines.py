@@ -357,12 +357,12 @@ THREAD_ON_IMPORT = (
 )
 
 
-def test_a_module_that_starts_a_thread_on_import_is_left_to_fresh_processes(
+def test_a_module_that_starts_a_thread_on_import_is_answered_by_copies_that_collect_it(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    """A fork copies only the thread that forks: the questions about a module that starts a
-    thread when imported go to fresh processes, and the summary says so; the others are
-    answered by forked copies."""
+    """A fork copies only the thread that forks, so a group whose modules start a thread when
+    imported (NumPy's BLAS does) forks no copy: copies of the server answer its questions,
+    each collecting the module itself, after the fork, as a fresh process would."""
     pytester.makepyfile(test_threads=THREAD_ON_IMPORT, test_plain=OTHERS["test_plain"])
     run = gates.run(*ARGS)
     assert verdicts(run.report) == {
@@ -370,22 +370,51 @@ def test_a_module_that_starts_a_thread_on_import_is_left_to_fresh_processes(
         "test_plain.py::test_broken": ("fails-alone", (), False),
     }
     engine = run.verdict("TQ-01")["data"]["engine"]
-    reason = "2 threads run after collecting test_threads.py; a fork copies them broken"
     assert engine == {
         "mechanism": "forked copies",
         "fallback": None,
-        "forked": 2,
-        "fresh_processes": 2,
+        "forked": 4,
+        "fresh_processes": 0,
         "refreshed": [],
-        "handed_over": 2,
-        "handed_over_reason": reason,
+        "handed_over": 0,
+        "handed_over_reason": None,
     }
-    run.result.stdout.fnmatch_lines(
-        [
-            "TQ-01's checks: 2 questions answered by forked copies of one pytest process, "
-            f"2 fresh processes; 2 questions handed to fresh processes: {reason}"
-        ]
-    )
+
+
+SUB_DIRECTORY_CONFTEST = (
+    "import builtins\n\ndef pytest_sessionstart(session):\n    builtins.DB_READY = True\n"
+)
+SUB_DIRECTORY_TESTS = """import builtins, pytest
+
+pytestmark = pytest.mark.atom_gates_keep_order
+
+def test_polluter():
+    builtins.DB_READY = False
+
+def test_victim():
+    assert getattr(builtins, "DB_READY", None) is True
+"""
+
+
+def test_a_conftest_of_the_runs_own_directory_starts_the_server_as_it_started_the_run(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """``pytest checks`` loads ``checks/conftest.py`` before the session starts, so its
+    ``pytest_sessionstart`` runs; the server starts with the run's own paths, so in every copy
+    too, and the victim is named with its polluter by either engine."""
+    pytester.makeini("[pytest]\n")
+    checks = pytester.mkdir("checks")
+    (checks / "conftest.py").write_text(SUB_DIRECTORY_CONFTEST)
+    (checks / "test_v.py").write_text(SUB_DIRECTORY_TESTS)
+    pytester.syspathinsert()
+    run = gates.run(*ARGS, "checks", "--atom-gates-seed=1")
+    assert verdicts(run.report) == {
+        "checks/test_v.py::test_victim": (
+            "order-dependent",
+            ("checks/test_v.py::test_polluter",),
+            False,
+        )
+    }
 
 
 PER_PROCESS_ID = (
