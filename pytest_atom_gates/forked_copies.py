@@ -99,7 +99,7 @@ class _Server:
         self.questions = os.fdopen(question_write, "wb")
         self.ready = threading.Event()
         self.problem: str | None = None
-        self._pending: dict[str, tuple[threading.Event, list[int | None]]] = {}
+        self._pending: dict[str, tuple[threading.Event, list[int | str | None]]] = {}
         self._lock = threading.Lock()
         self._next = 0
         self.ended = False
@@ -118,7 +118,7 @@ class _Server:
             with self._lock:
                 waiting = self._pending.pop(word, None)
             if waiting is not None:
-                waiting[1].append(None if rest == LOST else int(rest))
+                waiting[1].append(rest if rest == LOST else int(rest))
                 waiting[0].set()
         # The server ended: whoever still waits gets no answer, and nobody asks it again.
         if not self.ready.is_set():
@@ -188,6 +188,8 @@ class _Server:
         ended = code[0]
         if ended is None:  # the server ended: a fresh process answers instead
             return None
+        if isinstance(ended, str):  # LOST: the server goes on, a new group answers next time
+            raise FreshAnswer("the group its copy was forked from ended first (a test killed it?)")
         if ended == FRESH_ANSWER and isinstance(outcomes, dict):
             raise FreshAnswer(str(outcomes.get("fresh")))
         if ended < 0:

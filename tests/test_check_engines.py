@@ -295,16 +295,20 @@ def test_the_server_keeps_bytecode_out_of_the_project(
     assert sorted(p.name for p in pytester.path.rglob("__pycache__")) == []
 
 
-KILLS_ITS_SERVER = """import os, signal
+KILLS = """import os, signal
 
 def _command_line(pid):
-    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+    with open(f"/proc/{{pid}}/cmdline", "rb") as handle:
         return handle.read()
 
-def test_kills_its_server():
+def _parent(pid):
+    with open(f"/proc/{{pid}}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+def test_kills():
     child = b"--atom-gates-order-checks=0" in _command_line(os.getpid())
     if child and b"--atom-gates-order-checks=0" in _command_line(os.getppid()):
-        os.kill(os.getppid(), signal.SIGKILL)  # in a forked copy: its server
+        os.kill({whom}, signal.SIGKILL)  # in a forked copy
     assert 0
 """
 
@@ -313,17 +317,39 @@ def test_kills_its_server():
 def test_a_test_that_kills_the_server_leaves_its_questions_to_fresh_processes(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    pytester.makepyfile(test_killer=KILLS_ITS_SERVER)
+    """A copy's parent is its group, whose parent is the server."""
+    pytester.makepyfile(test_killer=KILLS.format(whom="_parent(os.getppid())"))
     run = gates.run(*ARGS)
-    assert verdicts(run.report) == {
-        "test_killer.py::test_kills_its_server": ("fails-alone", (), False)
-    }
+    assert verdicts(run.report) == {"test_killer.py::test_kills": ("fails-alone", (), False)}
     engine = run.verdict("TQ-01")["data"]["engine"]
     assert (engine["mechanism"], engine["fallback"], engine["forked"]) == (
         "fresh processes",
         "its server ended while serving",
         0,
     )
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/cmdline"), reason="needs /proc")
+def test_a_test_that_kills_its_group_leaves_that_question_to_a_fresh_process(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The server goes on: each question whose group a test killed goes to a fresh process,
+    and the next question gets a new group."""
+    pytester.makepyfile(test_killer=KILLS.format(whom="os.getppid()"))
+    run = gates.run(*ARGS)
+    assert verdicts(run.report) == {"test_killer.py::test_kills": ("fails-alone", (), False)}
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    assert engine == {
+        "mechanism": "fresh processes",
+        "fallback": None,
+        "forked": 0,
+        "fresh_processes": 2,  # the alone-run and the file-order run
+        "refreshed": [],
+        "handed_over": 2,
+        "handed_over_reason": (
+            "the group its copy was forked from ended first (a test killed it?)"
+        ),
+    }
 
 
 COUNTS_ITS_IMPORTS = (
