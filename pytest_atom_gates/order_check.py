@@ -481,7 +481,9 @@ class AloneChecker:
         position = {nodeid: i for i, nodeid in enumerate(collected)}
         runs: list[tuple[list[str], list[str]]] = []
         answers: dict[str, tuple[bool, tuple[str, ...]] | str | None] = {}
-        for module, members in by_module.items():
+        # The modules whose alone-runs came last first: their groups are the server's
+        # most recent, and still there to answer (fork_server.MAX_GROUPS).
+        for module, members in reversed(by_module.items()):
             if any(member not in position for member in members):
                 answers.update(dict.fromkeys(members, "the collection order is unknown"))
                 continue
