@@ -42,8 +42,11 @@ SERVE_ENV = "ATOM_GATES_FORK_SERVER"
 """Set in a server's environment: the file descriptors it reads questions from and replies on
 (not standard input, which pytest's capture replaces), and its folder."""
 THREADS = "threads"
-"""A group's first reply when its modules start threads on import: it cannot fork, so the
-server answers its questions with copies of itself that collect their own tests."""
+"""A group's first reply when its modules start threads on import: it cannot fork, so its
+questions go to the ``COLLECTING`` group, whose copies collect their own tests."""
+COLLECTING: tuple[str, ...] = ()
+"""The key of the group that collects nothing (every question names a module): each of its
+copies collects its own tests after the fork, as a fresh process would."""
 FRESH_ANSWER = 3
 """A copy's exit status when a fresh process must answer its question instead: its group could
 not collect the question's tests as a fresh process would."""
@@ -166,32 +169,22 @@ class ServerPlugin:
             self._reply(f"unusable {threads} threads run after start-up; a fork copies them broken")
             return
         self._reply("ready")
-        # What the server holds now is never collected: a group's garbage collections would
-        # copy every page of it.
+        # What the server holds now is left out of garbage collection: a group's collections
+        # would copy every page of it. Each copy takes it back (``_answer``).
         gc.freeze()
-        wake_read, wake_write = os.pipe()
-        os.set_blocking(wake_read, False)
-        os.set_blocking(wake_write, False)
-        signal.set_wakeup_fd(wake_write)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
         groups: dict[tuple[str, ...], Group] = {}  # the most recently asked last
-        threaded: dict[tuple[str, ...], str] = {}  # sets of modules that start threads
-        copies: dict[int, str] = {}  # the server's own copies: pid, request id
+        threaded: set[tuple[str, ...]] = set()  # sets of modules that start threads
         buffered = b""
         while True:
-            watched = [self.question_fd, wake_read, *(g.replies for g in groups.values())]
+            watched = [self.question_fd, *(g.replies for g in groups.values())]
             readable, _, _ = select.select(watched, [], [])
-            if wake_read in readable:
-                while _drained(wake_read):
-                    pass
-            self._reap(copies, every=False)
             for key, group in list(groups.items()):
                 if group.replies in readable and not self._relay(group):
                     del groups[key]
                     if group.threads is not None:
-                        threaded[key] = group.threads
+                        threaded.add(key)
                         for request in group.pending.values():
-                            self._collecting_copy(session, request, groups, copies)
+                            self._hand(session, COLLECTING, request, groups)
             if self.question_fd not in readable:
                 continue
             chunk = os.read(self.question_fd, 1 << 16)
@@ -202,42 +195,28 @@ class ServerPlugin:
             for line in lines:
                 request = json.loads(line)
                 if "kill" in request:
-                    for pid in [p for p, r in copies.items() if r == request["kill"]]:
-                        os.kill(pid, signal.SIGKILL)
                     for group in groups.values():
                         if request["kill"] in group.pending:
                             group.send(line)
                     continue
                 key = tuple(request.pop("modules"))
-                if key in threaded:
-                    self._collecting_copy(session, request, groups, copies)
-                    continue
-                group = groups.pop(key) if key in groups else self._group(session, key, groups)
-                groups[key] = group
-                group.pending[request["id"]] = request
-                group.send(json.dumps(request).encode())
-        for pid in copies:
-            os.kill(pid, signal.SIGKILL)
+                self._hand(session, COLLECTING if key in threaded else key, request, groups)
         for group in groups.values():
             group.close()
 
-    def _collecting_copy(
+    def _hand(
         self,
         session: pytest.Session,
+        key: tuple[str, ...],
         request: dict[str, Any],
-        groups: dict[Any, Group],
-        copies: dict[int, str],
+        groups: dict[tuple[str, ...], Group],
     ) -> None:
-        """Answer ``request`` in a copy of the server that collects its own tests, as a fresh
-        process would: for modules that start threads on import, which a group cannot fork."""
-        pid = os.fork()
-        if pid:
-            copies[pid] = request["id"]
-            return
-        for group in groups.values():
-            os.close(group.requests)
-            os.close(group.replies)
-        self._answer(session, request, collecting=True)
+        """Give ``request`` to the group of ``key``, started if need be; it is then the most
+        recently asked."""
+        group = groups.pop(key) if key in groups else self._group(session, key, groups)
+        groups[key] = group
+        group.pending[request["id"]] = request
+        group.send(json.dumps(request).encode())
 
     def _relay(self, group: Group) -> bool:
         """Pass on what ``group`` replied; False once it has ended."""
@@ -262,7 +241,8 @@ class ServerPlugin:
     def _group(
         self, session: pytest.Session, modules: tuple[str, ...], groups: dict[Any, Group]
     ) -> Group:
-        """Fork a group that collects ``modules``, making room for it first."""
+        """Fork a group that collects ``modules`` (``COLLECTING``: nothing, its copies collect
+        their own tests), making room for it first."""
         leaving = evicted(groups)
         if leaving is not None:
             groups.pop(leaving).close()
@@ -281,16 +261,20 @@ class ServerPlugin:
                 os.close(group.requests)
                 os.close(group.replies)
             self.question_fd, self.reply_fd = requests_read, replies_write
-            self._collect(session, modules)
-            threads = _threads()
-            if threads > 1:
-                self._reply(
-                    f"{THREADS} {threads} threads run after collecting {self.modules}; a fork "
-                    "copies them broken"
-                )
-            else:
-                gc.freeze()  # the same for its copies, of what it collected
+            if modules == COLLECTING:
+                self.role = "serving collecting copies"
                 self._serve_copies(session)
+            else:
+                self._collect(session, modules)
+                threads = _threads()
+                if threads > 1:
+                    self._reply(
+                        f"{THREADS} {threads} threads run after collecting {self.modules}; a "
+                        "fork copies them broken"
+                    )
+                else:
+                    gc.freeze()  # the same for its copies, of what it collected
+                    self._serve_copies(session)
             code = 0
         except BaseException:
             traceback.print_exc()
@@ -311,15 +295,10 @@ class ServerPlugin:
             stopped = exc
         except pytest.exit.Exception as exc:
             stopped = exc
-        threads = _threads()
         if stopped is not None:
             self.unfaithful = f"collecting {self.modules} stopped: {stopped}"
         elif session.testsfailed:
             self.unfaithful = f"collecting {self.modules} gave errors"
-        elif threads > 1:
-            self.unfaithful = (
-                f"{threads} threads run after collecting {self.modules}; a fork copies them broken"
-            )
         self.role = "serving"
 
     def _serve_copies(self, session: pytest.Session) -> None:
@@ -353,7 +332,8 @@ class ServerPlugin:
                     continue
                 pid = os.fork()
                 if pid == 0:
-                    self._answer(session, request)
+                    collecting = self.role == "serving collecting copies"
+                    self._answer(session, request, collecting=collecting)
                 copies[pid] = request["id"]
         for pid in copies:
             os.kill(pid, signal.SIGKILL)
@@ -387,11 +367,10 @@ class ServerPlugin:
             pass
         return recorder
 
-    def _reap(self, copies: dict[int, str], *, every: bool = True) -> None:
-        """Say how each copy that has ended ended. ``every``: every child of this process is a
-        copy (a group's); the server's other children are groups, reaped when they end."""
+    def _reap(self, copies: dict[int, str]) -> None:
+        """Say how each copy that has ended ended."""
         while copies:
-            pid, status = os.waitpid(-1, os.WNOHANG) if every else _first_ended(copies)
+            pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
             request = copies.pop(pid, None)
@@ -407,6 +386,7 @@ class ServerPlugin:
         code = 1
         try:
             self.role = "collecting copy" if collecting else "copy"
+            gc.unfreeze()  # the tests meet garbage collection as in a fresh process
             me = os.getpid()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -445,15 +425,6 @@ def evicted(groups: dict[Any, Group], limit: int = MAX_GROUPS) -> Any:
     if len(groups) < limit:
         return None
     return next((key for key, group in groups.items() if not group.pending), None)
-
-
-def _first_ended(pids: dict[int, str]) -> tuple[int, int]:
-    """The first of ``pids`` that has ended, and its wait status; (0, 0) when none has."""
-    for pid in pids:
-        ended, status = os.waitpid(pid, os.WNOHANG)
-        if ended:
-            return ended, status
-    return 0, 0
 
 
 def _drained(fd: int) -> bool:

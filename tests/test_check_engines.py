@@ -467,3 +467,71 @@ def test_a_test_a_fresh_process_would_not_find_gets_the_same_answer_from_either_
         assert engine["handed_over_reason"] == (
             f"{nodeid} is not among the tests collected from test_pid.py"
         )
+
+
+COLLECTS_ITS_CYCLE = """import gc, weakref, pytest
+
+pytestmark = pytest.mark.atom_gates_keep_order
+
+class Node:
+    pass
+
+_node = Node()
+_node.me = _node  # a reference cycle, made on import
+REF = weakref.ref(_node)
+HOLDER = [_node]
+del _node
+STASH = []
+
+def test_polluter():
+    STASH.append(HOLDER[0])
+
+def test_victim():
+    HOLDER.clear()
+    gc.collect()
+    assert REF() is None
+"""
+
+
+def test_a_copy_collects_garbage_as_a_fresh_process_does(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """The server and its groups keep what they hold out of garbage collection while they
+    fork; a copy takes it back, so a cycle made on import is freed there as in a fresh process
+    and the victim passes alone."""
+    pytester.makepyfile(test_gc=COLLECTS_ITS_CYCLE)
+    run = gates.run(*ARGS, "--atom-gates-seed=1")
+    assert verdicts(run.report) == {
+        "test_gc.py::test_victim": ("order-dependent", ("test_gc.py::test_polluter",), False)
+    }
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/cmdline"), reason="needs /proc")
+def test_a_test_of_a_threaded_module_that_kills_its_parent_leaves_the_server_serving(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """The copies that collect a threaded module's tests are forked from a group of their
+    own, never from the server: killing the parent costs that question a fresh process."""
+    pytester.makepyfile(
+        test_killer="import threading, time\n\n"
+        "threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
+        + KILLS.format(whom="os.getppid()"),
+        test_plain=OTHERS["test_plain"],
+    )
+    run = gates.run(*ARGS)
+    assert verdicts(run.report) == {
+        "test_killer.py::test_kills": ("fails-alone", (), False),
+        "test_plain.py::test_broken": ("fails-alone", (), False),
+    }
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    assert engine == {
+        "mechanism": "forked copies",
+        "fallback": None,
+        "forked": 2,  # test_plain's two questions
+        "fresh_processes": 2,
+        "refreshed": [],
+        "handed_over": 2,
+        "handed_over_reason": (
+            "the group its copy was forked from ended first (a test killed it?)"
+        ),
+    }
