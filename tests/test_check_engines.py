@@ -387,8 +387,8 @@ def test_a_module_that_starts_a_thread_on_import_is_answered_by_copies_that_coll
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
     """A fork copies only the thread that forks, so a group whose modules start a thread when
-    imported (NumPy's BLAS does) forks no copy: copies of the server answer its questions,
-    each collecting the module itself, after the fork, as a fresh process would."""
+    imported (NumPy's BLAS does) forks no copy: copies of a group that collects nothing answer
+    its questions, each collecting the module itself, after the fork, as a fresh process would."""
     pytester.makepyfile(test_threads=THREAD_ON_IMPORT, test_plain=OTHERS["test_plain"])
     run = gates.run(*ARGS)
     assert verdicts(run.report) == {
