@@ -93,8 +93,8 @@ class Group:
     pending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     """The questions it was handed that have no answer yet, by id."""
     buffered: bytes = b""
-    threads: str | None = None
-    """Why it could not fork its copies: its modules start threads when imported."""
+    threaded: bool = False
+    """It could not fork its copies: its modules start threads when imported."""
 
     def send(self, line: bytes) -> None:
         with contextlib.suppress(OSError):  # it ended: its replies say so
@@ -130,7 +130,7 @@ class ServerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self) -> bool | None:
-        # Only a group, or a copy of the server that collects its own tests, collects.
+        # Only a group, or a copy that collects its own tests, collects.
         return None if self.role in ("group", "collecting copy") else True
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -181,17 +181,15 @@ class ServerPlugin:
             for key, group in list(groups.items()):
                 if group.replies in readable and not self._relay(group):
                     del groups[key]
-                    if group.threads is not None:
+                    if group.threaded:
                         threaded.add(key)
                         for request in group.pending.values():
                             self._hand(session, COLLECTING, request, groups)
             if self.question_fd not in readable:
                 continue
-            chunk = os.read(self.question_fd, 1 << 16)
-            if not chunk:  # the checks are over
+            lines, buffered = _read_lines(self.question_fd, buffered)
+            if lines is None:  # the checks are over
                 break
-            buffered += chunk
-            *lines, buffered = buffered.split(b"\n")
             for line in lines:
                 request = json.loads(line)
                 if "kill" in request:
@@ -220,19 +218,17 @@ class ServerPlugin:
 
     def _relay(self, group: Group) -> bool:
         """Pass on what ``group`` replied; False once it has ended."""
-        chunk = os.read(group.replies, 1 << 16)
-        if not chunk:
-            if group.threads is None:
+        lines, group.buffered = _read_lines(group.replies, group.buffered)
+        if lines is None:
+            if not group.threaded:
                 for request in group.pending:
                     self._reply(f"{request} {LOST}")
             group.close()
             return False
-        group.buffered += chunk
-        *lines, group.buffered = group.buffered.split(b"\n")
         for line in lines:
-            word, _, rest = line.decode().partition(" ")
+            word = line.decode().partition(" ")[0]
             if word == THREADS:
-                group.threads = rest
+                group.threaded = True
                 continue
             group.pending.pop(word, None)
             os.write(self.reply_fd, line + b"\n")
@@ -266,12 +262,8 @@ class ServerPlugin:
                 self._serve_copies(session)
             else:
                 self._collect(session, modules)
-                threads = _threads()
-                if threads > 1:
-                    self._reply(
-                        f"{THREADS} {threads} threads run after collecting {self.modules}; a "
-                        "fork copies them broken"
-                    )
+                if _threads() > 1:
+                    self._reply(THREADS)
                 else:
                     gc.freeze()  # the same for its copies, of what it collected
                     self._serve_copies(session)
@@ -318,11 +310,9 @@ class ServerPlugin:
             self._reap(copies)
             if self.question_fd not in readable:
                 continue
-            chunk = os.read(self.question_fd, 1 << 16)
-            if not chunk:  # the server is done with this group
+            lines, buffered = _read_lines(self.question_fd, buffered)
+            if lines is None:  # the server is done with this group
                 break
-            buffered += chunk
-            *lines, buffered = buffered.split(b"\n")
             for line in lines:
                 request = json.loads(line)
                 if "kill" in request:
@@ -381,8 +371,8 @@ class ServerPlugin:
         self, session: pytest.Session, request: dict[str, Any], *, collecting: bool = False
     ) -> None:
         """In a forked copy: run the question's tests as a fresh process would, write their
-        outcomes to the request's file, exit. A ``collecting`` copy (of the server) collects
-        them itself; a group's copy takes them from the group's collection."""
+        outcomes to the request's file, exit. A ``collecting`` copy (of the group that collects
+        nothing) collects them itself; another takes them from its group's collection."""
         code = 1
         try:
             self.role = "collecting copy" if collecting else "copy"
@@ -425,6 +415,16 @@ def evicted(groups: dict[Any, Group], limit: int = MAX_GROUPS) -> Any:
     if len(groups) < limit:
         return None
     return next((key for key, group in groups.items() if not group.pending), None)
+
+
+def _read_lines(fd: int, buffered: bytes) -> tuple[list[bytes] | None, bytes]:
+    """The whole lines ``fd`` has for us, after what ``buffered`` held, and what is left of a
+    line still coming; None at the end of the pipe."""
+    chunk = os.read(fd, 1 << 16)
+    if not chunk:
+        return None, buffered
+    *lines, rest = (buffered + chunk).split(b"\n")
+    return lines, rest
 
 
 def _drained(fd: int) -> bool:
