@@ -12,6 +12,7 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -81,6 +82,8 @@ class CheckCommands:
         self.one_process = _engine_overrides(config)
         self.plain_ids: Mapping[str, str] = {}
         """Node ids with pytest-xdist's ``@group`` suffix, and without it (``GatesRun``)."""
+        self.kept_bytecode: Path | None = None
+        """Where the run kept its assertion rewriting (``GatesRun``)."""
 
     def plain_id(self, nodeid: str) -> str:
         """A node id without pytest-xdist's ``@group`` suffix; an "@" in a parameter id stays."""
@@ -159,4 +162,5 @@ class CheckCommands:
             repetitions,
             self.plain_id,
             [str(arg) for arg in self.config.args],
+            self.kept_bytecode,
         )

@@ -41,6 +41,9 @@ from pytest_atom_gates.settings import FILE_ORDER
 SERVE_ENV = "ATOM_GATES_FORK_SERVER"
 """Set in a server's environment: the file descriptors it reads questions from and replies on
 (not standard input, which pytest's capture replaces), and its folder."""
+PYCACHE_ENV = "ATOM_GATES_FORK_SERVER_PYCACHE"
+"""Set in a server's environment where the run kept its assertion rewriting
+(``kept_bytecode``): the server's bytecode goes there too."""
 THREADS = "threads"
 """A group's first reply when its modules start threads on import: it cannot fork, so its
 questions go to the ``COLLECTING`` group, whose copies collect their own tests."""
@@ -440,10 +443,11 @@ def serve_if_asked(config: pytest.Config) -> None:
     if value is None:
         return
     questions, replies, folder = value.split(":", 2)
+    kept = os.environ.pop(PYCACHE_ENV, None)
     if sys.dont_write_bytecode:
-        # The copies rewrite the same test modules again and again; their bytecode goes to
-        # the server's own folder, never beside the project's files.
-        sys.pycache_prefix = str(Path(folder) / "pycache")
+        # The groups would rewrite the same test modules again; their bytecode goes to the
+        # server's own folder (or where the run kept its own), never beside the project's files.
+        sys.pycache_prefix = kept or str(Path(folder) / "pycache")
         sys.dont_write_bytecode = False
     server = ServerPlugin(config, int(questions), int(replies))
     config.pluginmanager.register(server, "atom-gates-fork-server")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_atom_gates.fork_server import FRESH_ANSWER, LOST, SERVE_ENV
+from pytest_atom_gates.fork_server import FRESH_ANSWER, LOST, PYCACHE_ENV, SERVE_ENV
 from pytest_atom_gates.gates.independence import FORKED
 from pytest_atom_gates.ledger import module_of
 from pytest_atom_gates.questions import (
@@ -69,6 +69,9 @@ class _Server:
         self.log = folder / "server.log"
         reply_read, reply_write = os.pipe()
         question_read, question_write = os.pipe()
+        env = {**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}:{folder}"}
+        if spec.kept_bytecode is not None:
+            env[PYCACHE_ENV] = str(spec.kept_bytecode)
         try:
             with open(self.log, "wb") as log:
                 self.process = subprocess.Popen(
@@ -81,7 +84,7 @@ class _Server:
                         *spec.arguments(spec.start_args, folder),
                     ],
                     cwd=spec.cwd,
-                    env={**spec.environment, SERVE_ENV: f"{question_read}:{reply_write}:{folder}"},
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

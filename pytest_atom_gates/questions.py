@@ -86,6 +86,10 @@ class ChildSpec:
     """The run's own paths and node ids (pytest's ``config.args``): a server starts with them,
     so that its root directory and its first conftests are the run's."""
 
+    kept_bytecode: Path | None = None
+    """The run's assertion rewriting, kept under ``PYTHONDONTWRITEBYTECODE``: a server's
+    copies read their test modules from there."""
+
     def selection(self, nodeids: Sequence[str], folder: Path) -> list[str]:
         """The node ids as arguments; many go into an argument file, past the OS's limits."""
         return self.arguments([self.cli_id(n) for n in nodeids], folder)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pytest
@@ -67,6 +68,8 @@ class GatesRun:
     deselected: list[str] = field(default_factory=list)
     """Tests deselected (``-m``, ``-k``, ``--deselect``), kept only with a quarantine file:
     an entry naming one of them still matches a test. Workers send theirs."""
+    kept_bytecode: Path | None = None
+    """Where the run keeps its assertion rewriting for TQ-01's checks (``kept_bytecode``)."""
     late_gate_hooks: list[str] = field(default_factory=list)
     """Conftests loaded after start-up (during collection) that implement
     ``pytest_atom_gates_add_gates``: their gates are not in the run. Workers send theirs."""

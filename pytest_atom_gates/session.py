@@ -149,6 +149,8 @@ def start(config: pytest.Config) -> None:
     run.sigterm.install()
 
     skipped = _not_evaluated_reason(config)
+    if not skipped:
+        _keep_rewriting(config, run)
     if not is_xdist_controller(config):
         _register_runner(config, run, known)
     controller: GatesController | None = None
@@ -168,6 +170,25 @@ def start(config: pytest.Config) -> None:
     if controller is not None:
         _add_gates(config, run, controller)
     run.started = True
+
+
+def _keep_rewriting(config: pytest.Config, run: GatesRun) -> None:
+    """Under PYTHONDONTWRITEBYTECODE, keep the assertion rewriting of the processes that collect
+    for TQ-01's checks (``kept_bytecode``)."""
+    from pytest_atom_gates.kept_bytecode import (
+        KEPT_BYTECODE_KEY,
+        KeptRewriting,
+        new_folder,
+        worth_keeping,
+    )
+
+    if is_xdist_worker(config):
+        folder = config.workerinput.get(KEPT_BYTECODE_KEY)  # type: ignore[attr-defined]
+        run.kept_bytecode = None if folder is None else Path(folder)
+    elif worth_keeping(config, run.settings):
+        run.kept_bytecode = new_folder(config)
+    if run.kept_bytecode is not None and not is_xdist_controller(config):
+        config.pluginmanager.register(KeptRewriting(run.kept_bytecode), "atom-gates-bytecode")
 
 
 def _register_runner(config: pytest.Config, run: GatesRun, known: Collection[str]) -> None:
@@ -560,6 +581,7 @@ class GatesController:
 
         commands = CheckCommands(self.config, run.seed, environment=run.environment, path=run.path)
         commands.plain_ids = run.plain_ids
+        commands.kept_bytecode = run.kept_bytecode
         checker = AloneChecker(commands)
         share = float(run.settings.order_check_time) / 100
         with run.sigterm.raising_as(True):  # the alone-runs may be cut short

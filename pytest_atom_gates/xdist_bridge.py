@@ -31,6 +31,10 @@ class XdistControllerHooks:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_SEED_KEY] = self.run.seed
         node.workerinput[WORKER_BUDGET_KEY] = self.run.budget_left - self.run.clock.elapsed()
+        if self.run.kept_bytecode is not None:
+            from pytest_atom_gates.kept_bytecode import KEPT_BYTECODE_KEY
+
+            node.workerinput[KEPT_BYTECODE_KEY] = str(self.run.kept_bytecode)
         plan = self.run.new_tests
         if plan is not None:
             from pytest_atom_gates.new_tests import WORKER_PLAN_KEY

@@ -535,3 +535,40 @@ def test_a_test_of_a_threaded_module_that_kills_its_parent_leaves_the_server_ser
             "the group its copy was forked from ended first (a test killed it?)"
         ),
     }
+
+
+COUNTS_ITS_REWRITING = """import os
+from _pytest.assertion import rewrite
+
+_rewrite_test = rewrite._rewrite_test
+
+def counted(source, config):
+    with open("rewritten.txt", "a") as rewritten:
+        rewritten.write(f"{source.name} {os.getpid()}\\n")
+    return _rewrite_test(source, config)
+
+rewrite._rewrite_test = counted
+"""
+
+
+def test_the_checks_read_the_assertion_rewriting_that_the_run_kept(
+    pytester: pytest.Pytester, any_engine: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under PYTHONDONTWRITEBYTECODE pytest keeps no rewritten test module: the run keeps
+    those it rewrote while it collected, and the checks' group reads them instead of
+    rewriting the module again. The same verdicts; no bytecode beside the project's files."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    pytester.makeconftest(COUNTS_ITS_REWRITING)
+    pytester.makepyfile(test_counted=COUNTS_ITS_IMPORTS)
+    run = any_engine.run(*ARGS, subprocess=True)
+    assert verdicts(run.report) == {"test_counted.py::test_broken": ("fails-alone", (), False)}
+    assert run.verdict("TQ-01")["data"]["engine"]["forked"] == 2
+    lines = (pytester.path / "rewritten.txt").read_text().splitlines()
+    rewrites = [line.split()[1] for line in lines if line.startswith("test_counted.py ")]
+    # Once by each process that collected it for the run (two workers under xdist), and by
+    # no process of the checks.
+    collected_it = 2 if any_engine.engine == "xdist" else 1
+    assert len(rewrites) == len(set(rewrites)) == collected_it
+    imports = (pytester.path / "imports.txt").read_text().splitlines()
+    assert len(imports) == collected_it + 1  # the checks' group imported it once
+    assert sorted(p.name for p in pytester.path.rglob("__pycache__")) == []

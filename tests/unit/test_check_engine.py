@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
+from _pytest.assertion import rewrite
 
 from pytest_atom_gates.fork_server import Group, evicted
 from pytest_atom_gates.forked_copies import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
+from pytest_atom_gates.kept_bytecode import cached_path
 
 
 @pytest.mark.parametrize(
@@ -89,3 +92,15 @@ def test_the_group_that_leaves_is_the_least_recently_asked_idle_one(
     groups: dict[tuple[str, ...], Group], limit: int, leaving: tuple[str, ...] | None
 ) -> None:
     assert evicted(groups, limit) == leaving
+
+
+def test_kept_rewriting_is_where_pytest_looks_under_a_pycache_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server reads the run's rewriting through ``sys.pycache_prefix``: the kept file's
+    path must be the one pytest itself derives from the prefix."""
+    source = tmp_path / "tests" / "test_module.py"
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path / "kept"))
+    expected = rewrite.get_cache_dir(source) / f"test_module{rewrite.PYC_TAIL}"
+    assert cached_path(tmp_path / "kept", source) == expected
+    assert str(expected).startswith(str(tmp_path / "kept" / tmp_path.relative_to("/")))
