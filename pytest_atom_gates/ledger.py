@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from pytest_atom_gates.failures import REPORT_LIMIT, Failure, failure_of
+
 PASSED = "passed"
 FLAKY = "flaky"
 FAILED = "failed"
@@ -78,7 +80,10 @@ class Attempt:
     phase: str | None = None
     """Where a failed attempt failed: setup, call, teardown, or crash (its worker died)."""
     error: str | None = None
+    """A failed attempt's one-line error; a skipped or xfailed one's reason."""
     worker: str | None = None
+    failure: Failure | None = None
+    """A failed attempt's whole failure (``failures``), while the run's limit allows."""
 
 
 @dataclass(slots=True)
@@ -90,21 +95,34 @@ class TestRecord:
     open_outcome: str = PASSED
     open_phase: str | None = None
     open_error: str | None = None
+    open_failure: Failure | None = None
 
     __test__ = False  # not a test class, despite the name
 
-    def note(self, outcome: str, phase: str | None = None, error: str | None = None) -> None:
-        """Merge one phase's outcome into the open attempt; a failure outranks everything."""
+    def note(self, outcome: str, phase: str | None = None, error: str | None = None) -> bool:
+        """Merge one phase's outcome into the open attempt; a failure outranks everything.
+        Whether the phase's outcome was taken."""
         if self.open_outcome == FAILED:
-            return
+            return False
         if outcome == FAILED or self.open_outcome == PASSED or outcome in (SKIPPED, XFAILED):
             self.open_outcome, self.open_phase, self.open_error = outcome, phase, error
+            self.open_failure = None
+            return True
+        return False
 
     def close(self, duration: float, worker: str | None) -> None:
         self.attempts.append(
-            Attempt(self.open_outcome, duration, self.open_phase, self.open_error, worker)
+            Attempt(
+                self.open_outcome,
+                duration,
+                self.open_phase,
+                self.open_error,
+                worker,
+                self.open_failure,
+            )
         )
         self.open_outcome, self.open_phase, self.open_error = PASSED, None, None
+        self.open_failure = None
 
     @property
     def final_outcome(self) -> str:
@@ -127,6 +145,7 @@ class TestRecord:
 class CollectionError:
     nodeid: str
     message: str
+    failure: Failure | None = None
 
 
 def module_of(nodeid: str) -> str:
@@ -160,6 +179,10 @@ class Ledger:
         """After ``finish``: the tests of each outcome but ``passed``, in ``nodeids`` order."""
         self._settled: set[str] = set()
         """Tests that failed and then passed because of the order: passed, not flaky."""
+        self.failure_detail_left = REPORT_LIMIT
+        """Characters of failure detail the run may still keep (``failures``)."""
+        self.failures_left_out = 0
+        """Failed attempts that kept only their one-line error: the limit was reached."""
 
     # -- recording ------------------------------------------------------------------------
 
@@ -170,7 +193,9 @@ class Ledger:
 
     def record_collect_report(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.collection_errors.append(CollectionError(report.nodeid, _crash_line(report)))
+            self.collection_errors.append(
+                CollectionError(report.nodeid, _crash_line(report), self._failure(report))
+            )
 
     def record(self, report: pytest.TestReport, worker: str = MAIN_PROCESS) -> None:
         """Record one test report; the hot path, called three times per test."""
@@ -219,11 +244,20 @@ class Ledger:
             record = self._records[nodeid] = TestRecord(nodeid)
         return record
 
-    @staticmethod
-    def _note(record: TestRecord, report: pytest.TestReport, outcome: str, when: str) -> None:
+    def _failure(self, report: pytest.TestReport | pytest.CollectReport) -> Failure | None:
+        """The whole failure of a failed report, while the run's limit allows."""
+        if self.failure_detail_left <= 0:
+            self.failures_left_out += 1
+            return None
+        failure = failure_of(report)
+        self.failure_detail_left -= failure.size()
+        return failure
+
+    def _note(self, record: TestRecord, report: pytest.TestReport, outcome: str, when: str) -> None:
         if outcome in ("failed", RERUN):
             phase = "crash" if when == CRASH_PHASE else when
-            record.note(FAILED, phase, _crash_line(report))
+            if record.note(FAILED, phase, _crash_line(report)):
+                record.open_failure = self._failure(report)
         elif outcome == "skipped":
             if hasattr(report, "wasxfail"):
                 record.note(XFAILED, when, str(report.wasxfail) or None)

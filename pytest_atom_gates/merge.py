@@ -245,9 +245,10 @@ def build_ledger(collection: Sequence[str], assembly: Assembly) -> Ledger:
             ledger.restore(entry.nodeid, entry.attempts, process)
         ledger.collection_errors += [
             error
-            for error in _collection_errors(shard.report)
+            for error in shard.report.collection_errors
             if error not in ledger.collection_errors
         ]
+        ledger.failures_left_out += shard.report.failures_left_out
     if twice:
         assembly.problems.append(f"{len(twice)} tests ran in two shards: {_names(twice)}")
     if outside:
@@ -262,12 +263,6 @@ def build_ledger(collection: Sequence[str], assembly: Assembly) -> Ledger:
             )
     ledger.finish()
     return ledger
-
-
-def _collection_errors(report: Report) -> Iterable[Any]:
-    from pytest_atom_gates.ledger import CollectionError
-
-    return [CollectionError(nodeid, message) for nodeid, message in report.collection_errors]
 
 
 def _joined(values: Iterable[tuple[int, str | None]]) -> str | None:

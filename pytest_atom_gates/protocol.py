@@ -25,6 +25,7 @@ import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
+from pytest_atom_gates.failures import CRASH_ATTRIBUTE, crash_facts
 from pytest_atom_gates.ledger import REPEAT, RERUN, exception_text
 from pytest_atom_gates.new_tests import (
     NEW_TEST_ATTRIBUTE,
@@ -358,6 +359,9 @@ class _TestRun:
         # is a module attribute, which freezegun and friends patch. Set on the report itself, so
         # it costs no memory and every reader (xdist, --durations, JUnit) sees the same figure.
         report.duration = now() - start
+        if call.excinfo is not None and report.failed:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            setattr(report, CRASH_ATTRIBUTE, crash_facts(call.excinfo, crash))
         if check_interactive_exception(call, report):
             if self.interactions is None:
                 self.interactions = {}

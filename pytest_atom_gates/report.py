@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.gates.base import GateVerdict, Verdict
 from pytest_atom_gates.gates.independence import AloneCheck
-from pytest_atom_gates.ledger import FAILED, OUTCOMES, Attempt
+from pytest_atom_gates.ledger import FAILED, OUTCOMES, Attempt, CollectionError
 from pytest_atom_gates.settings import GateMode
 
 
@@ -51,7 +52,8 @@ class Report:
     stopped_early: str | None
     order: tuple[str, ...]
     tests: tuple[TestEntry, ...]
-    collection_errors: tuple[tuple[str, str], ...]
+    collection_errors: tuple[CollectionError, ...]
+    failures_left_out: int
     order_checks: tuple[AloneCheck, ...]
     verdicts: tuple[GateVerdict, ...]
     raw: Mapping[str, Any] = field(repr=False)
@@ -65,7 +67,8 @@ class Report:
         return next((v for v in self.verdicts if v.gate == gate), None)
 
 
-SUPPORTED_SCHEMA = 3
+SUPPORTED_SCHEMAS = (3, 4)
+"""Schema 4 added each failure's whole detail (``failure``); schema 3 reads without it."""
 
 
 def load(path: str | Path) -> Report:
@@ -91,9 +94,10 @@ def parse(document: Any, path: Path) -> Report:
     if "schema_version" not in top or "tool" not in top:
         raise ReportProblem(f"{path}: not a pytest-atom-gates report (no schema_version or tool)")
     version = reader.get(top, "schema_version", int)
-    if version != SUPPORTED_SCHEMA:
+    if version not in SUPPORTED_SCHEMAS:
         raise ReportProblem(
-            f"{path}: report schema {version}; this version reads schema {SUPPORTED_SCHEMA}"
+            f"{path}: report schema {version}; this version reads schemas "
+            f"{', '.join(map(str, SUPPORTED_SCHEMAS))}"
         )
     run = reader.get(top, "run", Mapping)
     return Report(
@@ -111,9 +115,14 @@ def parse(document: Any, path: Path) -> Report:
         order=tuple(reader.strings(top, "order")),
         tests=tuple(reader.test(entry) for entry in reader.get(top, "tests", list)),
         collection_errors=tuple(
-            (reader.get(e, "nodeid", str), reader.get(e, "message", str))
+            CollectionError(
+                reader.get(e, "nodeid", str),
+                reader.get(e, "message", str),
+                reader.failure(reader.optional(e, "failure", Mapping)),
+            )
             for e in reader.get(top, "collection_errors", list)
         ),
+        failures_left_out=reader.optional(top, "failures_left_out", int) or 0,
         order_checks=tuple(reader.order_check(c) for c in reader.get(top, "order_checks", list)),
         verdicts=tuple(reader.verdict(v) for v in reader.get(top, "verdicts", list)),
         raw=top,
@@ -165,10 +174,27 @@ class _Reader:
                 self.optional(a, "phase", str),
                 self.optional(a, "error", str),
                 self.optional(a, "worker", str),
+                self.failure(self.optional(a, "failure", Mapping)),
             )
             for a in self.get(entry, "attempts", list)
         )
         return TestEntry(self.get(entry, "nodeid", str), outcome, attempts)
+
+    def failure(self, record: Mapping[str, Any] | None) -> Failure | None:
+        if record is None:
+            return None
+        return Failure(
+            exception=self.optional(record, "exception", str),
+            message=self.get(record, "message", str),
+            path=self.optional(record, "path", str),
+            line=self.optional(record, "line", int),
+            function=self.optional(record, "function", str),
+            traceback=self.get(record, "traceback", str),
+            stdout=self.get(record, "stdout", str),
+            stderr=self.get(record, "stderr", str),
+            log=self.get(record, "log", str),
+            cut=tuple(self.strings(record, "cut")),
+        )
 
     def order_check(self, record: Any) -> AloneCheck:
         search = self.optional(record, "search", Mapping)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import pkgutil
 import shlex
+import subprocess
+import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,3 +156,40 @@ def reproduce_arguments(command: str) -> list[str]:
 
 def no_traceback(output: str) -> bool:
     return "Traceback" not in output and "INTERNALERROR" not in output
+
+
+@pytest.fixture(scope="session")
+def junit_schema(pytestconfig: pytest.Config) -> Any:
+    """The JUnit XML schema of Jenkins' xUnit plugin, which knows Maven Surefire's
+    ``flakyFailure``, ``rerunFailure`` and their errors: pytest checks its own JUnit XML against
+    it and ships it in its source distribution (``testing/example_scripts/junit-10.xsd``). Taken
+    from the installed pytest's, from the package index, kept in pytest's cache."""
+    import xmlschema
+
+    folder = pytestconfig.cache.mkdir("junit-schema") if pytestconfig.cache else None
+    assert folder is not None, "the cache provider is needed to keep the schema"
+    schema = folder / f"junit-10-pytest-{pytest.__version__}.xsd"
+    if not schema.exists():
+        sdist = ("--no-deps", "--no-binary", ":all:", f"pytest=={pytest.__version__}")
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", *sdist, "-q", "-d", str(folder)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        archive = folder / f"pytest-{pytest.__version__}.tar.gz"
+        if done.returncode != 0 or not archive.exists():
+            message = f"pytest's source distribution could not be fetched: {done.stderr[-500:]}"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        with tarfile.open(archive) as sdist:
+            member = sdist.extractfile(
+                f"pytest-{pytest.__version__}/testing/example_scripts/junit-10.xsd"
+            )
+            assert member is not None
+            partial = schema.with_suffix(f".{os.getpid()}")
+            partial.write_bytes(member.read())
+            os.replace(partial, schema)
+    return xmlschema.XMLSchema(str(schema))

@@ -354,12 +354,12 @@ def test_the_seed_of_a_failing_repetition_reproduces_it(
     assert _attempts(again, nodeid) == ["failed"]
 
 
-def test_junit_xml_counts_repetitions_and_marks_the_flaky_one(
+def test_legacy_junit_xml_counts_repetitions_and_marks_the_flaky_one(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
     _with_history(pytester, gates)
     xml_file = pytester.path / "junit.xml"
-    gates.run("--atom-gates-new-test-runs=3", f"--junitxml={xml_file}")
+    gates.run("--atom-gates-new-test-runs=3", f"--junitxml={xml_file}", "-o", "junit_family=xunit1")
     assert case_properties(xml_file) == {
         "test_old": {},
         "test_new_flaky": {"atom_gates_attempts": "3", "atom_gates_flaky": "true"},

@@ -153,12 +153,104 @@ def test_junit_xml_carries_seed_verdicts_and_flaky_marks(
         "atom_gates_TQ-04": "WARN: 1 flaky, required flaky tests warn",
         "atom_gates_TQ-05": "OFF: switched off",
     }
+    # The attempts are Surefire's elements, which xunit2's testcase has instead of properties.
+    assert case_properties(xml_file) == {
+        "test_ok": {},
+        "test_also_ok": {},
+        "test_flaky": {},
+        "test_broken": {},
+    }
+    report = run.report
+    cases = junit_cases(xml_file)
+    assert [child.tag for child in cases["test_flaky"]] == ["flakyFailure"]
+    assert [child.tag for child in cases["test_broken"]] == [
+        "failure",
+        "rerunFailure",
+        "rerunFailure",
+    ]
+    [flaky] = cases["test_flaky"]
+    [failed_first, _] = attempts_of(report, "test_s.py::test_flaky")
+    assert flaky.attrib == {"message": "AssertionError: not yet", "type": "AssertionError"}
+    assert [(c.tag, c.text) for c in flaky] == [
+        ("stackTrace", failed_first["failure"]["traceback"])
+    ]
+    assert "E       AssertionError: not yet" in failed_first["failure"]["traceback"]
+    reruns = cases["test_broken"][1:]
+    broken = attempts_of(report, "test_s.py::test_broken")
+    assert (
+        [r.find("stackTrace").text for r in reruns]
+        == [  # type: ignore[union-attr]
+            a["failure"]["traceback"] for a in broken[:2]
+        ]
+    )
+
+
+@pytest.mark.usefixtures("rerun_suite")
+def test_junit_xml_is_valid_for_the_schema_jenkins_reads(
+    pytester: pytest.Pytester, any_engine: Gates, junit_schema: Any
+) -> None:
+    pytester.makepyfile(
+        test_errors="""
+        import pytest
+        calls = []
+
+        @pytest.fixture
+        def service():
+            calls.append(1)
+            if len(calls) == 1:
+                print("starting the service")
+                raise ConnectionError("not up yet")
+
+        def test_needs_service(service):
+            pass
+
+        @pytest.fixture
+        def broken_service():
+            raise ConnectionError("never up")
+
+        def test_never(broken_service):
+            pass
+        """
+    )
+    xml_file = pytester.path / "junit.xml"
+    any_engine.run(*FLAGS, f"--junitxml={xml_file}")
+    junit_schema.validate(str(xml_file))
+    cases = junit_cases(xml_file)
+    assert [child.tag for child in cases["test_needs_service"]] == ["flakyError"]
+    [flaky] = cases["test_needs_service"]
+    assert flaky.attrib == {"message": "ConnectionError: not up yet", "type": "ConnectionError"}
+    assert [(c.tag, c.text) for c in flaky][1:] == [("system-out", "starting the service\n")]
+    assert [child.tag for child in cases["test_never"]] == ["error", "rerunError", "rerunError"]
+
+
+@pytest.mark.usefixtures("rerun_suite")
+def test_legacy_junit_xml_keeps_the_attempts_as_testcase_properties(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    xml_file = pytester.path / "junit.xml"
+    gates.run(*FLAGS, f"--junitxml={xml_file}", "-o", "junit_family=xunit1")
     assert case_properties(xml_file) == {
         "test_ok": {},
         "test_also_ok": {},
         "test_flaky": {"atom_gates_attempts": "2", "atom_gates_flaky": "true"},
         "test_broken": {"atom_gates_attempts": "3"},
     }
+    assert [child.tag for child in junit_cases(xml_file)["test_flaky"]] == ["flakyFailure"]
+
+
+def junit_cases(path: Path) -> dict[str, list[ET.Element]]:
+    """Each testcase's children but its properties, by test name."""
+    return {
+        case.get("name", ""): [child for child in case if child.tag != "properties"]
+        for case in ET.parse(path).getroot().iterfind("testsuite/testcase")
+    }
+
+
+def attempts_of(report: dict[str, Any], nodeid: str) -> list[dict[str, Any]]:
+    attempts: list[dict[str, Any]] = next(
+        t["attempts"] for t in report["tests"] if t["nodeid"] == nodeid
+    )
+    return attempts
 
 
 def test_junit_xml_alone_has_no_gates(pytester: pytest.Pytester) -> None:

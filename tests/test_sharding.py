@@ -369,6 +369,7 @@ def test_merge_writes_junit_and_the_github_step_summary(
     markers: Path,
     capsys: pytest.CaptureFixture[str],
     github_summary: Path,
+    junit_schema: Any,
 ) -> None:
     make_suite(pytester, modules=2)
     for k in (1, 2):
@@ -385,6 +386,20 @@ def test_merge_writes_junit_and_the_github_step_summary(
         case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
     ]
     assert failed == ["test_broken"]
+    # Each earlier failed attempt, as Surefire writes it, with the traceback the shard kept.
+    children = {
+        case.get("name"): [child.tag for child in case if child.tag != "properties"]
+        for case in suite.iter("testcase")
+        if case.get("name") in ("test_broken", "test_flaky_once")
+    }
+    assert children == {
+        "test_broken": ["failure", "rerunFailure", "rerunFailure"],
+        "test_flaky_once": ["flakyFailure"],
+    }
+    rerun = next(suite.iter("rerunFailure"))
+    assert rerun.attrib == {"message": "assert 1 == 2", "type": "AssertionError"}
+    assert "E       assert 1 == 2" in (rerun.findtext("stackTrace") or "")
+    junit_schema.validate(str(junit))
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["atom_gates_seed"] == "3"
     assert properties["atom_gates_TQ-02"] == "FAIL: 87.50 % (7/8), required >= 98 %"

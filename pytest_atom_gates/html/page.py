@@ -66,8 +66,9 @@ def overall(report: Mapping[str, Any]) -> tuple[str, str]:
     return "PASS", "pass"
 
 
-def _problems(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Failed and not-run tests, with the message of their last failed attempt."""
+def _problems(report: Mapping[str, Any], anchors: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Failed and not-run tests, with the message and the whole failure of their last failed
+    attempt, and the anchor of their order-dependence entry where they have one."""
     pass_rate = next((v for v in report.get("verdicts", ()) if v["gate"] == "TQ-02"), None)
     tolerated = pass_rate is not None and pass_rate["verdict"] in ("PASS", "WARN")
     rows = []
@@ -84,9 +85,33 @@ def _problems(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "phase": last.get("phase"),
                 "error": last.get("error") or "",
                 "attempts": len(test.get("attempts", ())),
+                "failure": _failure(last.get("failure")),
+                "order": anchors.get(test["nodeid"]),
             }
         )
     return rows
+
+
+def _failure(failure: Any) -> dict[str, Any] | None:
+    """A failure's texts as the page folds them, and where it failed."""
+    if not isinstance(failure, Mapping):
+        return None
+    where = f"{failure.get('path')}:{failure.get('line')}" if failure.get("path") else ""
+    if where and failure.get("function"):
+        where += f" in {failure['function']}"
+    return {
+        "where": where,
+        "texts": [
+            (title, str(failure.get(name) or ""))
+            for name, title in (
+                ("traceback", "traceback"),
+                ("stdout", "captured stdout"),
+                ("stderr", "captured stderr"),
+                ("log", "captured log"),
+            )
+            if failure.get(name)
+        ],
+    }
 
 
 def _timeline(attempts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -147,10 +172,17 @@ def _order_dependent(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
             typed = order_check(check)
         except ReportProblem:  # a hand-edited report: show what it says
-            rows.append({"nodeid": str(check.get("nodeid")), "detail": str(check.get("detail"))})
+            rows.append(
+                {
+                    "anchor": f"order-{len(rows) + 1}",
+                    "nodeid": str(check.get("nodeid")),
+                    "detail": str(check.get("detail")),
+                }
+            )
             continue
         rows.append(
             {
+                "anchor": f"order-{len(rows) + 1}",
                 "nodeid": typed.nodeid,
                 # The terminal's words: a search cut short says so, a brittle test's tests
                 # are those it passes after, never "polluters".
@@ -257,13 +289,15 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
     verdict, verdict_class = overall(report)
     slowest, histogram = _durations(report)
     tests_json, counts = _all_tests(report)
+    order_dependent = _order_dependent(report)
+    anchors = {row["nodeid"]: row["anchor"] for row in order_dependent}
     return {
         "verdict": verdict,
         "verdict_class": verdict_class,
         "gates": list(report.get("verdicts", ())),
-        "problems": _problems(report),
+        "problems": _problems(report, anchors),
         "flaky": _flaky(report),
-        "order_dependent": _order_dependent(report),
+        "order_dependent": order_dependent,
         "slowest": slowest,
         "histogram": histogram,
         "coverage": _coverage(report),

@@ -12,7 +12,6 @@ import os
 import platform
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from pytest_atom_gates.ledger import OUTCOMES, Attempt
 from pytest_atom_gates.reporting.atomic import write_atomically
 from pytest_atom_gates.shard import SHARD_KEY
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _CI_MARKERS = (
     ("GITHUB_ACTIONS", "github-actions"),
@@ -111,6 +110,7 @@ def attempt_record(attempt: Attempt) -> dict[str, Any]:
         "phase": attempt.phase,
         "error": attempt.error,
         "worker": attempt.worker,
+        "failure": None if attempt.failure is None else attempt.failure.record(),
     }
 
 
@@ -159,7 +159,15 @@ def build_report(
         },
         "summary": {"selected": sum(counts.values()), **{o: counts[o] for o in OUTCOMES}},
         "order": list(ledger.selected or ()),
-        "collection_errors": [asdict(error) for error in ledger.collection_errors],
+        "collection_errors": [
+            {
+                "nodeid": error.nodeid,
+                "message": error.message,
+                "failure": None if error.failure is None else error.failure.record(),
+            }
+            for error in ledger.collection_errors
+        ],
+        "failures_left_out": ledger.failures_left_out,
         "tests": tests,
         "order_checks": [
             {

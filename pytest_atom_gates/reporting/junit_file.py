@@ -1,8 +1,9 @@
 """A JUnit XML file of a merged run (``atom-gates merge --junitxml``), for CI test tabs.
 
 One ``testcase`` per test with its final outcome, named as pytest's own JUnit XML names it
-(``classname`` the dotted module and class, ``name`` the function and its parameters), and the
-seed and verdicts as testsuite properties, as in a single run's file.
+(``classname`` the dotted module and class, ``name`` the function and its parameters), its
+earlier failed attempts as Surefire's ``flakyFailure``/``rerunFailure`` elements, and the seed
+and verdicts as testsuite properties, as in a single run's file.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts
-from pytest_atom_gates.ledger import FAILED, FLAKY, NOT_RUN, SKIPPED, XFAILED
+from pytest_atom_gates.ledger import FAILED, NOT_RUN, SKIPPED, XFAILED, Attempt
 from pytest_atom_gates.reporting import verdict_text
 from pytest_atom_gates.reporting.atomic import write_atomically
-from pytest_atom_gates.reporting.junit import PREFIX
+from pytest_atom_gates.reporting.junit import PREFIX, attempt_element, attempt_kind
 
 
 def junit_names(nodeid: str) -> tuple[str, str]:
@@ -55,13 +57,10 @@ def junit_document(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
         elif outcome in (SKIPPED, XFAILED):
             counts["skipped"] += 1
             ET.SubElement(case, "skipped", message=ledger.last_error(nodeid) or outcome)
-        if len(attempts) > 1:
-            case_properties = ET.SubElement(case, "properties")
-            ET.SubElement(
-                case_properties, "property", name=f"{PREFIX}attempts", value=str(len(attempts))
-            )
-            if outcome == FLAKY:
-                ET.SubElement(case_properties, "property", name=f"{PREFIX}flaky", value="true")
+        for attempt in attempts[:-1]:
+            if attempt.outcome == FAILED:
+                kind = attempt_kind(outcome in (FAILED, NOT_RUN), attempt.phase == "call")
+                case.append(attempt_element(kind, _failure(attempt)))
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", f"{facts.elapsed:.3f}")
@@ -69,6 +68,14 @@ def junit_document(facts: RunFacts, verdicts: Sequence[GateVerdict]) -> str:
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _failure(attempt: Attempt) -> Failure:
+    """The attempt's whole failure; its one-line error where the report kept no more."""
+    if attempt.failure is not None:
+        return attempt.failure
+    error = attempt.error or "failed"
+    return Failure(None, error, None, None, None, error)
 
 
 def write_junit(path: Path, facts: RunFacts, verdicts: Sequence[GateVerdict]) -> None:

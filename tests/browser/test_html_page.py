@@ -73,9 +73,13 @@ def test_a_failing_run_with_flaky_and_order_dependent_tests(failing_page: tuple[
         "All tests",
         "Run",
     ]
+    folder = run.report_path.parent
     assert page.texts("#failures tbody tr") == [
-        "test_a.py::test_broken failed in call, 3 attempts AssertionError: broken for good",
-        "test_b.py::test_victim failed in call, 3 attempts AssertionError: someone ran before me",
+        "test_a.py::test_broken failed in call, 3 attempts AssertionError: broken for good\n"
+        f"traceback at {folder / 'test_a.py'}:5 in test_broken",
+        "test_b.py::test_victim failed in call, 3 attempts AssertionError: someone ran before me "
+        "order-dependent: see what it depends on\n"
+        f"traceback at {folder / 'test_b.py'}:3 in test_victim",
     ]
     flaky = page.driver.find_element("css selector", "#flaky article")
     assert flaky.find_element("css selector", "h3").text == "test_b.py::test_flaky"
@@ -103,6 +107,28 @@ def test_a_failing_run_with_flaky_and_order_dependent_tests(failing_page: tuple[
         page.screenshot("failing-run-narrow")
     finally:
         page.driver.set_window_size(width, height)
+    _clean(page)
+
+
+def test_a_failures_traceback_unfolds_and_its_order_dependence_is_one_click_away(
+    failing_page: tuple[Any, Any],
+) -> None:
+    page, run = failing_page
+    broken, victim = page.driver.find_elements("css selector", "#failures tbody tr")
+    traceback = broken.find_element("css selector", "details.failure")
+    assert traceback.get_attribute("open") is None  # folded until asked
+    assert not traceback.find_element("css selector", "pre").is_displayed()
+    traceback.find_element("css selector", "summary").click()
+    assert traceback.get_attribute("open") == "true"
+    [test] = [t for t in run.report["tests"] if t["nodeid"] == "test_a.py::test_broken"]
+    text = traceback.find_element("css selector", "pre").text
+    assert text == test["attempts"][-1]["failure"]["traceback"]
+    assert "E       AssertionError: broken for good" in text
+    victim.find_element("css selector", "a.order-link").click()
+    assert page.run("return location.hash;") == "#order-1"
+    target = page.driver.find_element("css selector", "#order-1 h3")
+    assert target.text == "test_b.py::test_victim"
+    page.screenshot("failing-run-traceback")
     _clean(page)
 
 

@@ -29,3 +29,9 @@ def test_a_lone_surrogate_in_a_failure_costs_no_verdict(
     assert run.ret == 0
     assert html.exists()
     assert "Traceback" not in run.output
+    # The report keeps the failure with the undecodable byte as its escape, the page too.
+    first = next(t for t in run.report["tests"] if t["nodeid"] == "test_names.py::test_file_name")
+    failure = first["attempts"][0]["failure"]
+    assert failure["stdout"] == "?.csv\n"  # as pytest captured it
+    assert "E         + \\udcff.csv" in failure["traceback"]
+    assert "E         + \\udcff.csv" in html.read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.ledger import (
     CRASH_PHASE,
     REPEAT,
@@ -49,7 +50,14 @@ def test_attempts_field_by_field() -> None:
     ledger.record(_made("t.py::skip", "teardown", "passed", 0.0))
     ledger.finish()
     assert ledger.attempts("t.py::flaky") == [
-        Attempt("failed", 1.5, "call", "ValueError: one", "gw1"),
+        Attempt(
+            "failed",
+            1.5,
+            "call",
+            "ValueError: one",
+            "gw1",
+            Failure("ValueError", "ValueError: one\ntwo", None, None, None, str(failure.longrepr)),
+        ),
         Attempt("passed", 1.0, None, None, "gw1"),
     ]
     assert ledger.durations == {"t.py::flaky": 2.5, "t.py::xf": 0.5, "t.py::skip": 0.125}
@@ -72,7 +80,14 @@ def test_a_plain_pass_is_one_attempt_and_a_crash_keeps_earlier_time() -> None:
     ledger.finish()
     assert ledger.attempts("t.py::ok") == [Attempt("passed", 1.5)]
     assert ledger.attempts("t.py::dies") == [
-        Attempt("failed", 0.5, "crash", "worker 'gw0' crashed while running 't.py::dies'", "gw0")
+        Attempt(
+            "failed",
+            0.5,
+            "crash",
+            "worker 'gw0' crashed while running 't.py::dies'",
+            "gw0",
+            Failure(None, "", None, None, None, "worker 'gw0' crashed while running 't.py::dies'"),
+        )
     ]
     assert ledger.nodeids() == ["t.py::ok", "t.py::dies"]
 
@@ -144,7 +159,11 @@ def test_collection_errors_are_recorded_with_their_line() -> None:
     failed = pytest.CollectReport("t.py", "failed", "E   SyntaxError: bad", [])
     ledger.record_collect_report(failed)
     ledger.record_collect_report(pytest.CollectReport("u.py", "passed", None, []))
-    assert ledger.collection_errors == [CollectionError("t.py", "SyntaxError: bad")]
+    assert ledger.collection_errors == [
+        CollectionError(
+            "t.py", "SyntaxError: bad", Failure(None, "", None, None, None, "E   SyntaxError: bad")
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -192,7 +211,14 @@ def test_outcomes_before_and_after_finish_and_a_rerun_starts_once() -> None:
     ledger.finish()
     assert dict(ledger.outcomes()) == {"t.py::flaky": "flaky", "t.py::cut": "failed"}
     assert ledger.attempts("t.py::cut") == [
-        Attempt("failed", 1.0, "call", "AssertionError: t.py::cut broke", "gw3")
+        Attempt(
+            "failed",
+            1.0,
+            "call",
+            "AssertionError: t.py::cut broke",
+            "gw3",
+            Failure(None, "", None, None, None, "E   AssertionError: t.py::cut broke"),
+        )
     ]
     assert ledger.durations["t.py::cut"] == 1.0
     assert ledger.unfinished() == []
@@ -218,3 +244,23 @@ def test_a_new_test_that_passes_then_fails_a_repetition_is_flaky() -> None:
     ]
     assert ledger.durations["t.py::new"] == 4.75
     assert ledger.counts() == {"flaky": 1, "passed": 1}
+
+
+def test_past_the_runs_limit_a_failure_keeps_only_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run keeps at most ``REPORT_LIMIT`` characters of failure detail in all; the
+    attempts past it keep their one-line error, and the ledger counts them."""
+    monkeypatch.setattr("pytest_atom_gates.ledger.REPORT_LIMIT", 60)
+    ledger = Ledger()
+    names = [f"t.py::test_{n}" for n in range(3)]
+    ledger.set_selected(names)
+    for nodeid in names:  # each failure's traceback is 38 characters long
+        ledger.record(_made(nodeid, "setup", "passed", 0.0))
+        ledger.record(_made(nodeid, "call", "failed", 0.0))
+        ledger.record(_made(nodeid, "teardown", "passed", 0.0))
+    ledger.finish()
+    kept = [ledger.attempts(n)[0].failure for n in names]
+    assert [f is not None for f in kept] == [True, True, False]
+    assert [ledger.attempts(n)[0].error for n in names] == [
+        f"AssertionError: {n} broke" for n in names
+    ]
+    assert ledger.failures_left_out == 1

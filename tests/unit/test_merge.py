@@ -238,7 +238,7 @@ def test_a_report_of_a_whole_run_is_refused() -> None:
         ),
         ("[]", "the document is not an object"),
         ('{"a": 1}', "not a pytest-atom-gates report (no schema_version or tool)"),
-        ('{"schema_version": 1, "tool": {}}', "report schema 1; this version reads schema 3"),
+        ('{"schema_version": 1, "tool": {}}', "report schema 1; this version reads schemas 3, 4"),
     ],
 )
 def test_a_file_that_is_no_report_says_why(tmp_path: Path, text: str, message: str) -> None:
