@@ -59,8 +59,11 @@ class Budget:
         session_spent: Callable[[], bool],
         seconds: float | None,
         clock: Callable[[], float] = time.monotonic,
+        asked: Callable[[], None] = lambda: None,
     ) -> None:
         self.limit = processes
+        self.asked = asked
+        """Told of each question taken (the checks' progress)."""
         self.left = processes
         self.session_spent = session_spent
         self.clock = clock
@@ -96,3 +99,4 @@ class Budget:
             if reason is not None:
                 raise StopSearch(NOT_ANALYSED, reason)
             self.left -= 1
+        self.asked()

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS
 from pytest_atom_gates.features import Writer
+from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
@@ -118,8 +119,16 @@ class DeterminismFeature:
             for n, entry in self.new_entries.items()
             if entry["outcome"] == FLAKY and n not in facts.quarantined
         ]
+        failed_seeds = {
+            n: entry["failed_seed"]
+            for n, entry in self.new_entries.items()
+            if entry["failed_seed"] is not None
+        }
         facts.extras["reruns"] = RerunFacts(
-            self.run.settings.reruns, list(self.capped), new_flaky=new_flaky
+            self.run.settings.reruns,
+            list(self.capped),
+            new_flaky=new_flaky,
+            failed_seeds=failed_seeds,
         )
         self._update_history(facts)
 
@@ -154,6 +163,7 @@ class DeterminismFeature:
             "flaky": [
                 {
                     "nodeid": nodeid,
+                    "evidence": flaky_evidence(facts, nodeid, self.config.rootpath),
                     "history": None
                     if nodeid not in self.rates
                     else {
@@ -234,6 +244,9 @@ class DeterminismFeature:
                         f"    attempt {number}: {how} after "
                         f"{format_seconds(attempt.duration)}{error}"
                     )
+                evidence = flaky_evidence(facts, nodeid, self.config.rootpath)
+                if evidence:
+                    write(f"    evidence: {' | '.join(evidence)}")
         if self.new_entries:
             self._render_new_tests(write, verbosity)
         if self.broken:

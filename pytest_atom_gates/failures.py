@@ -28,7 +28,8 @@ one-line error, and the report says how many."""
 CRASH_ATTRIBUTE = "atom_gates_crash"
 """Set on a failed report by the process that made it: the exception's class and the failing
 frame's function, which pytest's ``reprcrash`` does not name (its message drops the class of a
-plain ``assert``). A list of two strings, so it travels with the report under pytest-xdist."""
+plain ``assert``), and the threads alive beside the process's own. A list, so it travels with
+the report under pytest-xdist."""
 
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 
@@ -49,6 +50,8 @@ class Failure:
     stdout: str = ""
     stderr: str = ""
     log: str = ""
+    threads: int = 0
+    """Threads alive when it failed, beside those of the process before its tests began."""
     cut: tuple[str, ...] = ()
     """The fields cut at their limit."""
 
@@ -67,6 +70,7 @@ class Failure:
             "stdout": self.stdout,
             "stderr": self.stderr,
             "log": self.log,
+            "threads": self.threads,
             "cut": list(self.cut),
         }
 
@@ -76,10 +80,9 @@ def failure_of(report: pytest.TestReport | pytest.CollectReport) -> Failure:
     crash = getattr(report.longrepr, "reprcrash", None)
     message = str(getattr(crash, "message", "") or "") if crash is not None else ""
     named = _EXCEPTION_NAME.match(message)
-    exception, function = getattr(report, CRASH_ATTRIBUTE, None) or (
-        named.group(1) if named else None,
-        None,
-    )
+    facts = getattr(report, CRASH_ATTRIBUTE, None) or (named.group(1) if named else None, None)
+    exception, function, *rest = facts
+    threads = rest[0] if rest and isinstance(rest[0], int) else 0
     texts = {
         "message": (message, OUTPUT_LIMIT),
         # Not ``longreprtext``: under pytest-xdist it begins with the worker's platform line.
@@ -94,6 +97,7 @@ def failure_of(report: pytest.TestReport | pytest.CollectReport) -> Failure:
         path=_text_or_none(getattr(crash, "path", None)),
         line=_int_or_none(getattr(crash, "lineno", None)),
         function=function,
+        threads=threads,
         cut=tuple(name for name, (text, limit) in texts.items() if len(text) > limit),
         **kept,
     )
@@ -123,13 +127,15 @@ def _shown(text: str, limit: int) -> str:
     )
 
 
-def crash_facts(excinfo: pytest.ExceptionInfo[BaseException], crash: Any) -> list[str | None]:
-    """The exception's class and the function of the frame pytest's ``reprcrash`` points at
-    (``CRASH_ATTRIBUTE``)."""
+def crash_facts(
+    excinfo: pytest.ExceptionInfo[BaseException], crash: Any, threads: int
+) -> list[str | int | None]:
+    """The exception's class, the function of the frame pytest's ``reprcrash`` points at, and
+    the threads alive beside the process's own (``CRASH_ATTRIBUTE``)."""
     function = None
     if crash is not None:
         for entry in reversed(excinfo.traceback):
             if str(entry.path) == str(crash.path) and entry.lineno + 1 == crash.lineno:
                 function = entry.name
                 break
-    return [excinfo.typename, function]
+    return [excinfo.typename, function, max(0, threads)]

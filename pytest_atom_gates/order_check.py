@@ -16,6 +16,7 @@ from dataclasses import replace
 from functools import partial
 
 from pytest_atom_gates.check_commands import CheckCommands
+from pytest_atom_gates.check_progress import NoProgress, Progress
 from pytest_atom_gates.check_runs import Budget, Parallel
 from pytest_atom_gates.check_verdicts import Verdicts, from_replay, progress_line
 from pytest_atom_gates.forked_copies import ForkedCopies, fork_unavailable
@@ -156,7 +157,7 @@ class AloneChecker:
         flaky: Sequence[str] = (),
         budget_spent: Callable[[], bool] = lambda: False,
         seconds: float | None = None,
-        progress: Callable[[str], None] = lambda line: None,
+        progress: Progress | None = None,
         workers: int = 1,
         collected: Sequence[str] | None = None,
     ) -> OrderChecks:
@@ -177,7 +178,8 @@ class AloneChecker:
         unavailable = fork_unavailable(self.environment)
         forked = None if unavailable else ForkedCopies(fresh.spec, fresh)
         self.engine = forked or fresh
-        budget = Budget(limit, budget_spent, seconds)
+        progress = progress or NoProgress()
+        budget = Budget(limit, budget_spent, seconds, asked=progress.asked)
         parallel = Parallel(workers, (forked or fresh).stop)
         checking = partial(
             self._check,
@@ -252,16 +254,18 @@ class AloneChecker:
         *,
         budget: Budget,
         parallel: Parallel,
-        progress: Callable[[str], None],
+        progress: Progress,
         collected: Sequence[str] | None,
     ) -> OrderChecks:
         result = OrderChecks()
         replayed = self._replay_flaky(ledger, flaky, budget, parallel, result)
+        progress.settled(sum(answer is True for answer in replayed.values()))
         failed = [*failed, *(n for n, answer in replayed.items() if answer is False)]
 
         checked = self._alone_runs(
             ledger, failed, replayed, budget, parallel=parallel, result=result
         )
+        progress.settled(sum(v not in (ORDER_DEPENDENT, FAILS_ALONE) for _, v, _ in checked))
         prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
         for victim in victims:
@@ -279,6 +283,7 @@ class AloneChecker:
             for n, answer in file_order.items()
             if isinstance(answer, tuple) and answer[0] and answer[1]
         ]
+        progress.settled(len(fail_alone) - len(brittle))
 
         def asking(
             question: Callable[[str, Sequence[str], float], bool | None],
@@ -296,7 +301,8 @@ class AloneChecker:
             return ask
 
         def settled(search: PolluterSearch) -> None:
-            progress(progress_line(search, brittle=search.victim in file_prefixes))
+            progress.line(progress_line(search, brittle=search.victim in file_prefixes))
+            progress.settled()
 
         found = find_polluters(
             victims, prefixes, asking(self.fails_after), parallel.map, settled=settled

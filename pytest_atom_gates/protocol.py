@@ -15,6 +15,7 @@ attributes, which pytest-xdist serialises with them.
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -336,6 +337,8 @@ class _TestRun:
     """What runs after this attempt: the next test, or None at the end of the run."""
     wider_teardown: pytest.TestReport | None = None
     """A deferred rerun tore down the test's wider nodes apart; their report, if any."""
+    threads_at_start: int = 1
+    """Threads of this process when its tests began (pytest-xdist's own, say)."""
 
     def phase(
         self, when: str, now: Callable[[], float] = time.perf_counter, **kwds: Any
@@ -361,7 +364,8 @@ class _TestRun:
         report.duration = now() - start
         if call.excinfo is not None and report.failed:
             crash = getattr(report.longrepr, "reprcrash", None)
-            setattr(report, CRASH_ATTRIBUTE, crash_facts(call.excinfo, crash))
+            extra_threads = threading.active_count() - self.threads_at_start
+            setattr(report, CRASH_ATTRIBUTE, crash_facts(call.excinfo, crash, extra_threads))
         if check_interactive_exception(call, report):
             if self.interactions is None:
                 self.interactions = {}
@@ -427,6 +431,7 @@ class TestProtocol:
         """A test failed and got another attempt in this process."""
         self._sleep = sleep
         self._clock = clock
+        self.threads_at_start = threading.active_count()
         self._waiting: list[_Waiting] = []
         self._config = config
         # -x, --maxfail and --sw stop at a test's final failure: it must come where it failed.
@@ -472,6 +477,7 @@ class TestProtocol:
             self._reraise,
             delay,
             upcoming=nextitem,
+            threads_at_start=self.threads_at_start,
         )
         new_tests = self.new_tests
         if new_tests is not None and new_tests.is_new(nodeid):

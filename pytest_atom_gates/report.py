@@ -193,6 +193,7 @@ class _Reader:
             stdout=self.get(record, "stdout", str),
             stderr=self.get(record, "stderr", str),
             log=self.get(record, "log", str),
+            threads=self.optional(record, "threads", int) or 0,
             cut=tuple(self.strings(record, "cut")),
         )
 

@@ -461,6 +461,31 @@ class BeforeXdistGroups:
         self.runner.before_groups = {id(item): item.nodeid for item in items}
 
 
+class _TerminalScreen:
+    """pytest's terminal as TQ-01's checks show their progress on it (``check_progress``)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.quiet = self.reporter is None or int(config.getoption("verbose", 0)) < 0
+        self.live = bool(self.reporter is not None and self.reporter.isatty())
+        self._started = False
+
+    def write_line(self, text: str) -> None:
+        if self.reporter is not None:
+            self._start(self.reporter)
+            self.reporter.write_line(text)
+
+    def rewrite(self, text: str) -> None:
+        if self.reporter is not None:
+            self._start(self.reporter)
+            self.reporter.rewrite(text, erase=True)
+
+    def _start(self, reporter: Any) -> None:
+        if not self._started:  # end the progress line that pytest-xdist leaves open
+            reporter.write_line("")
+            self._started = True
+
+
 class BudgetStop:
     """With ``--atom-gates-stop-on-budget``: no new test starts once the budget is spent."""
 
@@ -502,7 +527,6 @@ class GatesController:
         self.html_written: Path | None = None
         self.report_problem: str | None = None
         self.output_problems: list[str] = []
-        self._progress_shown = False
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -584,29 +608,34 @@ class GatesController:
         commands.kept_bytecode = run.kept_bytecode
         checker = AloneChecker(commands)
         share = float(run.settings.order_check_time) / 100
-        with run.sigterm.raising_as(True):  # the alone-runs may be cut short
+        # A small run's share would not cover one process's start-up.
+        seconds = max(share * run.clock.elapsed(), MIN_CHECK_SECONDS)
+        ends = run.clock.elapsed() + seconds
+
+        def time_left() -> float:
+            now = run.clock.elapsed()
+            return min(ends, run.settings.max_duration) - now
+
+        from pytest_atom_gates.check_progress import CheckProgress
+
+        progress = CheckProgress(
+            _TerminalScreen(self.config),
+            tests=len(set(failed) | set(flaky)),
+            limit=run.settings.order_checks,
+            time_left=time_left,
+        )
+        with run.sigterm.raising_as(True), progress:  # the alone-runs may be cut short
             return checker.check(
                 ledger,
                 failed,
                 run.settings.order_checks,
                 flaky=flaky,
                 budget_spent=lambda: run.clock.elapsed() >= run.settings.max_duration,
-                # A small run's share would not cover one process's start-up.
-                seconds=max(share * run.clock.elapsed(), MIN_CHECK_SECONDS),
-                progress=self._progress,
+                seconds=seconds,
+                progress=progress,
                 workers=len(facts.ledger.sequences),  # under xdist, as many as ran tests
                 collected=run.file_order,
             )
-
-    def _progress(self, line: str) -> None:
-        """A line while the checks run after the last test, when the terminal is silent; not
-        under ``-q``."""
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and int(self.config.getoption("verbose", 0)) >= 0:
-            if not self._progress_shown:  # end the progress line, which xdist leaves open
-                reporter.write_line("")
-                self._progress_shown = True
-            reporter.write_line(f"atom-gates: {line}")
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(

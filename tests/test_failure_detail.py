@@ -76,6 +76,7 @@ def test_a_failed_attempt_keeps_the_whole_failure(
         "stdout": "charging card; api_token=***\n",
         "stderr": "",
         "log": "WARNING  shop:test_shop.py:9 discount table missing",
+        "threads": 0,
         "cut": [],
     }
     [setup] = tests["test_shop.py::test_uses_db"]

@@ -345,6 +345,11 @@ def test_the_seed_of_a_failing_repetition_reproduces_it(
     entry = run.report["determinism"]["new_tests"]["tests"][0]
     failed_seed = entry["failed_seed"]
     assert failed_seed == entry["seeds"][-1] != seed
+    flaky = next(e for e in run.report["determinism"]["flaky"] if e["nodeid"] == nodeid)
+    assert (
+        f"seed: fails with repetition seed {failed_seed}, passes with the session's ({seed})"
+        in flaky["evidence"]
+    )
     assert entry["reproduce"] == (
         f"pytest --atom-gates --atom-gates-seed={failed_seed} --atom-gates-mode=TQ-05:off "
         f"--atom-gates-rerun-delay=0 -n 0 {nodeid}"

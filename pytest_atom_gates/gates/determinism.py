@@ -17,6 +17,8 @@ class RerunFacts:
     capped: list[str] = field(default_factory=list)
     new_flaky: list[str] = field(default_factory=list)
     """New tests (absent from the flake history, or changed) that are flaky: they fail the gate."""
+    failed_seeds: dict[str, int] = field(default_factory=dict)
+    """New tests whose repetition failed, and that repetition's seed."""
 
 
 class DeterminismGate:

@@ -145,6 +145,7 @@ def _flaky(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     tests = {t["nodeid"]: t for t in report.get("tests", ())}
     determinism = report.get("determinism") or {}
     history = {e["nodeid"]: e.get("history") for e in determinism.get("flaky", ())}
+    evidence = {e["nodeid"]: e.get("evidence") or [] for e in determinism.get("flaky", ())}
     rows = []
     for nodeid, test in tests.items():
         if test["outcome"] != "flaky":
@@ -156,6 +157,7 @@ def _flaky(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "nodeid": nodeid,
                 "timeline": _timeline(test.get("attempts", ())),
                 "strip": list(outcomes),
+                "evidence": [str(fact) for fact in evidence.get(nodeid, ())],
                 "rate": f"flaky in {recorded['flaky']} of the last {recorded['runs']} runs"
                 if recorded
                 else "no history recorded",

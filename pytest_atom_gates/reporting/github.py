@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.ledger import FAILED, FLAKY, NOT_RUN, RERUN
@@ -275,7 +276,11 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
     )
     lines += section(
         "flaky tests",
-        [entry(n, attempts_text(ledger.attempts(n))) for n in ledger.with_outcome(FLAKY)],
+        [
+            entry(n, attempts_text(ledger.attempts(n)))
+            + "".join(f"\n  - {_cell(_short(f))}" for f in flaky_evidence(facts, n, Path.cwd()))
+            for n in ledger.with_outcome(FLAKY)
+        ],
     )
     lines += section(
         "quarantined tests, counted by no gate",

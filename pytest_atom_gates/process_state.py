@@ -1,0 +1,230 @@
+"""The polluted state, named: what a polluter changed in the process, seen from snapshots.
+
+When TQ-01 has found a polluter set (or a state-setter), its replay in a fresh process takes a
+snapshot of the process state before the set's first test, after its last and after the victim.
+What changed between the first two is what the set left behind: the environment, the working
+directory, ``sys.path``, the modules imported, module-level names of the project's own modules,
+logging levels and handlers, warnings filters, the time zone, the locale, threads still alive,
+open file descriptors, signal handlers, the default socket timeout, the ``decimal`` context and
+the recursion limit. Only what the snapshots show is said; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import locale
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import types
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+STATE_ENV = "ATOM_GATES_STATE_SNAPSHOTS"
+"""Set in a check's environment: the file its snapshots go to (``StateRecorder``)."""
+REPR_LIMIT = 80
+"""Characters of a value's repr shown in a change."""
+_SECRET = re.compile(r"pass|secret|token|key|auth|cred|cookie|session", re.IGNORECASE)
+
+Snapshot = dict[str, dict[str, str]]
+"""What a snapshot holds: per kind of state, each name and a short repr of its value."""
+
+
+def _short(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a repr that raises is a fact about the value too
+        text = f"<repr raised {type(exc).__name__}>"
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses differ in every process
+    return text if len(text) <= REPR_LIMIT else f"{text[: REPR_LIMIT - 3]}..."
+
+
+def _environment() -> dict[str, str]:
+    return {k: "***" if _SECRET.search(k) else _short(v) for k, v in os.environ.items()}
+
+
+def _project_globals(root: Path) -> dict[str, str]:
+    """Module-level names of the modules under ``root`` (not the tests' own modules' imports
+    of other modules, functions or classes, which a test does not change by assigning)."""
+    names = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not path or not Path(path).is_relative_to(root) or "site-packages" in path:
+            continue
+        for attribute, value in list(vars(module).items()):
+            if attribute.startswith("__") or isinstance(
+                value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)
+            ):
+                continue
+            names[f"{name}.{attribute}"] = _short(value)
+    return names
+
+
+def _logging() -> dict[str, str]:
+    found = {"root": _logger_state(logging.getLogger())}
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            found[name] = _logger_state(logger)
+    return found
+
+
+def _logger_state(logger: logging.Logger) -> str:
+    handlers = sorted(type(h).__name__ for h in logger.handlers if _counted_handler(h))
+    level = logging.getLevelName(logger.level)
+    return f"level {level}, handlers [{', '.join(handlers)}], disabled {logger.disabled}"
+
+
+def _counted_handler(handler: logging.Handler) -> bool:
+    # pytest's own capture handlers come and go with every test.
+    return not type(handler).__module__.startswith("_pytest")
+
+
+def _open_descriptors() -> dict[str, str]:
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # not Linux: file descriptors are not compared
+        return {}
+    found = {}
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith(("pipe:", "anon_inode:", "/dev/")) or "pytest-of-" in target:
+            continue  # pytest's capture and the check's own plumbing
+        found[target] = "open"
+    return found
+
+
+def _signal_handlers() -> dict[str, str]:
+    found = {}
+    for number in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if number is None:
+            continue
+        handler = signal.getsignal(number)
+        found[signal.Signals(number).name] = _short(getattr(handler, "__qualname__", handler))
+    return found
+
+
+def snapshot(root: Path) -> Snapshot:
+    """The process state now, as the changes report it."""
+    threads = {
+        f"{t.name} ({type(t).__name__})": "alive"
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.name.startswith("atom-gates")
+    }
+    return {
+        "os.environ": _environment(),
+        "working directory": {"os.getcwd()": _short(os.getcwd())},
+        "sys.path": {"sys.path": _short([p for p in sys.path if "pytest-of-" not in p])},
+        "sys.modules": dict.fromkeys(sys.modules, "imported"),
+        "module globals": _project_globals(root),
+        "logging": _logging(),
+        "warnings filters": {"warnings.filters": _short(warnings.filters[:5])},
+        "time zone": {
+            "TZ": _short(os.environ.get("TZ")),
+            "time.tzname": _short(time.tzname),
+        },
+        "locale": {"locale": _short(locale.setlocale(locale.LC_ALL, None))},
+        "threads": threads,
+        "file descriptors": _open_descriptors(),
+        "signal handlers": _signal_handlers(),
+        "socket": {"socket.getdefaulttimeout()": _short(socket.getdefaulttimeout())},
+        "decimal": {"decimal context": _short(decimal.getcontext())},
+        "recursion limit": {"sys.getrecursionlimit()": str(sys.getrecursionlimit())},
+    }
+
+
+def changes(before: Snapshot, after: Snapshot) -> list[str]:
+    """One line per change, as the terminal says it: ``os.environ['X']: unset -> '1'``."""
+    lines = []
+    for kind, now in after.items():
+        was = before.get(kind, {})
+        if kind == "sys.modules":
+            added = sorted(set(now) - set(was))
+            if added:
+                shown = ", ".join(added[:5]) + (f" and {len(added) - 5} more" if len(added) > 5 else "")
+                lines.append(f"sys.modules: imported {shown}")
+            continue
+        for name in sorted(set(was) | set(now)):
+            old, new = was.get(name), now.get(name)
+            if old == new:
+                continue
+            lines.append(_change_line(kind, name, old, new))
+    return lines
+
+
+def _change_line(kind: str, name: str, old: str | None, new: str | None) -> str:
+    if kind == "os.environ":
+        where = f"os.environ[{name!r}]"
+    elif kind in ("threads", "file descriptors"):
+        state = "left alive" if kind == "threads" else "left open"
+        return f"{kind}: {name} {state}" if new is not None else f"{kind}: {name} ended"
+    elif kind == "logging":
+        where = f"logging logger {name!r}"
+    else:
+        where = name
+    return f"{where}: {'unset' if old is None else old} -> {'unset' if new is None else new}"
+
+
+class StateRecorder:
+    """In a check's process: snapshots before ``first`` runs, after ``last`` and after the last
+    test, written to ``path`` as JSON when the session ends."""
+
+    def __init__(self, path: Path, root: Path, first: str, last: str) -> None:
+        self.path = path
+        self.root = root
+        self.first = first
+        self.last = last
+        self.snapshots: dict[str, Snapshot] = {}
+        self.finished: str | None = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[Any]:
+        if item.nodeid == self.first and "before" not in self.snapshots:
+            self.snapshots["before"] = snapshot(self.root)
+        try:
+            return (yield)
+        finally:
+            if item.nodeid == self.last:
+                self.snapshots["after polluter"] = snapshot(self.root)
+            self.finished = item.nodeid
+
+    def pytest_sessionfinish(self) -> None:
+        if self.finished is not None and self.finished != self.last:
+            self.snapshots["after victim"] = snapshot(self.root)
+        self.path.write_text(json.dumps(self.snapshots), encoding="utf-8")
+
+
+def record_if_asked(config: pytest.Config) -> None:
+    """Register the recorder in a check's process whose environment asks for it."""
+    value = os.environ.pop(STATE_ENV, None)
+    if not value:
+        return
+    path, first, last = value.split("\n")
+    config.pluginmanager.register(
+        StateRecorder(Path(path), config.rootpath, first, last), "atom-gates-state"
+    )
+
+
+def read_changes(path: Path) -> tuple[list[str], list[str]] | None:
+    """What the polluters changed, and what of it the victim still saw changed after it ran;
+    None when the replay left no snapshots."""
+    try:
+        snapshots: Mapping[str, Snapshot] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    before, after = snapshots.get("before"), snapshots.get("after polluter")
+    if before is None or after is None:
+        return None
+    return changes(before, after), changes(before, snapshots.get("after victim") or after)
