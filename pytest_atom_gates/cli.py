@@ -222,20 +222,29 @@ def merge_section(merged: Any) -> dict[str, Any]:
 
 def _determinism_section(merged: Any) -> dict[str, Any]:
     """TQ-04's section over every shard: the flaky tests with the history their shard saw."""
+    from pytest_atom_gates.flaky_evidence import flaky_evidence
+
     facts = merged.facts
     history: dict[str, Any] = {}
+    evidence: dict[str, list[str]] = {}
     broken: list[dict[str, Any]] = []
     capped: list[str] = facts.extras["reruns"].capped
     for shard in merged.assembly.used:
         section = shard.report.section("determinism") or {}
         for entry in section.get("flaky", ()):
             history[entry["nodeid"]] = entry.get("history")
+            # The shard's own: it saw the test's replay after the tests before it.
+            evidence[entry["nodeid"]] = list(entry.get("evidence") or ())
         broken += section.get("broken", ())
     return {
         "reruns": merged.settings.reruns,
         "rerun_delay": merged.settings.rerun_delay,
         "flaky": [
-            {"nodeid": nodeid, "history": history.get(nodeid)}
+            {
+                "nodeid": nodeid,
+                "evidence": evidence.get(nodeid) or flaky_evidence(facts, nodeid),
+                "history": history.get(nodeid),
+            }
             for nodeid in facts.ledger.with_outcome("flaky")
         ],
         "broken": broken,

@@ -90,9 +90,12 @@ _SECRET_NAME = re.compile(
     r"sas|signature|cookie",
     re.IGNORECASE,
 )
-_KEY = re.compile(r"[A-Za-z0-9_.-]+[=:]")
+# A key (and a URI's scheme) starts where a run of its characters starts: tried from inside a
+# run as well, a long run with no "=" after it (30,000 "x" in a failure message) would cost
+# quadratic time.
+_KEY = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+[=:]")
 _VALUE_END = re.compile(r"[\s,;&]|$")
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,9 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
         if kind == "sys.modules":
             added = sorted(set(now) - set(was))
             if added:
-                shown = ", ".join(added[:5]) + (f" and {len(added) - 5} more" if len(added) > 5 else "")
+                shown = ", ".join(added[:5]) + (
+                    f" and {len(added) - 5} more" if len(added) > 5 else ""
+                )
                 lines.append(f"sys.modules: imported {shown}")
             continue
         for name in sorted(set(was) | set(now)):

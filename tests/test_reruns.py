@@ -392,7 +392,15 @@ def test_reports_carry_every_attempt(pytester: pytest.Pytester, gates: Gates) ->
     section = run.report["determinism"]
     assert section["reruns"] == 2
     assert section["flaky"] == [
-        {"nodeid": "test_s.py::test_flaky", "history": {"flaky": 1, "runs": 1, "outcomes": "K"}}
+        {
+            "nodeid": "test_s.py::test_flaky",
+            "evidence": [
+                "raised: attempt 1 raised AssertionError at conftest.py:6 in call; "
+                "attempt 2 passed",
+                "order: passed again after the 0 tests that ran before its first attempt",
+            ],
+            "history": {"flaky": 1, "runs": 1, "outcomes": "K"},
+        }
     ]
     jsonschema.validate(run.report, schema())
 
