@@ -192,13 +192,16 @@ class AloneChecker:
         refreshed: list[str] = []
         try:
             result = checking(failed, flaky)
-            if forked is not None and not forked.unusable and not parallel.interrupted:
-                refreshed = self._unreproduced(result, fresh, ledger, parallel)
+            replays = self._replays(result, fresh, ledger, parallel)
+            result = _with_state(result, replays)
+            if forked is not None and not forked.unusable:
+                refreshed = [n for n, (reproduced, _) in replays.items() if not reproduced]
             if refreshed:  # a fresh process disagreed: those tests are checked in fresh ones
                 self.engine = fresh
                 again = checking(
                     [n for n in failed if n in refreshed], [n for n in flaky if n in refreshed]
                 )
+                again = _with_state(again, self._replays(again, fresh, ledger, parallel))
                 result = _merged(result, again, set(refreshed))
         finally:
             (forked or fresh).close()
@@ -213,11 +216,14 @@ class AloneChecker:
         )
         return result
 
-    def _unreproduced(
+    def _replays(
         self, result: OrderChecks, fresh: FreshProcesses, ledger: Ledger, parallel: Parallel
-    ) -> list[str]:
-        """Each polluter set and state-setter set found by a search, replayed once in a fresh
-        process with one of its tests: the tests whose set did not reproduce there."""
+    ) -> dict[str, tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]]:
+        """Each polluter set and state-setter set found, replayed once in a fresh process with
+        one of its tests and snapshots of the process state (``process_state``): for each test
+        that named it, whether it reproduced there, and what the set changed."""
+        if parallel.interrupted:
+            return {}
         groups: dict[tuple[bool, tuple[str, ...]], list[AloneCheck]] = {}
         for check in result.order_dependent:
             if check.search != FOUND:
@@ -226,24 +232,28 @@ class AloneChecker:
                 continue
             groups.setdefault((check.brittle, check.polluters), []).append(check)
 
-        def reproduces(key: tuple[bool, tuple[str, ...]]) -> bool:
+        def replayed(
+            key: tuple[bool, tuple[str, ...]],
+        ) -> tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]:
             (brittle, tests), nodeid = key, groups[key][0].nodeid
             expected = PASSED if brittle else FAILED
-            question = Question((*tests, nodeid), file_order=brittle)
+            question = Question(
+                (*tests, nodeid), file_order=brittle, state_between=(tests[0], tests[-1])
+            )
             try:
                 answer = fresh.ask(question, self._timeout(ledger, question.tests))
             except (subprocess.TimeoutExpired, OSError):
-                return False
-            return answer.outcome(nodeid) == expected
+                return False, None
+            return answer.outcome(nodeid) == expected, answer.state
 
         keys = list(groups)
-        answers = parallel.map(reproduces, keys)
-        return [
-            check.nodeid
-            for key, reproduced in zip(keys, answers, strict=True)
-            if reproduced is False
+        answers = parallel.map(replayed, keys)
+        return {
+            check.nodeid: answer
+            for key, answer in zip(keys, answers, strict=True)
+            if answer is not None
             for check in groups[key]
-        ]
+        }
 
     def _check(
         self,
@@ -513,6 +523,22 @@ class AloneChecker:
         """Ten times what these tests took in the run, and never under two minutes."""
         spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in nodeids)
         return max(120.0, 10 * spent)
+
+
+def _with_state(
+    result: OrderChecks,
+    replays: Mapping[str, tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]],
+) -> OrderChecks:
+    """The checks, each with what its set changed in the process, where its replay saw it."""
+    checks = []
+    for check in result.checks:
+        state = replays.get(check.nodeid, (False, None))[1]
+        checks.append(
+            check
+            if state is None
+            else replace(check, state_changes=state[0], state_after_victim=state[1])
+        )
+    return replace(result, checks=checks)
 
 
 def _merged(first: OrderChecks, again: OrderChecks, redone: set[str]) -> OrderChecks:

@@ -75,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_atom_gates import determinism
         from pytest_atom_gates.cov import feature as coverage
         from pytest_atom_gates.fork_server import serve_if_asked
+        from pytest_atom_gates.process_state import record_if_asked
         from pytest_atom_gates.session import start
 
         # TQ-04 and TQ-05 come in through pytest_atom_gates_add_gates, as extensions' gates do.
@@ -83,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
         start(config)
         coverage.setup_worker(config)
         serve_if_asked(config)  # when TQ-01's checks started this pytest to answer questions
+        record_if_asked(config)  # when they replay a set found, with snapshots of the state
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

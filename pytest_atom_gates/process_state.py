@@ -34,7 +34,12 @@ STATE_ENV = "ATOM_GATES_STATE_SNAPSHOTS"
 """Set in a check's environment: the file its snapshots go to (``StateRecorder``)."""
 REPR_LIMIT = 80
 """Characters of a value's repr shown in a change."""
+KEPT_LIMIT = 2000
+"""Characters of a value's repr a snapshot keeps, to tell a change past the shown ones."""
 _SECRET = re.compile(r"pass|secret|token|key|auth|cred|cookie|session", re.IGNORECASE)
+
+_HARNESS = {"pytest", "_pytest", "pluggy", "pytest_atom_gates", "xdist", "execnet", "coverage"}
+"""Packages whose modules the test run itself imports as it goes: not the tests' doing."""
 
 Snapshot = dict[str, dict[str, str]]
 """What a snapshot holds: per kind of state, each name and a short repr of its value."""
@@ -46,7 +51,11 @@ def _short(value: object) -> str:
     except Exception as exc:  # a repr that raises is a fact about the value too
         text = f"<repr raised {type(exc).__name__}>"
     text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses differ in every process
-    return text if len(text) <= REPR_LIMIT else f"{text[: REPR_LIMIT - 3]}..."
+    return _clip(text, KEPT_LIMIT)
+
+
+def _clip(text: str, limit: int = REPR_LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _environment() -> dict[str, str]:
@@ -66,27 +75,46 @@ def _project_globals(root: Path) -> dict[str, str]:
                 value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)
             ):
                 continue
-            names[f"{name}.{attribute}"] = _short(value)
+            names[f"{name}:{attribute}"] = _short(value)
     return names
 
 
 def _logging() -> dict[str, str]:
+    """Each logger whose settings are not the defaults (level NOTSET, no handlers)."""
     found = {"root": _logger_state(logging.getLogger())}
     for name, logger in list(logging.Logger.manager.loggerDict.items()):
         if isinstance(logger, logging.Logger):
-            found[name] = _logger_state(logger)
+            state = _logger_state(logger)
+            if state != _DEFAULT_LOGGER:
+                found[name] = state
     return found
 
 
+_DEFAULT_LOGGER = "level NOTSET"
+
+
 def _logger_state(logger: logging.Logger) -> str:
-    handlers = sorted(type(h).__name__ for h in logger.handlers if _counted_handler(h))
-    level = logging.getLevelName(logger.level)
-    return f"level {level}, handlers [{', '.join(handlers)}], disabled {logger.disabled}"
-
-
-def _counted_handler(handler: logging.Handler) -> bool:
     # pytest's own capture handlers come and go with every test.
-    return not type(handler).__module__.startswith("_pytest")
+    handlers = sorted(
+        type(h).__name__ for h in logger.handlers if not type(h).__module__.startswith("_pytest")
+    )
+    parts = [f"level {logging.getLevelName(logger.level)}"]
+    if handlers:
+        parts.append(f"handlers [{', '.join(handlers)}]")
+    if logger.disabled:
+        parts.append("disabled")
+    return ", ".join(parts)
+
+
+def _warning_filter(entry: Any) -> str:
+    action, message, category, module, line = entry
+    where = "".join(
+        f" {label} {value.pattern if hasattr(value, 'pattern') else value!r}"
+        for label, value in (("message", message), ("module", module))
+        if value
+    )
+    at_line = f" line {line}" if line else ""
+    return f"{action} {getattr(category, '__name__', category)}{where}{at_line}"
 
 
 def _open_descriptors() -> dict[str, str]:
@@ -100,8 +128,8 @@ def _open_descriptors() -> dict[str, str]:
             target = os.readlink(f"/proc/self/fd/{name}")
         except OSError:
             continue
-        if target.startswith(("pipe:", "anon_inode:", "/dev/")) or "pytest-of-" in target:
-            continue  # pytest's capture and the check's own plumbing
+        if target.startswith(("pipe:", "anon_inode:", "/dev/")) or target.endswith(" (deleted)"):
+            continue  # pytest's capture files and the check's own plumbing
         found[target] = "open"
     return found
 
@@ -126,15 +154,14 @@ def snapshot(root: Path) -> Snapshot:
     return {
         "os.environ": _environment(),
         "working directory": {"os.getcwd()": _short(os.getcwd())},
-        "sys.path": {"sys.path": _short([p for p in sys.path if "pytest-of-" not in p])},
+        "sys.path": {entry: str(number) for number, entry in reversed(list(enumerate(sys.path)))},
         "sys.modules": dict.fromkeys(sys.modules, "imported"),
         "module globals": _project_globals(root),
         "logging": _logging(),
-        "warnings filters": {"warnings.filters": _short(warnings.filters[:5])},
-        "time zone": {
-            "TZ": _short(os.environ.get("TZ")),
-            "time.tzname": _short(time.tzname),
+        "warnings filters": {
+            _warning_filter(f): str(n) for n, f in reversed(list(enumerate(warnings.filters)))
         },
+        "time zone": {"time.tzname": _short(time.tzname)},
         "locale": {"locale": _short(locale.setlocale(locale.LC_ALL, None))},
         "threads": threads,
         "file descriptors": _open_descriptors(),
@@ -150,8 +177,17 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
     lines = []
     for kind, now in after.items():
         was = before.get(kind, {})
+        if kind in ("sys.path", "warnings filters"):
+            quote = kind == "sys.path"  # a path, as Python writes it; a filter, as said
+            lines += [
+                f"{kind}: added {repr(e) if quote else e} (at {now[e]})"
+                for e in now
+                if e not in was
+            ]
+            lines += [f"{kind}: removed {repr(e) if quote else e}" for e in was if e not in now]
+            continue
         if kind == "sys.modules":
-            added = sorted(set(now) - set(was))
+            added = sorted(m for m in set(now) - set(was) if m.split(".")[0] not in _HARNESS)
             if added:
                 shown = ", ".join(added[:5]) + (
                     f" and {len(added) - 5} more" if len(added) > 5 else ""
@@ -162,6 +198,8 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
             old, new = was.get(name), now.get(name)
             if old == new:
                 continue
+            if kind == "module globals" and name.partition(":")[0] not in before["sys.modules"]:
+                continue  # imported since: said once, as a module imported
             lines.append(_change_line(kind, name, old, new))
     return lines
 
@@ -169,19 +207,25 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
 def _change_line(kind: str, name: str, old: str | None, new: str | None) -> str:
     if kind == "os.environ":
         where = f"os.environ[{name!r}]"
+    elif kind == "logging":
+        old, new = old or _DEFAULT_LOGGER, new or _DEFAULT_LOGGER
+        where = f"logging logger {name!r}"
+    elif kind == "module globals":
+        where = name.replace(":", ".")
     elif kind in ("threads", "file descriptors"):
         state = "left alive" if kind == "threads" else "left open"
         return f"{kind}: {name} {state}" if new is not None else f"{kind}: {name} ended"
-    elif kind == "logging":
-        where = f"logging logger {name!r}"
     else:
         where = name
-    return f"{where}: {'unset' if old is None else old} -> {'unset' if new is None else new}"
+    limit = KEPT_LIMIT if kind == "working directory" else REPR_LIMIT  # a path, whole
+    was = "unset" if old is None else _clip(old, limit)
+    now = "unset" if new is None else _clip(new, limit)
+    return f"{where}: {was} -> {now}"
 
 
 class StateRecorder:
-    """In a check's process: snapshots before ``first`` runs, after ``last`` and after the last
-    test, written to ``path`` as JSON when the session ends."""
+    """In a check's process: snapshots before ``first`` runs, after ``last`` and after each
+    test after it (the victim), written to ``path`` as JSON when the session ends."""
 
     def __init__(self, path: Path, root: Path, first: str, last: str) -> None:
         self.path = path
@@ -189,7 +233,6 @@ class StateRecorder:
         self.first = first
         self.last = last
         self.snapshots: dict[str, Snapshot] = {}
-        self.finished: str | None = None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[Any]:
@@ -200,11 +243,10 @@ class StateRecorder:
         finally:
             if item.nodeid == self.last:
                 self.snapshots["after polluter"] = snapshot(self.root)
-            self.finished = item.nodeid
+            elif "after polluter" in self.snapshots:
+                self.snapshots["after victim"] = snapshot(self.root)
 
     def pytest_sessionfinish(self) -> None:
-        if self.finished is not None and self.finished != self.last:
-            self.snapshots["after victim"] = snapshot(self.root)
         self.path.write_text(json.dumps(self.snapshots), encoding="utf-8")
 
 
@@ -219,7 +261,7 @@ def record_if_asked(config: pytest.Config) -> None:
     )
 
 
-def read_changes(path: Path) -> tuple[list[str], list[str]] | None:
+def read_changes(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """What the polluters changed, and what of it the victim still saw changed after it ran;
     None when the replay left no snapshots."""
     try:
@@ -229,4 +271,5 @@ def read_changes(path: Path) -> tuple[list[str], list[str]] | None:
     before, after = snapshots.get("before"), snapshots.get("after polluter")
     if before is None or after is None:
         return None
-    return changes(before, after), changes(before, snapshots.get("after victim") or after)
+    still = changes(before, snapshots.get("after victim") or after)
+    return tuple(changes(before, after)), tuple(still)

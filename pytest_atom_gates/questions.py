@@ -22,6 +22,7 @@ from typing import Protocol
 from pytest_atom_gates.gates.independence import FRESH
 from pytest_atom_gates.invocation import ARGS_FILES
 from pytest_atom_gates.new_tests import REPLAY_ENV
+from pytest_atom_gates.process_state import STATE_ENV, read_changes
 
 INLINE_LIMIT = 30
 """At most this many node ids go inline into a command; more go into an argument file."""
@@ -37,6 +38,10 @@ class Question:
     """Tests whose modules a forked copy may have imported besides the question's own: the
     tests of the run's process that a polluter search looks into. What a search finds is
     replayed in a fresh process, which imports only its own."""
+    state_between: tuple[str, str] | None = None
+    """Snapshots of the process state before the first of these tests and after the second
+    (``process_state``): what they changed comes back in ``Answer.state``. Fresh processes
+    take them; they are for the replay of a set found."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class Answer:
 
     outcomes: tuple[tuple[str, str], ...]
     ended: str = ""
+    state: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    """For a question with ``state_between``: what those tests changed in the process, and
+    what of it was still changed after the last test; None when no snapshot was taken."""
 
     def outcome(self, nodeid: str) -> str | None:
         return dict(self.outcomes).get(nodeid)
@@ -184,11 +192,16 @@ class FreshProcesses:
                 *spec.selection(question.tests, folder),
             ]
             env = spec.replay_environment(question.tests, folder)
+            snapshots = folder / "state.json"
+            if question.state_between is not None:
+                first, last = (spec.node_id(n) for n in question.state_between)
+                env[STATE_ENV] = f"{snapshots}\n{first}\n{last}"
             with self._count:
                 self.started += 1
             done = self.children.run(command, spec.cwd, env, timeout)
             outcomes = tests_in_report(report)
-            return Answer(tuple(outcomes), "" if outcomes else why_no_result(done))
+            state = None if question.state_between is None else read_changes(snapshots)
+            return Answer(tuple(outcomes), "" if outcomes else why_no_result(done), state)
 
     def stop(self) -> None:
         self.stopped = True

@@ -163,6 +163,11 @@ class _Reader:
             raise self.fail(f"field {key!r} holds something other than strings")
         return values
 
+    def optional_strings(self, obj: Any, key: str) -> tuple[str, ...] | None:
+        if self.mapping(obj, f"the parent of {key!r}").get(key) is None:
+            return None
+        return tuple(self.strings(obj, key))
+
     def test(self, entry: Any) -> TestEntry:
         outcome = self.get(entry, "outcome", str)
         if outcome not in OUTCOMES:
@@ -213,6 +218,8 @@ class _Reader:
             passes=self.optional(record, "passes", str) or "",
             origin=self.optional(record, "origin", str) or FAILED,
             confirmations=0 if search is None else self.optional(search, "confirmations", int) or 0,
+            state_changes=self.optional_strings(record, "state_changes"),
+            state_after_victim=self.optional_strings(record, "state_after_victim"),
         )
 
     def verdict(self, record: Any) -> GateVerdict:

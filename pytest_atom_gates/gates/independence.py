@@ -55,6 +55,12 @@ class AloneCheck:
     and was replayed after the tests before its first attempt."""
     confirmations: int = 0
     """Runs that gave the search's and the alone-run's answers again (``pollution.confirm``)."""
+    state_changes: tuple[str, ...] | None = None
+    """What its polluters (or setters) changed in the process, seen in their replay with
+    snapshots (``process_state``); empty when nothing was seen to change, None when no replay
+    took snapshots."""
+    state_after_victim: tuple[str, ...] | None = None
+    """Of those changes, what was still changed after the test itself ran."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_atom_gates.report import ReportProblem, order_check
-from pytest_atom_gates.reporting import order_dependence_text
+from pytest_atom_gates.reporting import order_dependence_text, state_lines
 from pytest_atom_gates.reporting.atomic import write_atomically
 
 SLOWEST = 15
@@ -191,6 +191,7 @@ def _order_dependent(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "detail": order_dependence_text(typed),
                 "reproduce": typed.reproduce or None,
                 "passes": typed.passes or None,
+                "state": state_lines(typed, limit=None),
             }
         )
     return rows

@@ -74,6 +74,25 @@ def attempts_text(attempts: Sequence[Attempt]) -> str:
     return "; ".join(parts)
 
 
+STATE_LINES = 12
+"""Changes of the process state shown per test in the terminal; the JSON report has them all."""
+
+
+def state_lines(check: AloneCheck, limit: int | None = STATE_LINES) -> list[str]:
+    """What a test's polluters (or setters) left in the process, one line per change (at most
+    ``limit``), as their replay's snapshots showed it; nothing when no replay took them."""
+    changes = check.state_changes
+    if changes is None:
+        return []
+    if not changes:
+        return ["no process-wide change seen"]
+    does = "sets" if check.brittle else "leaves"
+    lines = [f"{does} {change}" for change in changes[:limit]]
+    if limit is not None and len(changes) > limit:
+        lines.append(f"and {len(changes) - limit} more changes (JSON report)")
+    return lines
+
+
 def order_dependence_text(check: AloneCheck) -> str:
     """What is known of an order-dependent test: its polluters (or, for a brittle test, the
     tests that set it up), or why they are not known."""

@@ -180,6 +180,10 @@ def build_report(
                 "brittle": c.brittle,
                 "passes": c.passes or None,
                 "origin": c.origin,
+                "state_changes": None if c.state_changes is None else list(c.state_changes),
+                "state_after_victim": None
+                if c.state_after_victim is None
+                else list(c.state_after_victim),
                 "search": None
                 if c.search is None
                 else {

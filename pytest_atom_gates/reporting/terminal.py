@@ -15,6 +15,7 @@ from pytest_atom_gates.reporting import (
     failures_heading,
     failures_tolerated,
     order_dependence_text,
+    state_lines,
     verdict_label,
 )
 
@@ -132,6 +133,8 @@ def _order_dependence(write: Writer, checks: OrderChecks) -> None:
             key = (check.brittle, check.polluters)
             groups[key] = groups.get(key, 0) + 1
         write(f"  {check.nodeid} - {order_dependence_text(check)}")
+        for line in state_lines(check):
+            write(f"      {line}")
         write(f"      reproduce: {check.reproduce}")
         if check.brittle:
             write(f"      passes:    {check.passes}")
