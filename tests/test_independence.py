@@ -93,6 +93,8 @@ def test_a_test_that_fails_alone_too_is_not_order_dependent(
             "brittle": False,
             "passes": None,
             "origin": "failed",
+            "state_changes": None,  # no polluter found: no replay took snapshots
+            "state_after_victim": None,
             "search": None,
         }
     ]

@@ -96,6 +96,10 @@ def test_a_failing_run_with_flaky_and_order_dependent_tests(failing_page: tuple[
     command = next(c for c in run.report["order_checks"] if c["nodeid"] == "test_b.py::test_victim")
     assert order.find_element("css selector", ".command code").text == command["reproduce"]
     assert "test_a.py::test_pollutes" in order.text
+    # What the polluter left in the process, as its replay's snapshots showed it.
+    assert [li.text for li in order.find_elements("css selector", "ul.state li")] == [
+        "leaves state.polluted: [] -> [1]"
+    ]
     page.screenshot("failing-run-light")
     # No layout that needs a wide screen: at a phone's width nothing scrolls sideways.
     width, height = page.driver.get_window_size().values()
