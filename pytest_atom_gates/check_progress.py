@@ -19,6 +19,28 @@ LOG_INTERVAL = 10.0
 """At most this many seconds between two lines in a CI log."""
 
 
+class Ticker:
+    """Calls ``show`` every ``interval`` seconds from a thread of its own, while in use."""
+
+    def __init__(self, show: Callable[[], None], interval: float, name: str) -> None:
+        self.show = show
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True, name=name)
+
+    def __enter__(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.show()
+
+
 class Progress(Protocol):
     """What the checks report as they go; ``NoProgress`` ignores it."""
 
@@ -77,8 +99,7 @@ class CheckProgress:
         self.questions = 0
         self.done = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker: Ticker | None = None
         self._live_shown = False
 
     # -- what the checks report -----------------------------------------------------------
@@ -122,24 +143,16 @@ class CheckProgress:
     def __enter__(self) -> CheckProgress:
         if not self.screen.quiet:
             self._show()
-            self._thread = threading.Thread(
-                target=self._tick, daemon=True, name="atom-gates-check-progress"
-            )
-            self._thread.start()
+            interval = LIVE_INTERVAL if self.screen.live else LOG_INTERVAL
+            self._ticker = Ticker(self._show, interval, "atom-gates-check-progress").__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+        if self._ticker is not None:
+            self._ticker.__exit__()
         with self._lock:
             self._clear_live()
             self.screen.write_line(f"atom-gates: {self.closing_text()}")
-
-    def _tick(self) -> None:
-        interval = LIVE_INTERVAL if self.screen.live else LOG_INTERVAL
-        while not self._stop.wait(interval):
-            self._show()
 
     def _show(self) -> None:
         with self._lock:

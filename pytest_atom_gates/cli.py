@@ -12,6 +12,7 @@ import argparse
 import os
 import platform
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -109,6 +110,7 @@ def html_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def merge_command(args: argparse.Namespace, out: TextIO, environ: Any) -> int:
+    from pytest_atom_gates.check_progress import LOG_INTERVAL, Ticker
     from pytest_atom_gates.merge import MergeRefused, as_shard, merge
     from pytest_atom_gates.report import ReportProblem, load
 
@@ -119,19 +121,46 @@ def merge_command(args: argparse.Namespace, out: TextIO, environ: Any) -> int:
         problem = _unwritable(getattr(args, option))
         if problem:
             return _fail(f"--{option} {getattr(args, option)}: {problem}")
+    verbosity = args.verbose - args.quiet
+    reading = _Reading(len(args.reports))
     try:
-        shards = [as_shard(load(path)) for path in args.reports]
-        merged = merge(shards, root)
+        # Large inputs take a while: a line at least every 10 s says how far it is.
+        with Ticker(lambda: reading.show(out, verbosity), LOG_INTERVAL, "atom-gates-merge"):
+            shards = []
+            for path in args.reports:
+                shards.append(as_shard(load(path)))
+                reading.read += 1
+            merged = merge(shards, root)
     except (ReportProblem, MergeRefused) as exc:
         return _fail(
             f"{exc}. Accepted: the JSON reports (--atom-gates-report) of the shards "
             "of one run, --atom-gates-shard=1/N to N/N, with the same seed, settings "
             "and collection"
         )
-    verbosity = args.verbose - args.quiet
     notes = _write_outputs(args, merged, environ)
     _print_summary(merged, out, verbosity, notes)
     return merged.exit_status
+
+
+class _Reading:
+    """How far ``atom-gates merge`` is: shard reports read, then merging."""
+
+    def __init__(self, reports: int) -> None:
+        self.reports = reports
+        self.read = 0
+        self.started = time.monotonic()
+
+    def show(self, out: TextIO, verbosity: int) -> None:
+        if verbosity < 0:
+            return
+        elapsed = time.monotonic() - self.started
+        doing = (
+            f"merging {self.reports} shards"
+            if self.read == self.reports
+            else f"read {self.read} of {self.reports} shard reports"
+        )
+        out.write(f"atom-gates merge: {doing}, {elapsed:.0f} s\n")
+        out.flush()
 
 
 def _unwritable(path: str | None) -> str | None:

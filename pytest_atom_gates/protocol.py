@@ -381,6 +381,9 @@ class _TestRun:
                 self.ihook.pytest_exception_interact(node=self.item, call=call, report=report)
 
 
+DRAIN_LINE_INTERVAL = 10.0
+"""At most this many seconds between two lines while the deferred reruns wait."""
+
 RETRY, REPEAT_NEXT = "retry", "repeat"
 """What follows an attempt that is not the last: a rerun after the delay, or a repetition."""
 
@@ -558,8 +561,25 @@ class TestProtocol:
                     _merge_teardown(test.wider_teardown, left)
             pause = waiting.due - self._clock()
             if pause > 0:
-                self._sleep(pause)
+                self._wait_saying(pause)
             self._resume(waiting, current, upcoming=None)
+
+    def _wait_saying(self, pause: float) -> None:
+        """The pause before a deferred rerun at the end of the run, said on the terminal (not
+        under ``-q``, nor on an xdist worker, which has none) and again every 10 s."""
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter")
+        if int(self._config.getoption("verbose", 0)) < 0:
+            reporter = None
+        left = pause
+        while left > 0:
+            if reporter is not None:
+                reporter.write_line(
+                    f"atom-gates: waiting {left:.1f} s for the next deferred rerun "
+                    f"({len(self._waiting)} left; --atom-gates-rerun-delay)"
+                )
+            step = min(left, DRAIN_LINE_INTERVAL)
+            self._sleep(step)
+            left -= step
 
     def _resume(
         self, waiting: _Waiting, current: pytest.Item, upcoming: pytest.Item | None

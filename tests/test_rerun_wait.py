@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import Gates
@@ -179,3 +181,22 @@ def test_a_budget_stop_drains_the_queue_cleanly(pytester: pytest.Pytester, gates
     names = [name for name, _ in events]
     assert names == ["fail_once", "setup-shared", "teardown-shared", "fail_once"]
     assert "previous item was not torn down" not in run.output
+
+
+def test_the_wait_for_a_deferred_rerun_at_the_end_is_said(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """No silent pause: at the end of the run, before each deferred rerun that is not yet due,
+    a line says how long it waits (again every 10 s); not under -q."""
+    pytester.makepyfile(test_a="def test_fails():\n    assert False, 'down'\n")
+    args = ("--atom-gates-rerun-delay=1.5", "--atom-gates-reruns=1", "--atom-gates-mode=TQ-01:off")
+    run = gates.run(*args)
+    waits = [line for line in run.result.stdout.lines if "deferred rerun" in line]
+    assert len(waits) == 1
+    assert re.fullmatch(
+        r"atom-gates: waiting 1\.[0-5] s for the next deferred rerun \(1 left; "
+        r"--atom-gates-rerun-delay\)",
+        waits[0],
+    )
+    quiet = gates.run(*args, "-q")
+    assert not [line for line in quiet.result.stdout.lines if "deferred rerun" in line]

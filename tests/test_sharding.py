@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -598,3 +600,39 @@ def test_a_stale_data_file_beside_a_shard_report_is_refused(
     kept = pytester.path / "shards" / "2"
     digest = hashlib.sha256((kept / ".coverage").read_bytes()).hexdigest()
     assert read(kept / "report.json")["coverage"]["data_digest"] == f"sha256:{digest}"
+
+
+def test_a_long_merge_says_how_far_it_is(
+    pytester: pytest.Pytester,
+    markers: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A merge of large inputs says how far it is at least every 10 s (here every 10 ms, and
+    each report slow to read); a quick one prints nothing more, and -q never does."""
+    make_suite(pytester, modules=2)
+    for k in (1, 2):
+        reset(markers)
+        run_shard(pytester, k, 2, SEED)
+    from pytest_atom_gates import check_progress, report
+
+    load = report.load
+
+    def slow_load(path: str | Path) -> report.Report:
+        time.sleep(0.1)
+        return load(path)
+
+    monkeypatch.setattr(report, "load", slow_load)
+    monkeypatch.setattr(check_progress, "LOG_INTERVAL", 0.01)
+    _, out, _ = merge(capsys, *reports(pytester, 1, 2))
+    lines = [
+        line for line in out.splitlines() if re.fullmatch(r"atom-gates merge: .*, \d+ s", line)
+    ]
+    assert {re.sub(r", \d+ s$", "", line) for line in lines} <= {
+        "atom-gates merge: read 0 of 2 shard reports",
+        "atom-gates merge: read 1 of 2 shard reports",
+        "atom-gates merge: merging 2 shards",
+    }
+    assert "atom-gates merge: read 1 of 2 shard reports, 0 s" in lines
+    _, quiet, _ = merge(capsys, "-q", *reports(pytester, 1, 2))
+    assert "atom-gates merge: read" not in quiet
