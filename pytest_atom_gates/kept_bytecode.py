@@ -25,10 +25,23 @@ from typing import Any
 import pytest
 from _pytest.assertion import rewrite
 
+from pytest_atom_gates.run import GatesRun, is_xdist_controller, is_xdist_worker
 from pytest_atom_gates.settings import GateMode, Settings
 
 KEPT_BYTECODE_KEY = "atom_gates_kept_bytecode"
 """A worker's ``workerinput`` key: the folder the controller keeps the rewriting in."""
+
+
+def keep_rewriting(config: pytest.Config, run: GatesRun) -> None:
+    """Where it is worth it, keep the assertion rewriting of the processes that collect: the
+    controller makes the folder, its workers write there too."""
+    if is_xdist_worker(config):
+        folder = config.workerinput.get(KEPT_BYTECODE_KEY)  # type: ignore[attr-defined]
+        run.kept_bytecode = None if folder is None else Path(folder)
+    elif worth_keeping(config, run.settings):
+        run.kept_bytecode = new_folder(config)
+    if run.kept_bytecode is not None and not is_xdist_controller(config):
+        config.pluginmanager.register(KeptRewriting(run.kept_bytecode), "atom-gates-bytecode")
 
 
 def worth_keeping(config: pytest.Config, settings: Settings) -> bool:

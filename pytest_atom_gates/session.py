@@ -29,6 +29,7 @@ from pytest_atom_gates.gates import (
 )
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
+from pytest_atom_gates.kept_bytecode import keep_rewriting
 from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, NOT_LAST, Ledger
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
@@ -150,7 +151,7 @@ def start(config: pytest.Config) -> None:
 
     skipped = _not_evaluated_reason(config)
     if not skipped:
-        _keep_rewriting(config, run)
+        keep_rewriting(config, run)
     if not is_xdist_controller(config):
         _register_runner(config, run, known)
     controller: GatesController | None = None
@@ -170,25 +171,6 @@ def start(config: pytest.Config) -> None:
     if controller is not None:
         _add_gates(config, run, controller)
     run.started = True
-
-
-def _keep_rewriting(config: pytest.Config, run: GatesRun) -> None:
-    """Under PYTHONDONTWRITEBYTECODE, keep the assertion rewriting of the processes that collect
-    for TQ-01's checks (``kept_bytecode``)."""
-    from pytest_atom_gates.kept_bytecode import (
-        KEPT_BYTECODE_KEY,
-        KeptRewriting,
-        new_folder,
-        worth_keeping,
-    )
-
-    if is_xdist_worker(config):
-        folder = config.workerinput.get(KEPT_BYTECODE_KEY)  # type: ignore[attr-defined]
-        run.kept_bytecode = None if folder is None else Path(folder)
-    elif worth_keeping(config, run.settings):
-        run.kept_bytecode = new_folder(config)
-    if run.kept_bytecode is not None and not is_xdist_controller(config):
-        config.pluginmanager.register(KeptRewriting(run.kept_bytecode), "atom-gates-bytecode")
 
 
 def _register_runner(config: pytest.Config, run: GatesRun, known: Collection[str]) -> None:
