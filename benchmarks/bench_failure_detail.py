@@ -56,15 +56,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="atom-gates-bench-") as folder:
         root = Path(folder)
         generate_suite(root, options.tests)
-        sides: dict[str, dict[str, str] | None] = {"this checkout": None}
+        sides: dict[str, dict[str, str] | None] = {"this": None}
         if options.before is not None:
             path = os.pathsep.join([str(options.before), os.environ.get("PYTHONPATH", "")])
-            sides["--before checkout"] = {**os.environ, "PYTHONPATH": path}
+            sides["before"] = {**os.environ, "PYTHONPATH": path}
         samples: dict[str, list[Sample]] = {name: [] for name in sides}
         sizes: dict[str, tuple[int, int]] = {}
         for run in range(options.runs + 1):  # the first run of each side warms up
             for name, env in sides.items():
-                report, page = root / f"{name[:6]}.json", root / f"{name[:6]}.html"
+                report, page = root / f"{name}.json", root / f"{name}.html"
                 args = [
                     "--atom-gates",
                     "--atom-gates-seed=7",
@@ -85,10 +85,10 @@ def main() -> None:
             memory = statistics.median(s.memory for s in values)
             report_size, page_size = sizes[name]
             print(
-                f"  {name:<20} {wall:7.3f} s  peak {memory:6.1f} MiB  report "
+                f"  {name + ' checkout':<20} {wall:7.3f} s  peak {memory:6.1f} MiB  report "
                 f"{report_size / 1024:8.1f} KiB  page {page_size / 1024:8.1f} KiB"
             )
-        render_time(root / "this c.json", options.runs)
+        render_time(root / "this.json", options.runs)
 
 
 def render_time(report: Path, runs: int) -> None:

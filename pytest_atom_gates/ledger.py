@@ -424,5 +424,12 @@ class Ledger:
                 return attempt.error
         return None
 
+    def last_failure(self, nodeid: str) -> Failure | None:
+        """The whole failure of the test's last failed attempt, when the run kept it."""
+        record = self._records.get(nodeid)
+        if record is None:
+            return None
+        return next((a.failure for a in reversed(record.attempts) if a.failure), None)
+
     def failure_count(self) -> int:
         return len(self.with_outcome(FAILED, NOT_RUN))

@@ -157,22 +157,48 @@ def test_quarantined_failures_are_listed_not_annotated(
     assert "Failed tests" not in text
 
 
-def test_failure_in_a_helper_points_at_the_test(
+def test_a_failure_annotation_keeps_the_compared_values(
     pytester: pytest.Pytester, gates: Gates, on_github: Path
 ) -> None:
-    pytester.makepyfile(helper="def check(value):\n    assert value\n")
     pytester.makepyfile(
         test_s="""
+        def test_discount():
+            price = 200.0
+            assert price == 180.0, "discount of 10% should apply"
+    """
+    )
+    run = gates.run("--atom-gates-mode=TQ-01:off")
+    assert (
+        "::error file=test_s.py,line=3,title=test_s.py%3A%3Atest_discount failed::"
+        "AssertionError: discount of 10%25 should apply%0Aassert 200.0 == 180.0"
+    ) in run.result.outlines
+
+
+def test_a_failure_points_at_its_frame_inside_the_repository(
+    pytester: pytest.Pytester, gates: Gates, on_github: Path
+) -> None:
+    """A helper of the repository that fails is annotated where it failed, which a pull
+    request changing it shows; a failure inside the standard library points at the test."""
+    pytester.makepyfile(helper="def check(value):\n    assert value, 'not valid'\n")
+    pytester.makepyfile(
+        test_s="""
+        import json
         from helper import check
 
         def test_uses_helper():
             check(False)
+
+        def test_parses():
+            json.loads("{")
     """
     )
     pytester.syspathinsert()
     run = gates.run("--atom-gates-mode=TQ-01:off")
     run.result.stdout.fnmatch_lines(
-        ["::error file=test_s.py,line=3,title=test_s.py%3A%3Atest_uses_helper failed::*"]
+        ["::error file=helper.py,line=2,title=test_s.py%3A%3Atest_uses_helper failed::*"]
+    )
+    run.result.stdout.fnmatch_lines(
+        ["::error file=test_s.py,line=7,title=test_s.py%3A%3Atest_parses failed::*"]
     )
 
 

@@ -88,19 +88,23 @@ class Location:
 
 
 def failure_location(report: pytest.TestReport, rootpath: Path, workspace: Path | None) -> Location:
-    """The test's file, at the line that failed when that is in the test's own file.
-
-    A failure inside a helper in another file points at the test's ``def`` line instead: the
-    annotation belongs on the test that failed, where a pull request's diff shows it.
-    """
+    """Where it failed: the failing frame (pytest's ``reprcrash``) when that is inside the
+    repository, so the annotation shows on the pull request's diff of that file; else (a frame
+    in the standard library or an installed package) the test's own ``def`` line."""
     relpath, def_line, _ = report.location
+    repository = workspace or rootpath
     path = (rootpath / relpath).resolve()
     line = None if def_line is None else def_line + 1
     crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None and Path(crash.path).resolve() == path:
-        line = crash.lineno
+    if crash is not None:
+        failing = Path(crash.path).resolve()
+        installed = "site-packages" in failing.parts or "dist-packages" in failing.parts
+        if failing == path or (failing.is_relative_to(repository) and not installed):
+            path, line = failing, crash.lineno
     if workspace is not None and path.is_relative_to(workspace):
         return Location(path.relative_to(workspace).as_posix(), line)
+    if path.is_relative_to(rootpath):
+        return Location(path.relative_to(rootpath).as_posix(), line)
     return Location(Path(relpath).as_posix(), line)
 
 
@@ -140,7 +144,9 @@ def _test_annotations(
     suffix = " (tolerated by TQ-02)" if failures_tolerated(verdicts) else ""
     # Quarantined tests count for no gate; their known failures would only bury the others.
     for nodeid in _counted(facts, FAILED):
-        message = ledger.last_error(nodeid) or "failed"
+        # The whole message: assertion rewriting's compared values are its second line.
+        failure = ledger.last_failure(nodeid)
+        message = (failure.message if failure else "") or ledger.last_error(nodeid) or "failed"
         check = dependent.get(nodeid)
         if check is not None:
             text = order_dependence_text(check)
