@@ -44,10 +44,12 @@ def test_a_log_gets_a_line_at_the_start_and_every_10_s(
     lines = run.result.stdout.lines
     shown = [PROGRESS.fullmatch(line) for line in lines]
     progress = [m for m in shown if m is not None]
-    # One as the checks start, one 10 s later, while the 11 s alone-run runs.
-    assert [(m[1], m[2]) for m in progress] == [("0", "0"), ("1", "0")]
+    # One as the checks start, one 10 s later, while the 11 s alone-run runs (a machine busy
+    # enough to stretch the checks past 20 s adds a third).
+    assert [(m[1], m[2]) for m in progress[:2]] == [("0", "0"), ("1", "0")]
     assert int(progress[0][3]) == 0
-    assert 10 <= int(progress[1][3]) <= 11  # the line is due at 10 s; a busy machine is late
+    assert 10 <= int(progress[1][3]) <= 12  # the line is due at 10 s; a busy machine is late
+    assert len(progress) in (2, 3)
     assert len([line for line in lines if CLOSING.fullmatch(line)]) == 1
 
 
