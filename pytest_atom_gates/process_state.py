@@ -11,12 +11,14 @@ the recursion limit. Only what the snapshots show is said; nothing is guessed.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import json
 import locale
 import logging
 import os
 import re
+import reprlib
 import signal
 import socket
 import sys
@@ -24,7 +26,7 @@ import threading
 import time
 import types
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +47,16 @@ Snapshot = dict[str, dict[str, str]]
 """What a snapshot holds: per kind of state, each name and a short repr of its value."""
 
 
+_REPR = reprlib.Repr()
+# Bounded: a module-level list of a million items is read in its first items, not whole.
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxdict = 50
+_REPR.maxstring = _REPR.maxother = 500
+_REPR.maxlevel = 4
+
+
 def _short(value: object) -> str:
     try:
-        text = repr(value)
+        text = _REPR.repr(value)
     except Exception as exc:  # a repr that raises is a fact about the value too
         text = f"<repr raised {type(exc).__name__}>"
     text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses differ in every process
@@ -144,32 +153,48 @@ def _signal_handlers() -> dict[str, str]:
     return found
 
 
-def snapshot(root: Path) -> Snapshot:
-    """The process state now, as the changes report it."""
-    threads = {
+def _threads() -> dict[str, str]:
+    return {
         f"{t.name} ({type(t).__name__})": "alive"
         for t in threading.enumerate()
         if t is not threading.main_thread() and not t.name.startswith("atom-gates")
     }
+
+
+def _kinds(root: Path) -> dict[str, Callable[[], dict[str, str]]]:
+    """Each kind of state and how to read it."""
     return {
-        "os.environ": _environment(),
-        "working directory": {"os.getcwd()": _short(os.getcwd())},
-        "sys.path": {entry: str(number) for number, entry in reversed(list(enumerate(sys.path)))},
-        "sys.modules": dict.fromkeys(sys.modules, "imported"),
-        "module globals": _project_globals(root),
-        "logging": _logging(),
-        "warnings filters": {
+        "os.environ": _environment,
+        "working directory": lambda: {"os.getcwd()": _short(os.getcwd())},
+        "sys.path": lambda: {e: str(n) for n, e in reversed(list(enumerate(sys.path)))},
+        "sys.modules": lambda: dict.fromkeys(sys.modules, "imported"),
+        "module globals": lambda: _project_globals(root),
+        "logging": _logging,
+        "warnings filters": lambda: {
             _warning_filter(f): str(n) for n, f in reversed(list(enumerate(warnings.filters)))
         },
-        "time zone": {"time.tzname": _short(time.tzname)},
-        "locale": {"locale": _short(locale.setlocale(locale.LC_ALL, None))},
-        "threads": threads,
-        "file descriptors": _open_descriptors(),
-        "signal handlers": _signal_handlers(),
-        "socket": {"socket.getdefaulttimeout()": _short(socket.getdefaulttimeout())},
-        "decimal": {"decimal context": _short(decimal.getcontext())},
-        "recursion limit": {"sys.getrecursionlimit()": str(sys.getrecursionlimit())},
+        "time zone": lambda: {"time.tzname": _short(time.tzname)},
+        "locale": lambda: {"locale": _short(locale.setlocale(locale.LC_ALL, None))},
+        "threads": _threads,
+        "file descriptors": _open_descriptors,
+        "signal handlers": _signal_handlers,
+        "socket": lambda: {"socket.getdefaulttimeout()": _short(socket.getdefaulttimeout())},
+        "decimal": lambda: {"decimal context": _short(decimal.getcontext())},
+        "recursion limit": lambda: {"sys.getrecursionlimit()": str(sys.getrecursionlimit())},
     }
+
+
+def snapshot(root: Path) -> Snapshot:
+    """The process state now, as the changes report it. A kind that cannot be read (a module
+    global whose repr raises past its own guard, say) is left out of this snapshot, and so out
+    of the changes: the replay's verdict never depends on it."""
+    taken: Snapshot = {}
+    for kind, read in _kinds(root).items():
+        try:
+            taken[kind] = read()
+        except Exception:  # a snapshot may miss a kind; it never fails the replay
+            continue
+    return taken
 
 
 def changes(before: Snapshot, after: Snapshot) -> list[str]:
@@ -247,15 +272,17 @@ class StateRecorder:
                 self.snapshots["after victim"] = snapshot(self.root)
 
     def pytest_sessionfinish(self) -> None:
-        self.path.write_text(json.dumps(self.snapshots), encoding="utf-8")
+        with contextlib.suppress(OSError):  # no snapshots: the replay's verdict still stands
+            self.path.write_text(json.dumps(self.snapshots), encoding="utf-8")
 
 
 def record_if_asked(config: pytest.Config) -> None:
     """Register the recorder in a check's process whose environment asks for it."""
     value = os.environ.pop(STATE_ENV, None)
-    if not value:
+    parts = (value or "").split("\n")
+    if len(parts) != 3:  # only the checks set it, and always so
         return
-    path, first, last = value.split("\n")
+    path, first, last = parts
     config.pluginmanager.register(
         StateRecorder(Path(path), config.rootpath, first, last), "atom-gates-state"
     )

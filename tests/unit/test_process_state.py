@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import locale
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
 from pytest_atom_gates.gates.independence import AloneCheck
-from pytest_atom_gates.process_state import changes
+from pytest_atom_gates.process_state import changes, snapshot
 from pytest_atom_gates.reporting import state_lines
 
 BEFORE = {
@@ -53,3 +60,21 @@ def test_the_lines_under_a_victim_and_a_brittle_test() -> None:
     unseen = AloneCheck("t.py::u", "order-dependent", "", state_changes=())
     assert state_lines(unseen) == ["no process-wide change seen"]
     assert state_lines(AloneCheck("t.py::n", "order-dependent", "")) == []
+
+
+def test_a_snapshot_reads_big_values_in_part_and_leaves_out_what_it_cannot_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = types.ModuleType("big_state")
+    module.__file__ = str(tmp_path / "big_state.py")
+    module.ROWS = list(range(1_000_000))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "big_state", module)
+
+    def broken(*args: object) -> str:
+        raise locale.Error("unsupported locale setting")
+
+    monkeypatch.setattr(locale, "setlocale", broken)
+    taken = snapshot(tmp_path)
+    assert "locale" not in taken
+    assert taken["module globals"]["big_state:ROWS"] == repr(list(range(50)))[:-1] + ", ...]"
+    assert taken["recursion limit"] == {"sys.getrecursionlimit()": str(sys.getrecursionlimit())}
