@@ -449,7 +449,9 @@ class _TerminalScreen:
     def __init__(self, config: pytest.Config) -> None:
         self.reporter = config.pluginmanager.get_plugin("terminalreporter")
         self.quiet = self.reporter is None or int(config.getoption("verbose", 0)) < 0
-        self.live = bool(self.reporter is not None and self.reporter.isatty())
+        # pytest 8.0 keeps ``isatty`` as a bool; later versions make it callable too.
+        isatty = getattr(self.reporter, "isatty", False)
+        self.live = bool(isatty() if callable(isatty) else isatty)
         self._started = False
 
     def write_line(self, text: str) -> None:
