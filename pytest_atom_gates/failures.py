@@ -28,8 +28,8 @@ one-line error, and the report says how many."""
 CRASH_ATTRIBUTE = "atom_gates_crash"
 """Set on a failed report by the process that made it: the exception's class and the failing
 frame's function, which pytest's ``reprcrash`` does not name (its message drops the class of a
-plain ``assert``), and the threads alive beside the process's own. A list, so it travels with
-the report under pytest-xdist."""
+plain ``assert``), and the threads started since the attempt began and still alive. A list,
+so it travels with the report under pytest-xdist."""
 
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 
@@ -51,7 +51,7 @@ class Failure:
     stderr: str = ""
     log: str = ""
     threads: int = 0
-    """Threads alive when it failed, beside those of the process before its tests began."""
+    """Threads alive when it failed that were not when the attempt began."""
     cut: tuple[str, ...] = ()
     """The fields cut at their limit."""
 
@@ -131,7 +131,7 @@ def crash_facts(
     excinfo: pytest.ExceptionInfo[BaseException], crash: Any, threads: int
 ) -> list[str | int | None]:
     """The exception's class, the function of the frame pytest's ``reprcrash`` points at, and
-    the threads alive beside the process's own (``CRASH_ATTRIBUTE``)."""
+    the threads started since the attempt began and still alive (``CRASH_ATTRIBUTE``)."""
     function = None
     if crash is not None:
         for entry in reversed(excinfo.traceback):

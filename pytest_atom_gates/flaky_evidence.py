@@ -87,8 +87,8 @@ def flaky_evidence(facts: RunFacts, nodeid: str, rootdir: Path | None = None) ->
     found += _time(failed, passed)
     found += _resources(failed)
     found += [
-        f"threads: {a.failure.threads} thread{'' if a.failure.threads == 1 else 's'} alive "
-        f"when attempt {n} failed, beside those of the process before its tests began"
+        f"threads: {a.failure.threads} thread{'' if a.failure.threads == 1 else 's'} started "
+        f"by attempt {n} still alive when it failed"
         for n, a in failed
         if a.failure is not None and a.failure.threads
     ]

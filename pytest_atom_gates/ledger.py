@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from pytest_atom_gates.failures import REPORT_LIMIT, Failure, failure_of
+from pytest_atom_gates.invocation import hide_secrets
 
 PASSED = "passed"
 FLAKY = "flaky"
@@ -52,7 +53,12 @@ _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|W
 
 
 def _crash_line(report: pytest.TestReport | pytest.CollectReport) -> str:
-    """One line saying why a report failed, without rendering the whole traceback."""
+    """One line saying why a report failed, without rendering the whole traceback; secrets
+    hidden, as in the whole failure."""
+    return hide_secrets(_crash_text(report))
+
+
+def _crash_text(report: pytest.TestReport | pytest.CollectReport) -> str:
     longrepr = report.longrepr
     message = exception_text(report)
     if message:
@@ -260,7 +266,7 @@ class Ledger:
                 record.open_failure = self._failure(report)
         elif outcome == "skipped":
             if hasattr(report, "wasxfail"):
-                record.note(XFAILED, when, str(report.wasxfail) or None)
+                record.note(XFAILED, when, hide_secrets(str(report.wasxfail)) or None)
             else:
                 record.note(SKIPPED, when, _crash_line(report))
         elif when == "call" and hasattr(report, "wasxfail"):

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.invocation import hide_secrets
+
 STATE_ENV = "ATOM_GATES_STATE_SNAPSHOTS"
 """Set in a check's environment: the file its snapshots go to (``StateRecorder``)."""
 REPR_LIMIT = 80
@@ -68,7 +70,16 @@ def _clip(text: str, limit: int = REPR_LIMIT) -> str:
 
 
 def _environment() -> dict[str, str]:
-    return {k: "***" if _SECRET.search(k) else _short(v) for k, v in os.environ.items()}
+    return {
+        k: "***" if _SECRET.search(k) else _short(hide_secrets(v)) for k, v in os.environ.items()
+    }
+
+
+def _working_directory() -> dict[str, str]:
+    try:
+        return {"os.getcwd()": _short(os.getcwd())}
+    except OSError as exc:  # the polluter went into a folder and removed it
+        return {"os.getcwd()": f"<unreadable: {exc.strerror}>"}
 
 
 def _project_globals(root: Path) -> dict[str, str]:
@@ -149,7 +160,8 @@ def _signal_handlers() -> dict[str, str]:
         if number is None:
             continue
         handler = signal.getsignal(number)
-        found[signal.Signals(number).name] = _short(getattr(handler, "__qualname__", handler))
+        name = getattr(handler, "__qualname__", None)
+        found[signal.Signals(number).name] = name if isinstance(name, str) else _short(handler)
     return found
 
 
@@ -165,7 +177,7 @@ def _kinds(root: Path) -> dict[str, Callable[[], dict[str, str]]]:
     """Each kind of state and how to read it."""
     return {
         "os.environ": _environment,
-        "working directory": lambda: {"os.getcwd()": _short(os.getcwd())},
+        "working directory": _working_directory,
         "sys.path": lambda: {e: str(n) for n, e in reversed(list(enumerate(sys.path)))},
         "sys.modules": lambda: dict.fromkeys(sys.modules, "imported"),
         "module globals": lambda: _project_globals(root),

@@ -193,6 +193,10 @@ class OutageCap:
 # pragma: no mutate start (pytest glue, reached by the pytester tests only)
 def _fresh_attempt(item: pytest.Item) -> None:
     """Forget what the failed attempt left on the item so the next one starts clean."""
+    # Its captured output and log: each attempt's reports show their own.
+    sections = getattr(item, "_report_sections", None)
+    if isinstance(sections, list):
+        sections.clear()
     # A new instance of the test class: drop the cached one and the method bound to it.
     item.__dict__.pop("_instance", None)
     if "_obj" in item.__dict__ and getattr(item, "cls", None) is not None:
@@ -338,7 +342,7 @@ class _TestRun:
     wider_teardown: pytest.TestReport | None = None
     """A deferred rerun tore down the test's wider nodes apart; their report, if any."""
     threads_at_start: int = 1
-    """Threads of this process when its tests began (pytest-xdist's own, say)."""
+    """Threads of this process when the attempt began: those it leaves are counted."""
 
     def phase(
         self, when: str, now: Callable[[], float] = time.perf_counter, **kwds: Any
@@ -434,7 +438,6 @@ class TestProtocol:
         """A test failed and got another attempt in this process."""
         self._sleep = sleep
         self._clock = clock
-        self.threads_at_start = threading.active_count()
         self._waiting: list[_Waiting] = []
         self._config = config
         # -x, --maxfail and --sw stop at a test's final failure: it must come where it failed.
@@ -480,7 +483,6 @@ class TestProtocol:
             self._reraise,
             delay,
             upcoming=nextitem,
-            threads_at_start=self.threads_at_start,
         )
         new_tests = self.new_tests
         if new_tests is not None and new_tests.is_new(nodeid):
@@ -607,6 +609,7 @@ class TestProtocol:
     def _attempt(self, test: _TestRun, attempt: int) -> str | None:
         """Run one attempt; return what follows it, or None when it was the last."""
         item, seed = test.item, test.seed
+        test.threads_at_start = threading.active_count()  # what this attempt leaves is its own
         hasrequest = hasattr(item, "_request")
         if hasrequest and not item._request:  # type: ignore[attr-defined]
             item._initrequest()  # type: ignore[attr-defined]

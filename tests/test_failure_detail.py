@@ -176,3 +176,39 @@ def test_a_collection_error_keeps_its_whole_failure(
     assert "ModuleNotFoundError: No module named 'missing_module'" in failure["traceback"]
     assert failure["exception"] is None  # pytest shows a failed import without a reprcrash
     jsonschema.validate(report, schema())
+
+
+DEFERRED = """import logging, pathlib, sys
+
+def test_each_attempt_its_own():
+    calls = pathlib.Path("calls")
+    calls.write_text(calls.read_text() + "x" if calls.exists() else "x")
+    n = len(calls.read_text())
+    print(f"out {n}")
+    sys.stderr.write(f"err {n}\\n")
+    logging.getLogger("app").warning(f"log {n}")
+    pytest_fail = __import__("pytest").fail
+    pytest_fail(f"attempt {n} password=zzz", pytrace=False)
+"""
+
+
+def test_each_attempt_keeps_its_own_output_and_no_secret(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """A rerun that waits its delay while others run is an attempt of its own: its failure
+    holds its own output, not the earlier attempts' too; every error line hides secrets."""
+    pytester.makepyfile(test_deferred=DEFERRED, test_other="def test_other():\n    pass\n")
+    report = any_engine.run(
+        "--atom-gates-reruns=2", "--atom-gates-rerun-delay=0.2", "--atom-gates-order-checks=0"
+    ).report
+    attempts = report_attempts = next(
+        t["attempts"]
+        for t in report["tests"]
+        if t["nodeid"] == "test_deferred.py::test_each_attempt_its_own"
+    )
+    assert [a["failure"]["stdout"] for a in attempts] == ["out 1\n", "out 2\n", "out 3\n"]
+    assert [a["failure"]["stderr"] for a in attempts] == ["err 1\n", "err 2\n", "err 3\n"]
+    assert [a["failure"]["log"][-5:] for a in attempts] == ["log 1", "log 2", "log 3"]
+    assert [a["error"] for a in report_attempts] == [
+        f"Failed: attempt {n} password=***" for n in (1, 2, 3)
+    ]

@@ -210,6 +210,12 @@ def test_junit_xml_is_valid_for_the_schema_jenkins_reads(
 
         def test_never(broken_service):
             pass
+
+        binary_calls = []
+
+        def test_binary_message():
+            binary_calls.append(1)
+            assert len(binary_calls) > 1, "msg with \\x00 and \\x1b and ]]> <tag>"
         """
     )
     xml_file = pytester.path / "junit.xml"
@@ -221,6 +227,9 @@ def test_junit_xml_is_valid_for_the_schema_jenkins_reads(
     assert flaky.attrib == {"message": "ConnectionError: not up yet", "type": "ConnectionError"}
     assert [(c.tag, c.text) for c in flaky][1:] == [("system-out", "starting the service\n")]
     assert [child.tag for child in cases["test_never"]] == ["error", "rerunError", "rerunError"]
+    # Characters XML cannot hold are written as pytest writes them in its own elements.
+    [binary] = cases["test_binary_message"]
+    assert binary.get("message") == "AssertionError: msg with #x00 and #x1B and ]]> <tag>"
 
 
 @pytest.mark.usefixtures("rerun_suite")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest.junitxml import xml_key
+from _pytest.junitxml import bin_xml_escape, xml_key
 
 from pytest_atom_gates.failures import Failure, failure_of
 from pytest_atom_gates.ledger import NOT_LAST, REPEAT, RERUN
@@ -59,13 +59,14 @@ SUREFIRE_ORDER = (
 def attempt_element(kind: str, failure: Failure) -> ET.Element:
     """One failed attempt before the last, as Surefire writes it: ``kind`` is
     ``flakyFailure``, ``flakyError``, ``rerunFailure`` or ``rerunError``."""
-    message = failure.message.split("\n", 1)[0] or "failed"
-    element = ET.Element(kind, message=message, type=failure.exception or "failure")
-    ET.SubElement(element, "stackTrace").text = failure.traceback
+    # Characters XML cannot hold (NUL, ESC) are written as pytest's own elements write them.
+    message = bin_xml_escape(failure.message.split("\n", 1)[0] or "failed")
+    element = ET.Element(kind, message=message, type=bin_xml_escape(failure.exception or "failure"))
+    ET.SubElement(element, "stackTrace").text = bin_xml_escape(failure.traceback)
     if failure.stdout:
-        ET.SubElement(element, "system-out").text = failure.stdout
+        ET.SubElement(element, "system-out").text = bin_xml_escape(failure.stdout)
     if failure.stderr:
-        ET.SubElement(element, "system-err").text = failure.stderr
+        ET.SubElement(element, "system-err").text = bin_xml_escape(failure.stderr)
     return element
 
 

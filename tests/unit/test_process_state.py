@@ -78,3 +78,18 @@ def test_a_snapshot_reads_big_values_in_part_and_leaves_out_what_it_cannot_read(
     assert "locale" not in taken
     assert taken["module globals"]["big_state:ROWS"] == repr(list(range(50)))[:-1] + ", ...]"
     assert taken["recursion limit"] == {"sys.getrecursionlimit()": str(sys.getrecursionlimit())}
+
+
+def test_secrets_in_environment_values_and_a_removed_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_URL", "postgres://u:hunter2@h/db")
+    monkeypatch.setenv("APP_TOKEN", "abc")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    taken = snapshot(tmp_path)
+    assert taken["os.environ"]["DB_URL"] == "'postgres://***@h/db'"
+    assert taken["os.environ"]["APP_TOKEN"] == "***"
+    assert taken["working directory"] == {"os.getcwd()": "<unreadable: No such file or directory>"}
