@@ -54,6 +54,9 @@ class Failure:
     """Threads alive when it failed that were not when the attempt began."""
     cut: tuple[str, ...] = ()
     """The fields cut at their limit."""
+    exception_bases: tuple[str, ...] = ()
+    """The names of the exception's base classes, nearest first (``ConnectionRefusedError``,
+    ``ConnectionError``, ``OSError``), without ``Exception`` and above."""
 
     def size(self) -> int:
         return sum(map(len, (self.message, self.traceback, self.stdout, self.stderr, self.log)))
@@ -72,6 +75,7 @@ class Failure:
             "log": self.log,
             "threads": self.threads,
             "cut": list(self.cut),
+            "exception_bases": list(self.exception_bases),
         }
 
 
@@ -83,6 +87,7 @@ def failure_of(report: pytest.TestReport | pytest.CollectReport) -> Failure:
     facts = getattr(report, CRASH_ATTRIBUTE, None) or (named.group(1) if named else None, None)
     exception, function, *rest = facts
     threads = rest[0] if rest and isinstance(rest[0], int) else 0
+    bases = rest[1] if len(rest) > 1 and isinstance(rest[1], list) else []
     texts = {
         "message": (message, OUTPUT_LIMIT),
         # Not ``longreprtext``: under pytest-xdist it begins with the worker's platform line.
@@ -98,6 +103,7 @@ def failure_of(report: pytest.TestReport | pytest.CollectReport) -> Failure:
         line=_int_or_none(getattr(crash, "lineno", None)),
         function=function,
         threads=threads,
+        exception_bases=tuple(str(name) for name in bases),
         cut=tuple(name for name, (text, limit) in texts.items() if len(text) > limit),
         **kept,
     )
@@ -129,13 +135,19 @@ def _shown(text: str, limit: int) -> str:
 
 def crash_facts(
     excinfo: pytest.ExceptionInfo[BaseException], crash: Any, threads: int
-) -> list[str | int | None]:
-    """The exception's class, the function of the frame pytest's ``reprcrash`` points at, and
-    the threads started since the attempt began and still alive (``CRASH_ATTRIBUTE``)."""
+) -> list[str | int | list[str] | None]:
+    """The exception's class, the function of the frame pytest's ``reprcrash`` points at, the
+    threads started since the attempt began and still alive, and the names of the exception's
+    base classes (``CRASH_ATTRIBUTE``)."""
     function = None
     if crash is not None:
         for entry in reversed(excinfo.traceback):
             if str(entry.path) == str(crash.path) and entry.lineno + 1 == crash.lineno:
                 function = entry.name
                 break
-    return [excinfo.typename, function, max(0, threads)]
+    bases = [
+        cls.__name__
+        for cls in type(excinfo.value).__mro__[1:]
+        if cls not in (Exception, BaseException, object)
+    ]
+    return [excinfo.typename, function, max(0, threads), bases]

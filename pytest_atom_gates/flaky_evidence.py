@@ -145,10 +145,22 @@ def _time(
 def _resources(failed: Sequence[tuple[int, Attempt]]) -> list[str]:
     found = []
     for number, attempt in failed:
-        name = attempt.failure.exception if attempt.failure else None
-        kind = next((k for k, names in RESOURCE_ERRORS.items() if name in names), None)
+        failure = attempt.failure
+        if failure is None or failure.exception is None:
+            continue
+        # The nearest class that names a resource: a library's own ConnectionError (an
+        # OSError too) is a connection error, not a file error.
+        kind = next(
+            (
+                k
+                for name in (failure.exception, *failure.exception_bases)
+                for k, names in RESOURCE_ERRORS.items()
+                if name in names
+            ),
+            None,
+        )
         if kind is not None:
-            found.append(f"resource: attempt {number} raised {name}, a {kind} error")
+            found.append(f"resource: attempt {number} raised {failure.exception}, a {kind} error")
     return found
 
 

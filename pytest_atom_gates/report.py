@@ -200,6 +200,7 @@ class _Reader:
             log=self.get(record, "log", str),
             threads=self.optional(record, "threads", int) or 0,
             cut=tuple(self.strings(record, "cut")),
+            exception_bases=self.optional_strings(record, "exception_bases") or (),
         )
 
     def order_check(self, record: Any) -> AloneCheck:

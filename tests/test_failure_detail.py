@@ -78,6 +78,7 @@ def test_a_failed_attempt_keeps_the_whole_failure(
         "log": "WARNING  shop:test_shop.py:9 discount table missing",
         "threads": 0,
         "cut": [],
+        "exception_bases": [],
     }
     [setup] = tests["test_shop.py::test_uses_db"]
     assert (setup["phase"], setup["failure"]["exception"], setup["failure"]["function"]) == (
@@ -85,6 +86,7 @@ def test_a_failed_attempt_keeps_the_whole_failure(
         "ConnectionError",
         "database",
     )
+    assert setup["failure"]["exception_bases"] == ["OSError"]
     assert setup["failure"]["line"] == 15
     # A skipped or xfailed attempt has no failure; its reason is its error.
     [skipped] = tests["test_shop.py::test_skipped"]

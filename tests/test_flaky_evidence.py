@@ -21,6 +21,17 @@ def test_flaky_connection():
         time.sleep(0.3)
         raise ConnectionRefusedError("db refused")
 """
+SUBCLASS = """import pathlib
+
+class ServiceDown(ConnectionRefusedError):
+    pass
+
+def test_service():
+    mark = pathlib.Path("mark-service")
+    if not mark.exists():
+        mark.write_text("")
+        raise ServiceDown("payments")
+"""
 TIMED_OUT = """import pathlib, pytest
 
 def test_timed_out():
@@ -41,7 +52,7 @@ def evidence_of(report: dict[str, object], nodeid: str) -> list[str]:
 def test_each_fact_a_flaky_tests_attempts_show(
     pytester: pytest.Pytester, any_engine: Gates, github_summary: Path
 ) -> None:
-    pytester.makepyfile(test_flaky=FLAKY_CONNECTION, test_timeout=TIMED_OUT)
+    pytester.makepyfile(test_flaky=FLAKY_CONNECTION, test_timeout=TIMED_OUT, test_sub=SUBCLASS)
     html = pytester.path / "page.html"
     run = any_engine.run("--atom-gates-reruns=1", "-p", "no:randomly", f"--atom-gates-html={html}")
     facts = evidence_of(run.report, "test_flaky.py::test_flaky_connection")
@@ -51,7 +62,7 @@ def test_each_fact_a_flaky_tests_attempts_show(
         "attempt 2 passed"
     )
     assert re.fullmatch(
-        r"order: passed again after the [01] tests that ran before its first "
+        r"order: passed again after the [012] tests that ran before its first "
         r"attempt",
         facts[1],
     )
@@ -67,8 +78,12 @@ def test_each_fact_a_flaky_tests_attempts_show(
         timed_out[0]
         == "raised: attempt 1 raised Failed at test_timeout.py:7 in call; attempt 2 passed"
     )
+    # A library's own error class is judged by its nearest base that names a resource.
+    assert evidence_of(run.report, "test_sub.py::test_service")[-1] == (
+        "resource: attempt 1 raised ServiceDown, a connection error"
+    )
     # The thread the other test left is not this test's doing: no threads fact here.
-    assert re.fullmatch(r"order: passed again after the [01] tests .*", timed_out[1])
+    assert re.fullmatch(r"order: passed again after the [012] tests .*", timed_out[1])
     assert timed_out[2:] == [
         "time: attempt 1 hit a timeout (Failed: Timeout (>1.0s) from pytest-timeout.)"
     ]
