@@ -194,7 +194,7 @@ def test_the_wait_for_a_deferred_rerun_at_the_end_is_said(
     waits = [line for line in run.result.stdout.lines if "deferred rerun" in line]
     assert len(waits) == 1
     assert re.fullmatch(
-        r"atom-gates: waiting 1\.[0-5] s for the next deferred rerun \(1 left; "
+        r"atom-gates: waiting \d+\.\d s for the next deferred rerun \(1 left; "
         r"--atom-gates-rerun-delay\)",
         waits[0],
     )
