@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+import pytest
 
 LIVE_INTERVAL = 1.0
 """Seconds between updates of a terminal's live line."""
@@ -76,6 +78,34 @@ class Screen(Protocol):
     def write_line(self, text: str) -> None: ...
 
     def rewrite(self, text: str) -> None: ...
+
+
+class TerminalScreen:
+    """pytest's terminal, as the checks show their progress on it: silent under ``-q`` or
+    without a terminal reporter."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.quiet = self.reporter is None or int(config.getoption("verbose", 0)) < 0
+        # pytest 8.0 keeps ``isatty`` as a bool; later versions make it callable too.
+        isatty = getattr(self.reporter, "isatty", False)
+        self.live = bool(isatty() if callable(isatty) else isatty)
+        self._started = False
+
+    def write_line(self, text: str) -> None:
+        if self.reporter is not None:
+            self._start(self.reporter)
+            self.reporter.write_line(text)
+
+    def rewrite(self, text: str) -> None:
+        if self.reporter is not None:
+            self._start(self.reporter)
+            self.reporter.rewrite(text, erase=True)
+
+    def _start(self, reporter: Any) -> None:
+        if not self._started:  # end the progress line that pytest-xdist leaves open
+            reporter.write_line("")
+            self._started = True
 
 
 class CheckProgress:

@@ -443,33 +443,6 @@ class BeforeXdistGroups:
         self.runner.before_groups = {id(item): item.nodeid for item in items}
 
 
-class _TerminalScreen:
-    """pytest's terminal as TQ-01's checks show their progress on it (``check_progress``)."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
-        self.quiet = self.reporter is None or int(config.getoption("verbose", 0)) < 0
-        # pytest 8.0 keeps ``isatty`` as a bool; later versions make it callable too.
-        isatty = getattr(self.reporter, "isatty", False)
-        self.live = bool(isatty() if callable(isatty) else isatty)
-        self._started = False
-
-    def write_line(self, text: str) -> None:
-        if self.reporter is not None:
-            self._start(self.reporter)
-            self.reporter.write_line(text)
-
-    def rewrite(self, text: str) -> None:
-        if self.reporter is not None:
-            self._start(self.reporter)
-            self.reporter.rewrite(text, erase=True)
-
-    def _start(self, reporter: Any) -> None:
-        if not self._started:  # end the progress line that pytest-xdist leaves open
-            reporter.write_line("")
-            self._started = True
-
-
 class BudgetStop:
     """With ``--atom-gates-stop-on-budget``: no new test starts once the budget is spent."""
 
@@ -600,10 +573,10 @@ class GatesController:
             now = run.clock.elapsed()
             return min(ends, run.settings.max_duration) - now
 
-        from pytest_atom_gates.check_progress import CheckProgress
+        from pytest_atom_gates.check_progress import CheckProgress, TerminalScreen
 
         progress = CheckProgress(
-            _TerminalScreen(self.config),
+            TerminalScreen(self.config),
             tests=len(set(failed) | set(flaky)),
             limit=run.settings.order_checks,
             time_left=time_left,
