@@ -27,6 +27,7 @@ import select
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Generator
 from pathlib import Path
@@ -55,6 +56,9 @@ FRESH_ANSWER = 3
 not collect the question's tests as a fresh process would."""
 LOST = "lost"
 """The reply for a question whose group ended before its copy did (a test killed it)."""
+PROBE_TIMEOUT = 30.0
+"""Seconds a probe may take (two tests): past them it is stopped, and its question goes on
+without probes, as a fresh process would answer it."""
 MAX_GROUPS = 64
 """Groups kept at once; the one least recently asked goes first. A group of one module of a
 hundred tests holds about 13 MiB of its own."""
@@ -130,6 +134,13 @@ class ServerPlugin:
         """Why this group's copies would not answer as a fresh process would, if so."""
         self.modules = ""
         """A group's modules, in words."""
+        self.probes: frozenset[str] = frozenset()
+        """In a copy: the tests after each of which its question's last test is probed."""
+        self.probed: list[tuple[str, str]] = []
+        """In a copy: each test probed after, and the last test's outcome there."""
+        self.recorder: _Recorder | None = None
+        self.probe_file = ""
+        """In a copy: where its probes write their outcomes, one at a time."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self) -> bool | None:
@@ -148,6 +159,8 @@ class ServerPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if self.role == "copy" and self.probes:
+            return self._probing_loop(session)
         if self.role in ("copy", "collecting copy"):
             return None  # pytest's own loop runs the copy's tests
         sys.stdout.flush()
@@ -339,7 +352,9 @@ class ServerPlugin:
         if question["file_order"]:
             run = config.stash[RUN_KEY]
             run.settings = dataclasses.replace(run.settings, order=FILE_ORDER)
-        recorder = _Recorder()
+        recorder = self.recorder = _Recorder()
+        if not collecting:
+            self.probes = frozenset(question.get("probes", ()))
         config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
         hook = config.hook
         try:
@@ -359,6 +374,61 @@ class ServerPlugin:
         except pytest.exit.Exception:
             pass
         return recorder
+
+    def _probing_loop(self, session: pytest.Session) -> bool:
+        """pytest's run loop, with a probe before each test probed after (``_probe``)."""
+        items = session.items
+        target = items[-1] if items else None
+        for index, item in enumerate(items):
+            if (
+                target is not None
+                and item is not target
+                and item.nodeid in self.probes
+                and _threads() == 1  # a thread an earlier test left would be copied broken
+            ):
+                self._probe(session, item, target)
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+        return True
+
+    def _probe(self, session: pytest.Session, item: pytest.Item, target: pytest.Item) -> None:
+        """Would ``target`` fail right after ``item``? A copy of this process answers it as a
+        question ending with the two would: ``item`` runs with ``target`` next, so it tears
+        down what ``target`` does not share, then ``target`` runs last. This process goes on
+        as if nothing had happened, since nothing did to it."""
+        answer = Path(f"{self.probe_file}.probe")
+        pid = os.fork()
+        if pid == 0:
+            me = os.getpid()
+            code = 1
+            try:
+                hook = item.config.hook
+                hook.pytest_runtest_protocol(item=item, nextitem=target)
+                if not (session.shouldfail or session.shouldstop):
+                    hook.pytest_runtest_protocol(item=target, nextitem=None)
+                if os.getpid() == me and self.recorder is not None:
+                    self.recorder.ledger.finish()
+                    outcome = dict(self.recorder.ledger.outcomes()).get(target.nodeid)
+                    answer.write_text(json.dumps(outcome), encoding="utf-8")
+                    code = 0
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        if not _waited(pid, PROBE_TIMEOUT):
+            self.probes = frozenset()  # the rest of the question goes without
+            return
+        try:
+            outcome = json.loads(answer.read_text(encoding="utf-8"))
+            answer.unlink()
+        except (OSError, ValueError):
+            return
+        if isinstance(outcome, str):
+            self.probed.append((item.nodeid, outcome))
 
     def _reap(self, copies: dict[int, str]) -> None:
         """Say how each copy that has ended ended."""
@@ -386,6 +456,7 @@ class ServerPlugin:
             os.close(self.reply_fd)
             os.close(self.question_fd)  # the questions are the group's to read
             question = json.loads(Path(request["question"]).read_text(encoding="utf-8"))
+            self.probe_file = request["out"]
             missing = [n for n in question["tests"] if n not in self.collected and not collecting]
             unfaithful = self.unfaithful or (
                 f"{missing[0]} is not among the tests collected from {self.modules}"
@@ -402,7 +473,8 @@ class ServerPlugin:
                 outcomes = [[n, o] for n, o in recorder.ledger.outcomes()]
                 out = Path(request["out"])
                 partial = out.with_suffix(".partial")
-                partial.write_text(json.dumps(outcomes), encoding="utf-8")
+                written = {"outcomes": outcomes, "probes": self.probed}
+                partial.write_text(json.dumps(written), encoding="utf-8")
                 os.replace(partial, out)
                 code = 0
         finally:
@@ -428,6 +500,33 @@ def _read_lines(fd: int, buffered: bytes) -> tuple[list[bytes] | None, bytes]:
         return None, buffered
     *lines, rest = (buffered + chunk).split(b"\n")
     return lines, rest
+
+
+def _waited(pid: int, seconds: float) -> bool:
+    """Wait for the child ``pid`` to end, at most ``seconds``; past them it is killed."""
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3 or newer: poll
+        ended = None
+    try:
+        deadline = time.monotonic() + seconds
+        pause = 0.0005
+        while True:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return False
+            if ended is not None:
+                select.select([ended], [], [], left)
+            else:
+                time.sleep(min(pause, left))
+                pause = min(2 * pause, 0.05)
+    finally:
+        if ended is not None:
+            os.close(ended)
 
 
 def _drained(fd: int) -> bool:

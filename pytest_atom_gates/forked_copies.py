@@ -30,6 +30,9 @@ ENGINE_ENV = "ATOM_GATES_ORDER_CHECK_ENGINE"
 """``fresh`` makes the checks start a fresh process per question; ``fork``, the default, forks
 where the platform allows it."""
 ENGINES = ("fork", "fresh")
+PROBE_OVERHEAD = 0.006
+"""Seconds a probe costs beyond its two tests (``fork_server``): the fork, the copy's exit, and
+its outcome read back (measured on Linux, a copy of a process holding 10,000 tests)."""
 
 
 def engine_choice_problem(environ: Mapping[str, str]) -> str | None:
@@ -162,6 +165,7 @@ class _Server:
                     "tests": [spec.node_id(n) for n in question.tests],
                     "args": [spec.cli_id(n) for n in question.tests],
                     "file_order": question.file_order,
+                    "probes": [spec.node_id(n) for n in question.probes],
                 }
             ),
             encoding="utf-8",
@@ -184,22 +188,29 @@ class _Server:
         with contextlib.suppress(OSError):
             asked.unlink()
         try:
-            outcomes = json.loads(out.read_text(encoding="utf-8"))
+            written = json.loads(out.read_text(encoding="utf-8"))
             out.unlink()
         except (OSError, ValueError):
-            outcomes = []
+            written = {}
+        outcomes = written.get("outcomes", []) if isinstance(written, dict) else []
         ended = code[0]
         if ended is None:  # the server ended: a fresh process answers instead
             return None
         if isinstance(ended, str):  # LOST: the server goes on, a new group answers next time
             raise FreshAnswer("the group its copy was forked from ended first (a test killed it?)")
-        if ended == FRESH_ANSWER and isinstance(outcomes, dict):
-            raise FreshAnswer(str(outcomes.get("fresh")))
+        if ended == FRESH_ANSWER and isinstance(written, dict) and "fresh" in written:
+            raise FreshAnswer(str(written["fresh"]))
         if ended < 0:
             why = f"killed by {signal_name(-ended)}"
         else:
             why = f"exit {ended}: the forked copy wrote no outcome"
-        return Answer(tuple((n, o) for n, o in outcomes), "" if outcomes else why)
+        probed = {spec.node_id(n): n for n in question.probes}
+        probes = tuple(
+            (probed[after], outcome)
+            for after, outcome in (written.get("probes", []) if outcomes else [])
+            if after in probed
+        )
+        return Answer(tuple((n, o) for n, o in outcomes), "" if outcomes else why, probes=probes)
 
     def _send(self, line: dict[str, Any]) -> None:
         data = (json.dumps(line) + "\n").encode()
@@ -238,6 +249,8 @@ class ForkedCopies:
         self.spec = spec
         self.fallback = fallback
         self.forked = 0
+        self.probes = 0
+        """Probes its copies took, besides the questions (``Question.probes``)."""
         self.unusable: str | None = None
         """Why the server could not serve, if it could not."""
         self.handed_over = 0
@@ -271,6 +284,7 @@ class ForkedCopies:
             return self.fallback.ask(question, timeout)
         with self._lock:
             self.forked += 1
+            self.probes += len(answer.probes)
         return answer
 
     def _serving(self, timeout: float) -> _Server | None:

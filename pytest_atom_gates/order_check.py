@@ -14,12 +14,13 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
+from typing import TypeVar
 
 from pytest_atom_gates.check_commands import CheckCommands
 from pytest_atom_gates.check_progress import NoProgress, Progress
 from pytest_atom_gates.check_runs import Budget, Parallel
 from pytest_atom_gates.check_verdicts import Verdicts, from_replay, progress_line
-from pytest_atom_gates.forked_copies import ForkedCopies, fork_unavailable
+from pytest_atom_gates.forked_copies import PROBE_OVERHEAD, ForkedCopies, fork_unavailable
 from pytest_atom_gates.gates.independence import (
     CHANCE,
     FAILS_ALONE,
@@ -36,6 +37,7 @@ from pytest_atom_gates.pollution import (
     FLAKY_IN_ORDER,
     FOUND,
     PolluterSearch,
+    Probes,
     Replays,
     confirm,
     confirm_alone,
@@ -47,6 +49,12 @@ from pytest_atom_gates.questions import (
     FreshProcesses,
     Question,
 )
+
+_Answer = TypeVar("_Answer")
+_Probed = Callable[
+    [str, Sequence[str], Sequence[str], float], tuple["bool | None", dict[str, bool]]
+]
+"""A question with probes: test, the tests before it, those to probe after, the timeout."""
 
 
 class AloneChecker:
@@ -112,18 +120,33 @@ class AloneChecker:
 
         A question of the polluter search: a forked copy may hold the modules of every test of
         the victim's process (``searched``), so that one collection serves the whole search."""
+        return self.fails_after_probed(victim, tests, (), timeout)[0]
+
+    def fails_after_probed(
+        self, victim: str, tests: Sequence[str], probes: Sequence[str], timeout: float
+    ) -> tuple[bool | None, dict[str, bool]]:
+        """``fails_after``, and whether ``victim`` fails right after each of the ``probes``
+        (``pollution.Probes``): those a forked copy could answer."""
         context = self.searched.get(victim, ())
         return self._outcome_after(
-            victim, tests, timeout, file_order=False, replays=FAILED, context=context
+            victim, tests, timeout, file_order=False, replays=FAILED, context=context, probes=probes
         )
 
     def passes_after(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does the brittle ``test`` pass right after ``tests``, in file order? None: no answer."""
-        return self._outcome_after(test, tests, timeout, file_order=True, replays=PASSED)
+        return self.passes_after_probed(test, tests, (), timeout)[0]
+
+    def passes_after_probed(
+        self, test: str, tests: Sequence[str], probes: Sequence[str], timeout: float
+    ) -> tuple[bool | None, dict[str, bool]]:
+        """``passes_after``, and whether ``test`` passes right after each of the ``probes``."""
+        return self._outcome_after(
+            test, tests, timeout, file_order=True, replays=PASSED, probes=probes
+        )
 
     def replays_alone(self, test: str, outcome: str, timeout: float) -> bool | None:
         """Does ``test`` end ``outcome`` once more when run alone? None: no answer."""
-        return self._outcome_after(test, (), timeout, file_order=False, replays=outcome)
+        return self._outcome_after(test, (), timeout, file_order=False, replays=outcome)[0]
 
     def _outcome_after(
         self,
@@ -134,15 +157,16 @@ class AloneChecker:
         file_order: bool,
         replays: str,
         context: tuple[str, ...] = (),
-    ) -> bool | None:
+        probes: Sequence[str] = (),
+    ) -> tuple[bool | None, dict[str, bool]]:
         try:
-            question = Question((*tests, test), file_order, context)
-            outcome = self.engine.ask(question, timeout).outcome(test)
+            question = Question((*tests, test), file_order, context, probes=tuple(probes))
+            answer = self.engine.ask(question, timeout)
         except (subprocess.TimeoutExpired, OSError):
-            return None
-        if outcome not in (FAILED, PASSED):
-            return None
-        return outcome == replays
+            return None, {}
+        outcome = answer.outcome(test)
+        probed = {after: o == replays for after, o in answer.probes if o in (FAILED, PASSED)}
+        return (outcome == replays if outcome in (FAILED, PASSED) else None), probed
 
     def ask(self, tests: Sequence[str], timeout: float, *, file_order: bool = False) -> Answer:
         """Run ``tests`` by themselves, in this run's order (or file order): each outcome."""
@@ -213,6 +237,7 @@ class AloneChecker:
             tuple(refreshed),
             forked.handed_over if forked else 0,
             forked.handed_over_reason if forked else None,
+            forked.probes if forked else 0,
         )
         return result
 
@@ -295,27 +320,20 @@ class AloneChecker:
         ]
         progress.settled(len(fail_alone) - len(brittle))
 
-        def asking(
-            question: Callable[[str, Sequence[str], float], bool | None],
-        ) -> Callable[[str, Sequence[str]], bool | None]:
-            def ask(test: str, tests: Sequence[str]) -> bool | None:
-                if parallel.interrupted:
-                    raise KeyboardInterrupt
-                budget.take()
-                try:
-                    return question(test, tests, self._timeout(ledger, [*tests, test]))
-                except KeyboardInterrupt:  # every later step must stop too, not only this search
-                    parallel.interrupted = True
-                    raise
-
-            return ask
+        asked = _Asked(ledger, budget, parallel, forked=self.engine.mechanism == FORKED)
+        asking = asked.asking
 
         def settled(search: PolluterSearch) -> None:
             progress.line(progress_line(search, brittle=search.victim in file_prefixes))
             progress.settled()
 
         found = find_polluters(
-            victims, prefixes, asking(self.fails_after), parallel.map, settled=settled
+            victims,
+            prefixes,
+            asking(self.fails_after),
+            parallel.map,
+            settled=settled,
+            probes=asked.probing(self.fails_after_probed),
         )
         found |= find_polluters(
             brittle,
@@ -323,6 +341,7 @@ class AloneChecker:
             asking(self.passes_after),
             parallel.map,
             settled=settled,
+            probes=asked.probing(self.passes_after_probed),
         )
         found |= self._confirmed(found, set(brittle), asking, parallel)
         verdicts = Verdicts(self.reproduce_command, self.repetitions)
@@ -523,6 +542,57 @@ class AloneChecker:
         """Ten times what these tests took in the run, and never under two minutes."""
         spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in nodeids)
         return max(120.0, 10 * spent)
+
+
+class _Asked:
+    """The questions of the searches and confirmations: each counted against the budget,
+    stopped by an interrupt, given its timeout."""
+
+    def __init__(self, ledger: Ledger, budget: Budget, parallel: Parallel, *, forked: bool):
+        self.ledger = ledger
+        self.budget = budget
+        self.parallel = parallel
+        self.forked = forked
+
+    def _guarded(self, call: Callable[[], _Answer]) -> _Answer:
+        if self.parallel.interrupted:
+            raise KeyboardInterrupt
+        self.budget.take()
+        try:
+            return call()
+        except KeyboardInterrupt:  # every later step must stop too, not only this search
+            self.parallel.interrupted = True
+            raise
+
+    def asking(
+        self, question: Callable[[str, Sequence[str], float], bool | None]
+    ) -> Callable[[str, Sequence[str]], bool | None]:
+        def ask(test: str, tests: Sequence[str]) -> bool | None:
+            timeout = AloneChecker._timeout(self.ledger, [*tests, test])
+            return self._guarded(partial(question, test, tests, timeout))
+
+        return ask
+
+    def probing(self, question: _Probed) -> Probes | None:
+        if not self.forked:
+            return None  # a fresh process cannot probe
+
+        def ask(
+            test: str, tests: Sequence[str], after: Sequence[str]
+        ) -> tuple[bool | None, dict[str, bool]]:
+            # Each probe runs its test again, and the asked test after it.
+            timeout = AloneChecker._timeout(self.ledger, [*tests, test, *(test for _ in after)])
+            return self._guarded(partial(question, test, tests, after, timeout))
+
+        return Probes(ask, partial(_probe_cost, self.ledger))
+
+
+def _probe_cost(ledger: Ledger, tests: Sequence[str]) -> float:
+    """What one probe costs, in tests of the mean length of ``tests`` in the run: a fork, and
+    two tests."""
+    spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in tests)
+    mean = spent / len(tests) if tests else 0.0
+    return 2 + PROBE_OVERHEAD / max(mean, 1e-6)
 
 
 def _with_state(

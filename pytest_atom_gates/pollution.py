@@ -20,6 +20,12 @@ searched the same way with the question turned round (does it pass after just th
 the smallest set found is the tests that set it up. Its whole prefix is asked again too: a test
 that passed there once but not twice is flaky, and no test is to blame.
 
+A forked copy can *probe* on its way through the first question: before some tests of the
+prefix, a copy of it runs that test and then the victim, answering "does the victim fail after
+the prefix up to here?" for the price of two tests (``Probes``). The first probe the victim
+fails after, and the last before it that it passed after, bound where the polluter is: bisection
+starts within those bounds, not the whole prefix, and delta debugging from the first bound.
+
 No question is asked twice: ddmin comes back to sets it has tried, and bisection's confirmation
 may be a set it has just asked about; the answer already given stands.
 
@@ -36,6 +42,7 @@ processes; ``order_check`` asks it of real pytest processes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -51,6 +58,8 @@ NOT_ANALYSED = "not-analysed"
 
 CHANCE_NOT_ORDER = "chance, not order"
 """How the evidence of a set that was not confirmed ends."""
+MAX_PROBES = 32
+"""At most this many probes on a search's first question."""
 CONFIRMATIONS = 4
 """Agreeing answers of each kind that name a polluter set: the search's own answer and the
 alone-run count as one each."""
@@ -58,6 +67,35 @@ alone-run count as one each."""
 FailsAfter = Callable[[Sequence[str]], "bool | None"]
 """Does the victim fail when run right after these tests (a brittle test: pass)? None when a run
 gave no answer."""
+
+
+ProbedAsk = Callable[[Sequence[str], Sequence[str]], "tuple[bool | None, Mapping[str, bool]]"]
+"""Does the victim fail after these tests, and after the prefix of them up to each of the
+given tests? Only those probes that gave an answer are in the mapping."""
+
+
+@dataclass(frozen=True)
+class Probes:
+    """How a search asks its first question with probes."""
+
+    ask: Callable[[str, Sequence[str], Sequence[str]], tuple[bool | None, Mapping[str, bool]]]
+    """``ProbedAsk`` for a victim; may raise ``StopSearch``."""
+    cost: Callable[[Sequence[str]], float]
+    """What one probe costs, in tests of the mean length of these."""
+
+
+def probe_points(prefix: Sequence[str], cost: float) -> list[str]:
+    """The tests of ``prefix`` to probe after, evenly spaced; none where probing would not pay.
+
+    Bisection from the whole prefix runs about twice its tests; from probes ``k`` apart it runs
+    about ``2 n / k`` tests after the ``k`` probes, so ``k = sqrt(2 n / cost)`` costs least.
+    Probing is left out unless it saves at least a quarter of the prefix."""
+    count = len(prefix)
+    probes = min(MAX_PROBES, round(math.sqrt(2 * count / max(cost, 1.0))))
+    if probes < 2 or 2 * count / probes + probes * cost > 0.75 * count:
+        return []
+    step = count / (probes + 1)
+    return [prefix[round(step * (index + 1)) - 1] for index in range(probes)]
 
 
 class StopSearch(Exception):
@@ -89,6 +127,8 @@ class _Counted:
         self.fails_after = fails_after
         self.runs = 0
         self.answers: dict[tuple[str, ...], bool] = {}
+        self.hints: dict[int, bool] = {}
+        """What probes saw, by the length of the prefix: guidance, never an answer."""
 
     def __call__(self, tests: Sequence[str]) -> bool:
         asked = tuple(tests)
@@ -101,6 +141,26 @@ class _Counted:
             raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
         self.answers[asked] = answer
         return answer
+
+    def probed(self, tests: Sequence[str], ask: ProbedAsk, after: Sequence[str]) -> bool:
+        """The question on ``tests`` with probes ``after`` those tests: their answers are kept
+        as hints, by the length of the start of ``tests`` they ran."""
+        answer, probes = ask(tests, after)
+        self.runs += 1
+        if answer is None:
+            raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
+        self.answers[tuple(tests)] = answer
+        position = {test: index for index, test in enumerate(tests)}
+        self.hints = {position[t] + 1: fails for t, fails in probes.items() if t in position}
+        return answer
+
+    def bounds(self, prefix: Sequence[str]) -> tuple[int, int]:
+        """The shortest start of ``prefix`` a probe saw the victim fail after, and the longest
+        shorter one it saw it pass after: the last test needed lies between them."""
+        hints = self.hints
+        end = min((n for n, fails in hints.items() if fails), default=len(prefix))
+        start = max((n for n, fails in hints.items() if not fails and n < end), default=0)
+        return start, end
 
 
 def bisect(prefix: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[str] | None:
@@ -144,18 +204,34 @@ def ddmin(tests: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[
     return current
 
 
-def search(victim: str, prefix: Sequence[str], fails_after: FailsAfter) -> PolluterSearch:
+def search(
+    victim: str,
+    prefix: Sequence[str],
+    fails_after: FailsAfter,
+    probes: Probes | None = None,
+) -> PolluterSearch:
     """Find the smallest set of ``prefix`` tests that the victim fails after."""
     counted = _Counted(fails_after)
     try:
         if not prefix:
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
-        if not counted(prefix):
+        after = [] if probes is None else probe_points(prefix, probes.cost(prefix))
+        if after:
+            assert probes is not None
+            whole = counted.probed(prefix, partial(probes.ask, victim), after)
+        else:
+            whole = counted(prefix)
+        if not whole:
             detail = f"passed again after the {len(prefix)} tests that ran before it"
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
-        found = bisect(prefix, counted)
+        start, end = counted.bounds(prefix)
+        found = bisect(prefix[start:end], counted)
+        if found is not None and not counted(found):  # asked already, unless probes bounded it
+            found = None
         if found is None:
-            found = ddmin(prefix, counted)
+            if end < len(prefix) and not counted(prefix[:end]):  # a probe misled: all of it
+                end = len(prefix)
+            found = ddmin(prefix[:end], counted)
     except StopSearch as stop:
         return PolluterSearch(victim, stop.result, (), counted.runs, stop.detail)
     return PolluterSearch(victim, FOUND, tuple(found), counted.runs)
@@ -176,7 +252,9 @@ def find_polluters(
     prefixes: Mapping[str, Sequence[str]],
     ask: Ask,
     in_parallel: InParallel = _one_at_a_time,
+    *,
     settled: Callable[[PolluterSearch], None] = lambda found: None,
+    probes: Probes | None = None,
 ) -> dict[str, PolluterSearch]:
     """Search the victims in order; each polluter set found is tried on the others first.
 
@@ -195,7 +273,7 @@ def find_polluters(
     try:
         while pending:
             victim = pending[0]
-            found = search(victim, prefixes[victim], partial(ask, victim))
+            found = search(victim, prefixes[victim], partial(ask, victim), probes)
             pending.pop(0)
             settle(_plus_runs(found, short_runs.get(victim, 0)))
             if found.result != FOUND:

@@ -42,6 +42,11 @@ class Question:
     """Snapshots of the process state before the first of these tests and after the second
     (``process_state``): what they changed comes back in ``Answer.state``. Fresh processes
     take them; they are for the replay of a set found."""
+    probes: tuple[str, ...] = ()
+    """Tests after each of which the last test is also run, in a copy of the process as it was
+    before that test: ``Answer.probes`` says whether it would have failed after the tests up
+    to there. Forked copies take them on their way through the question's tests; a fresh
+    process cannot, and gives none. They are a search's shortcut (``pollution``)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class Answer:
     state: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     """For a question with ``state_between``: what those tests changed in the process, and
     what of it was still changed after the last test; None when no snapshot was taken."""
+    probes: tuple[tuple[str, str], ...] = ()
+    """For a question with ``probes``: each test probed after, and the last test's outcome
+    right after it; those that gave no outcome are left out."""
 
     def outcome(self, nodeid: str) -> str | None:
         return dict(self.outcomes).get(nodeid)
@@ -61,6 +69,9 @@ class Answer:
 
 class Engine(Protocol):
     """Answers questions; may be asked from several threads at once."""
+
+    mechanism: str
+    """How it answers (``gates.independence``: forked copies or fresh processes)."""
 
     def ask(self, question: Question, timeout: float) -> Answer:
         """The answer; ``subprocess.TimeoutExpired`` past ``timeout``, ``OSError`` when no

@@ -153,6 +153,7 @@ def test_every_direction_gives_the_same_verdicts_with_either_engine(
             "refreshed": [],
             "handed_over": 0,
             "handed_over_reason": None,
+            "probes": 0,
         }
         assert engine["fresh_processes"] > 10
 
@@ -349,6 +350,7 @@ def test_a_test_that_kills_its_group_leaves_that_question_to_a_fresh_process(
         "handed_over_reason": (
             "the group its copy was forked from ended first (a test killed it?)"
         ),
+        "probes": 0,
     }
 
 
@@ -404,6 +406,7 @@ def test_a_module_that_starts_a_thread_on_import_is_answered_by_copies_that_coll
         "refreshed": [],
         "handed_over": 0,
         "handed_over_reason": None,
+        "probes": 0,
     }
 
 
@@ -534,6 +537,7 @@ def test_a_test_of_a_threaded_module_that_kills_its_parent_leaves_the_server_ser
         "handed_over_reason": (
             "the group its copy was forked from ended first (a test killed it?)"
         ),
+        "probes": 0,
     }
 
 

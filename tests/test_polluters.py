@@ -481,3 +481,80 @@ def test_a_victim_that_uses_pytests_cache_is_checked_with_the_cache(
         "order-dependent",
         ["test_cached.py::test_polluter"],
     )
+
+
+SLOW_FILLERS = "".join(f"def test_f{i}():\n    time.sleep(0.001)\n" for i in range(150))
+
+
+def long_prefixes() -> dict[str, str]:
+    """A victim after 601 tests kept in order, its polluter among them; a brittle test after
+    450 tests in file order, its setter among them."""
+    fillers = [SLOW_FILLERS.replace("test_f", f"test_{part}_") for part in "pqrs"]
+    kept = (
+        f"{KEEP_ORDER}import time\n{fillers[0]}def test_set_a():\n    state.flags['a'] = True\n"
+        f"{fillers[1]}{fillers[2]}{fillers[3]}def test_victim():\n    assert not state.flags['a']\n"
+    )
+    brittle = (
+        f"import state, time\n{fillers[0]}def test_setup():\n    state.flags['ready'] = True\n"
+        f"{fillers[1]}{fillers[2]}def test_brittle():\n    assert state.flags.get('ready')\n"
+    )
+    return {"test_long": kept, "test_brittle_long": brittle}
+
+
+def brittle_before_its_setter(files: dict[str, str]) -> int:
+    """A seed that runs ``test_brittle_long.py``'s brittle test before its setter."""
+    names = [line[4:-3] for line in files["test_brittle_long"].splitlines() if "def test_" in line]
+    chains = [["test_brittle_long.py", f"test_brittle_long.py::{n}"] for n in names]
+    for seed in range(1000):
+        order = [names[i] for i in shuffled_order(chains, seed)]
+        if order.index("test_brittle") < order.index("test_setup"):
+            return seed
+    raise AssertionError("no such seed")
+
+
+@pytest.mark.parametrize("check_engine", ["fork", "fresh"])
+def test_probes_shorten_long_searches_and_change_no_verdict(
+    pytester: pytest.Pytester,
+    any_engine: Gates,
+    check_engine: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_atom_gates.forked_copies import ENGINE_ENV
+    from pytest_atom_gates.pollution import search
+
+    monkeypatch.setenv(ENGINE_ENV, check_engine)
+    files = long_prefixes()
+    pytester.makepyfile(state=STATE + "flags['ready'] = False\n", **files)
+    pytester.syspathinsert()
+    same_worker = ("--dist=loadfile",) if any_engine.engine == "xdist" else ()
+    seed = brittle_before_its_setter(files)
+    run = any_engine.run(f"--atom-gates-seed={seed}", *ONE_PROCESS, *same_worker)
+    checks = {c["nodeid"]: c for c in run.report["order_checks"]}
+    assert {n: (c["result"], c["polluters"], c["brittle"]) for n, c in checks.items()} == {
+        "test_long.py::test_victim": ("order-dependent", ["test_long.py::test_set_a"], False),
+        "test_brittle_long.py::test_brittle": (
+            "order-dependent",
+            ["test_brittle_long.py::test_setup"],
+            True,
+        ),
+    }, run.output[-3000:]
+    engine = run.verdict("TQ-01")["data"]["engine"]
+    victim = checks["test_long.py::test_victim"]
+    prefix = victim["ran_before"]
+    assert len([n for n in prefix if n.startswith("test_long.py::")]) == 601
+    # Bisecting the whole prefix, as a fresh process must: exactly these runs.
+    plain = search(victim["nodeid"], prefix, lambda tests: "test_long.py::test_set_a" in tests)
+    if check_engine == "fresh":
+        assert engine["probes"] == 0
+        assert victim["search"]["runs"] == plain.runs
+        return
+    # Probes bound the searches: fewer runs, each of them shorter.
+    assert engine["probes"] > 0
+    assert victim["search"]["runs"] < plain.runs
+    run.result.stdout.fnmatch_lines(
+        [
+            f"TQ-01's checks: {engine['forked']} questions answered by forked copies of one "
+            f"pytest process ({engine['probes']} probes on the way), "
+            f"{engine['fresh_processes']} fresh processes"
+        ]
+    )

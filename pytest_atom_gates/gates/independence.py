@@ -79,6 +79,9 @@ class CheckEngine:
     """Questions a forked copy could not answer as a fresh process would, so one answered."""
     handed_over_reason: str | None = None
     """Why, for the first of them."""
+    probes: int = 0
+    """Probes the forked copies took on their way through searches' first questions
+    (``pollution.Probes``): each answered whether the victim fails after the tests so far."""
 
 
 @dataclass
@@ -187,9 +190,11 @@ def engine_text(engine: CheckEngine) -> str:
     """What answered TQ-01's questions, in one line."""
     forked, fresh = engine.forked, engine.fresh_processes
     if engine.mechanism == FORKED:
+        probes = engine.probes
+        on_the_way = f" ({probes} probe{'' if probes == 1 else 's'} on the way)" if probes else ""
         text = (
             f"{forked} question{'' if forked == 1 else 's'} answered by forked copies of one "
-            f"pytest process, {fresh} fresh process{'' if fresh == 1 else 'es'}"
+            f"pytest process{on_the_way}, {fresh} fresh process{'' if fresh == 1 else 'es'}"
         )
         if engine.fallback:
             text += f" (then fresh processes: {engine.fallback})"

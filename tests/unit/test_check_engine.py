@@ -29,6 +29,16 @@ from pytest_atom_gates.kept_bytecode import cached_path
             "3 fresh processes",
         ),
         (
+            CheckEngine(FORKED, None, 24, 3, probes=1),
+            "TQ-01's checks: 24 questions answered by forked copies of one pytest process "
+            "(1 probe on the way), 3 fresh processes",
+        ),
+        (
+            CheckEngine(FORKED, None, 24, 3, probes=6),
+            "TQ-01's checks: 24 questions answered by forked copies of one pytest process "
+            "(6 probes on the way), 3 fresh processes",
+        ),
+        (
             CheckEngine(FORKED, "its server ended while serving", 5, 2),
             "TQ-01's checks: 5 questions answered by forked copies of one pytest process, "
             "2 fresh processes (then fresh processes: its server ended while serving)",

@@ -15,9 +15,11 @@ from pytest_atom_gates.pollution import (
     INCONCLUSIVE,
     NOT_ANALYSED,
     PolluterSearch,
+    Probes,
     StopSearch,
     ddmin,
     find_polluters,
+    probe_points,
     search,
 )
 
@@ -235,3 +237,102 @@ def test_ddmin_asks_no_complement_that_equals_a_half() -> None:
     suite = Suite(["t.py::test_0", "t.py::test_3"])
     assert ddmin(prefix(4), suite) == ["t.py::test_0", "t.py::test_3"]
     assert len(suite.asked) == 15
+
+
+class Probed:
+    """``Suite``'s question with probes: each probe answers for the prefix up to its test, and
+    is counted apart from the questions."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.probed: list[list[str]] = []
+
+    def __call__(
+        self, victim: str, tests: Sequence[str], after: Sequence[str]
+    ) -> tuple[bool | None, dict[str, bool]]:
+        answers = {}
+        for test in after:
+            start = list(tests[: tests.index(test) + 1])
+            self.probed.append(start)
+            answers[test] = any(s <= set(start) for s in self.suite.sets)
+        return self.suite(tests), answers
+
+
+def probes_of(suite: Suite, cost: float = 25.0) -> tuple[Probed, Probes]:
+    probed = Probed(suite)
+    return probed, Probes(probed, lambda tests: cost)
+
+
+def test_probes_bound_the_bisection_to_the_stretch_where_the_victim_starts_failing() -> None:
+    tests = prefix(7202)
+    suite = Suite(["t.py::test_4321"])
+    probed, probes = probes_of(suite)
+    found = search("t.py::victim", tests, suite, probes)
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_4321",), 10)
+    # 24 probes about 288 tests apart; the victim passes after the 14th and fails after the
+    # 15th, which ends with the polluter.
+    assert len(probed.probed) == 24
+    assert [len(p) for p in probed.probed[13:15]] == [4033, 4321]
+    # The whole prefix, then the halvings of the 288 tests between those two probes, then
+    # the polluter alone: 7,491 tests run, where bisecting the whole prefix runs 14,405.
+    assert [len(asked) for asked in suite.asked] == [7202, 144, 72, 36, 18, 9, 5, 2, 1, 1]
+    assert suite.asked[-1] == ["t.py::test_4321"]
+    plain = Suite(["t.py::test_4321"])
+    assert search("t.py::victim", tests, plain).runs == 15
+    assert sum(len(asked) for asked in plain.asked) == 14405
+
+
+def test_probes_bound_delta_debugging_when_two_tests_pollute_together() -> None:
+    tests = prefix(4000)
+    suite = Suite(["t.py::test_100", "t.py::test_2500"])
+    probed, probes = probes_of(suite)
+    found = search("t.py::victim", tests, suite, probes)
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_100", "t.py::test_2500"), 81)
+    # The first probe the victim fails after ends 2,526 tests in: bisecting between it and the
+    # probe before finds no single polluter, so those 2,526 tests are asked about once as a
+    # question, then delta debugging starts there. No question holds a later test.
+    first_failing = next(p for p in probed.probed if "t.py::test_2500" in p)
+    assert len(first_failing) == 2526
+    assert suite.asked[9] == first_failing
+    assert all(set(asked) <= set(first_failing) for asked in suite.asked[1:])
+    assert sum(len(asked) for asked in suite.asked) == 24163  # 35,050 without probes
+
+
+@pytest.mark.parametrize("seen", [True, False])
+def test_a_probe_that_saw_wrong_misleads_no_search(seen: bool) -> None:
+    tests = prefix(3000)
+    suite = Suite(["t.py::test_1000", "t.py::test_2000"])
+    lying = Probes(lambda v, t, after: (suite(t), dict.fromkeys(after, seen)), lambda t: 25.0)
+    found = search("t.py::victim", tests, suite, lying)
+    assert found.result == FOUND
+    assert found.polluters == ("t.py::test_1000", "t.py::test_2000")
+
+
+def test_probes_that_give_no_answer_leave_the_whole_prefix_to_bisect() -> None:
+    tests = prefix(2000)
+    suite = Suite(["t.py::test_1999"])
+    found = search("t.py::victim", tests, suite, Probes(lambda v, t, a: (suite(t), {}), len))
+    plain = search("t.py::victim", tests, Suite(["t.py::test_1999"]))
+    assert found == plain
+
+
+@pytest.mark.parametrize(
+    ("count", "cost", "probes"),
+    [(7202, 25.0, 24), (10000, 25.0, 28), (100000, 25.0, 32), (100, 2.0, 10), (300, 25.0, 0)],
+)
+def test_probes_are_taken_only_where_they_pay(count: int, cost: float, probes: int) -> None:
+    tests = prefix(count)
+    points = probe_points(tests, cost)
+    assert len(points) == probes
+    assert len(set(points)) == probes
+    assert tests[-1] not in points
+
+
+@given(st.integers(2, 600), st.data())
+def test_probed_searches_find_what_plain_searches_find(count: int, data: st.DataObject) -> None:
+    tests = prefix(count)
+    needed = sorted(data.draw(st.sets(st.sampled_from(tests), min_size=1, max_size=2)))
+    _, probes = probes_of(Suite(needed), cost=2.0)
+    found = search("t.py::victim", tests, Suite(needed), probes)
+    assert found.result == FOUND
+    assert set(found.polluters) == set(needed)
