@@ -139,6 +139,8 @@ class ServerPlugin:
         self.probed: list[tuple[str, str]] = []
         """In a copy: each test probed after, and the last test's outcome there."""
         self.recorder: _Recorder | None = None
+        self.probed_test = ""
+        """In a copy: the question's last test, which its probes run."""
         self.probe_file = ""
         """In a copy: where its probes write their outcomes, one at a time."""
 
@@ -353,8 +355,9 @@ class ServerPlugin:
             run = config.stash[RUN_KEY]
             run.settings = dataclasses.replace(run.settings, order=FILE_ORDER)
         recorder = self.recorder = _Recorder()
-        if not collecting:
+        if not collecting and question["tests"]:
             self.probes = frozenset(question.get("probes", ()))
+            self.probed_test = question["tests"][-1]
         config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
         hook = config.hook
         try:
@@ -378,11 +381,12 @@ class ServerPlugin:
     def _probing_loop(self, session: pytest.Session) -> bool:
         """pytest's run loop, with a probe before each test probed after (``_probe``)."""
         items = session.items
-        target = items[-1] if items else None
+        target = self.collected.get(self.probed_test)
         for index, item in enumerate(items):
+            if item is target:
+                target = None  # a probe asks about the test before it runs, not after
             if (
                 target is not None
-                and item is not target
                 and item.nodeid in self.probes
                 and _threads() == 1  # a thread an earlier test left would be copied broken
             ):
