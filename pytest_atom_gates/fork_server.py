@@ -139,6 +139,8 @@ class ServerPlugin:
         self.probed: list[tuple[str, str]] = []
         """In a copy: each test probed after, and the last test's outcome there."""
         self.recorder: _Recorder | None = None
+        self.stop_at: str | None = None
+        """In a copy: the outcome of a probe that ends its question."""
         self.probed_test = ""
         """In a copy: the question's last test, which its probes run."""
         self.probe_file = ""
@@ -358,6 +360,7 @@ class ServerPlugin:
         if not collecting and question["tests"]:
             self.probes = frozenset(question.get("probes", ()))
             self.probed_test = question["tests"][-1]
+            self.stop_at = question.get("stop_at")
         config.pluginmanager.register(recorder, "atom-gates-fork-recorder")
         hook = config.hook
         try:
@@ -391,6 +394,8 @@ class ServerPlugin:
                 and _threads() == 1  # a thread an earlier test left would be copied broken
             ):
                 self._probe(session, item, target)
+                if self.probed and self.probed[-1] == (item.nodeid, self.stop_at):
+                    return True  # what the question was for is known
             nextitem = items[index + 1] if index + 1 < len(items) else None
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if session.shouldfail:

@@ -166,6 +166,7 @@ class _Server:
                     "args": [spec.cli_id(n) for n in question.tests],
                     "file_order": question.file_order,
                     "probes": [spec.node_id(n) for n in question.probes],
+                    "stop_at": question.stop_at,
                 }
             ),
             encoding="utf-8",

@@ -160,7 +160,13 @@ class AloneChecker:
         probes: Sequence[str] = (),
     ) -> tuple[bool | None, dict[str, bool]]:
         try:
-            question = Question((*tests, test), file_order, context, probes=tuple(probes))
+            question = Question(
+                (*tests, test),
+                file_order,
+                context,
+                probes=tuple(probes),
+                stop_at=replays if probes else None,
+            )
             answer = self.engine.ask(question, timeout)
         except (subprocess.TimeoutExpired, OSError):
             return None, {}

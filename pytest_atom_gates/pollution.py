@@ -142,16 +142,18 @@ class _Counted:
         self.answers[asked] = answer
         return answer
 
-    def probed(self, tests: Sequence[str], ask: ProbedAsk, after: Sequence[str]) -> bool:
+    def probed(self, tests: Sequence[str], ask: ProbedAsk, after: Sequence[str]) -> bool | None:
         """The question on ``tests`` with probes ``after`` those tests: their answers are kept
-        as hints, by the length of the start of ``tests`` they ran."""
+        as hints, by the length of the start of ``tests`` they ran. None: the question ended at
+        the first probe the victim failed after, without an answer for all of ``tests``."""
         answer, probes = ask(tests, after)
         self.runs += 1
-        if answer is None:
-            raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
-        self.answers[tuple(tests)] = answer
         position = {test: index for index, test in enumerate(tests)}
         self.hints = {position[t] + 1: fails for t, fails in probes.items() if t in position}
+        if answer is None and not any(self.hints.values()):
+            raise StopSearch(INCONCLUSIVE, f"run {self.runs} of the search gave no result")
+        if answer is not None:
+            self.answers[tuple(tests)] = answer
         return answer
 
     def bounds(self, prefix: Sequence[str]) -> tuple[int, int]:
@@ -221,9 +223,8 @@ def search(
             whole = counted.probed(prefix, partial(probes.ask, victim), after)
         else:
             whole = counted(prefix)
-        if not whole:
-            detail = f"passed again after the {len(prefix)} tests that ran before it"
-            return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
+        if whole is False:
+            return _passed_after_all(victim, prefix, counted.runs)
         start, end = counted.bounds(prefix)
         found = bisect(prefix[start:end], counted)
         if found is not None and not counted(found):  # asked already, unless probes bounded it
@@ -231,10 +232,17 @@ def search(
         if found is None:
             if end < len(prefix) and not counted(prefix[:end]):  # a probe misled: all of it
                 end = len(prefix)
+            if end == len(prefix) and not counted(prefix):  # unless asked: a probe ended it
+                return _passed_after_all(victim, prefix, counted.runs)
             found = ddmin(prefix[:end], counted)
     except StopSearch as stop:
         return PolluterSearch(victim, stop.result, (), counted.runs, stop.detail)
     return PolluterSearch(victim, FOUND, tuple(found), counted.runs)
+
+
+def _passed_after_all(victim: str, prefix: Sequence[str], runs: int) -> PolluterSearch:
+    detail = f"passed again after the {len(prefix)} tests that ran before it"
+    return PolluterSearch(victim, FLAKY_IN_ORDER, (), runs, detail)
 
 
 Ask = Callable[[str, Sequence[str]], "bool | None"]

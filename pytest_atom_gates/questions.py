@@ -47,6 +47,9 @@ class Question:
     before that test: ``Answer.probes`` says whether it would have failed after the tests up
     to there. Forked copies take them on their way through the question's tests; a fresh
     process cannot, and gives none. They are a search's shortcut (``pollution``)."""
+    stop_at: str | None = None
+    """With ``probes``: the first probe whose last test ends so ends the question there, since
+    it has said what the search wants to know; the rest of the tests do not run."""
 
 
 @dataclass(frozen=True)

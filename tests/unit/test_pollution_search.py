@@ -240,12 +240,15 @@ def test_ddmin_asks_no_complement_that_equals_a_half() -> None:
 
 
 class Probed:
-    """``Suite``'s question with probes: each probe answers for the prefix up to its test, and
-    is counted apart from the questions."""
+    """``Suite``'s question with probes, as a forked copy answers it: each probe answers for the
+    prefix up to its test, and the first the victim fails after ends the question there, with
+    no answer for the whole. Probes are counted apart from the questions; ``ran`` is what the
+    first question ran."""
 
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
         self.probed: list[list[str]] = []
+        self.ran = 0
 
     def __call__(
         self, victim: str, tests: Sequence[str], after: Sequence[str]
@@ -255,6 +258,10 @@ class Probed:
             start = list(tests[: tests.index(test) + 1])
             self.probed.append(start)
             answers[test] = any(s <= set(start) for s in self.suite.sets)
+            if answers[test]:
+                self.ran = len(start)
+                return None, answers
+        self.ran = len(tests)
         return self.suite(tests), answers
 
 
@@ -269,13 +276,15 @@ def test_probes_bound_the_bisection_to_the_stretch_where_the_victim_starts_faili
     probed, probes = probes_of(suite)
     found = search("t.py::victim", tests, suite, probes)
     assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_4321",), 10)
-    # 24 probes about 288 tests apart; the victim passes after the 14th and fails after the
-    # 15th, which ends with the polluter.
-    assert len(probed.probed) == 24
-    assert [len(p) for p in probed.probed[13:15]] == [4033, 4321]
-    # The whole prefix, then the halvings of the 288 tests between those two probes, then
-    # the polluter alone: 7,491 tests run, where bisecting the whole prefix runs 14,405.
-    assert [len(asked) for asked in suite.asked] == [7202, 144, 72, 36, 18, 9, 5, 2, 1, 1]
+    # Probes about 288 tests apart; the victim passes after the 15th (4,321 tests, up to the
+    # polluter) and fails after the 16th, which ends the first question there.
+    assert [len(p) for p in probed.probed[-2:]] == [4321, 4609]
+    assert len(probed.probed) == 16
+    assert probed.ran == 4609
+    # Then the halvings of the 288 tests between those two probes, then the polluter alone:
+    # 4,897 tests run, where bisecting the whole prefix runs 14,405.
+    assert [len(asked) for asked in suite.asked] == [144, 72, 36, 18, 9, 5, 2, 1, 1]
+    assert probed.ran + sum(len(asked) for asked in suite.asked) == 4897
     assert suite.asked[-1] == ["t.py::test_4321"]
     plain = Suite(["t.py::test_4321"])
     assert search("t.py::victim", tests, plain).runs == 15
@@ -288,14 +297,15 @@ def test_probes_bound_delta_debugging_when_two_tests_pollute_together() -> None:
     probed, probes = probes_of(suite)
     found = search("t.py::victim", tests, suite, probes)
     assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_100", "t.py::test_2500"), 81)
-    # The first probe the victim fails after ends 2,526 tests in: bisecting between it and the
-    # probe before finds no single polluter, so those 2,526 tests are asked about once as a
-    # question, then delta debugging starts there. No question holds a later test.
-    first_failing = next(p for p in probed.probed if "t.py::test_2500" in p)
-    assert len(first_failing) == 2526
-    assert suite.asked[9] == first_failing
-    assert all(set(asked) <= set(first_failing) for asked in suite.asked[1:])
-    assert sum(len(asked) for asked in suite.asked) == 24163  # 35,050 without probes
+    # The first probe the victim fails after ends 2,526 tests in, and the first question with
+    # it: bisecting between it and the probe before finds no single polluter, so those 2,526
+    # tests are asked about once as a question, then delta debugging starts there. No
+    # question holds a later test.
+    first_failing = probed.probed[-1]
+    assert len(first_failing) == probed.ran == 2526
+    assert suite.asked[8] == first_failing
+    assert all(set(asked) <= set(first_failing) for asked in suite.asked)
+    assert probed.ran + sum(len(asked) for asked in suite.asked) == 22689  # 35,050 without
 
 
 @pytest.mark.parametrize("seen", [True, False])
@@ -336,3 +346,23 @@ def test_probed_searches_find_what_plain_searches_find(count: int, data: st.Data
     found = search("t.py::victim", tests, Suite(needed), probes)
     assert found.result == FOUND
     assert set(found.polluters) == set(needed)
+
+
+def test_a_probe_that_ended_the_first_question_wrongly_leaves_the_victim_flaky_in_order() -> None:
+    """The probe saw the victim fail, so the first question ended there; no question fails
+    after any of its prefix: it was chance, and no polluter is named."""
+    tests = prefix(3000)
+    never = Suite()
+
+    def first_probe_fails(
+        victim: str, tests: Sequence[str], after: Sequence[str]
+    ) -> tuple[bool | None, dict[str, bool]]:
+        return None, {after[0]: True}
+
+    found = search("t.py::victim", tests, never, Probes(first_probe_fails, lambda t: 25.0))
+    assert found.result == FLAKY_IN_ORDER
+    assert found.detail == "passed again after the 3000 tests that ran before it"
+    # The first question, the bisection between no probe and the first, the first probe's
+    # prefix once more, then the whole prefix.
+    assert never.asked[-2:] == [tests[: len(never.asked[-2])], tests]
+    assert found.runs == len(never.asked) + 1
