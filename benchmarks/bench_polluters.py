@@ -153,7 +153,8 @@ def main() -> None:
         print(f"  with TQ-01's checks:            {total:8.2f} s")
         print(f"  victims named with their polluters: {len(named)} of {len(checks)} failed tests")
         print(
-            f"  questions: {engine.get('forked', 0)} in forked copies, "
+            f"  questions: {engine.get('forked', 0)} in forked copies "
+            f"({engine.get('probes', 0)} probes on the way), "
             f"{engine.get('fresh_processes', 0)} fresh processes ({engine.get('mechanism')})"
         )
         print(f"  cost of the checks: {search:.2f} s, {search / own:.0%} of the shuffled run")
