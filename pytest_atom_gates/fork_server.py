@@ -410,8 +410,20 @@ class ServerPlugin:
         down what ``target`` does not share, then ``target`` runs last. This process goes on
         as if nothing had happened, since nothing did to it."""
         answer = Path(f"{self.probe_file}.probe")
+        # This process waits for the probe itself: a handler an earlier test left for SIGCHLD
+        # (ignoring it, or reaping children) would take the probe away. The probe, and this
+        # process once it has waited, keep that handler, as the question's tests left it.
+        left = signal.getsignal(signal.SIGCHLD)
+        if left is not None:  # None: set outside Python, and it cannot be put back
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         pid = os.fork()
-        if pid == 0:
+        if pid:
+            waited = _waited(pid, PROBE_TIMEOUT)
+            if left is not None:
+                signal.signal(signal.SIGCHLD, left)
+        else:
+            if left is not None:
+                signal.signal(signal.SIGCHLD, left)
             me = os.getpid()
             code = 1
             try:
@@ -428,7 +440,7 @@ class ServerPlugin:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-        if not _waited(pid, PROBE_TIMEOUT):
+        if not waited:
             self.probes = frozenset()  # the rest of the question goes without
             return
         try:
@@ -521,7 +533,10 @@ def _waited(pid: int, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
         pause = 0.0005
         while True:
-            if os.waitpid(pid, os.WNOHANG)[0]:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    return True
+            except ChildProcessError:  # reaped by someone else: its answer may be lost
                 return True
             left = deadline - time.monotonic()
             if left <= 0:

@@ -593,12 +593,12 @@ class _Asked:
         return Probes(ask, partial(_probe_cost, self.ledger))
 
 
-def _probe_cost(ledger: Ledger, tests: Sequence[str]) -> float:
-    """What one probe costs, in tests of the mean length of ``tests`` in the run: a fork, and
-    two tests."""
-    spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in tests)
-    mean = spent / len(tests) if tests else 0.0
-    return 2 + PROBE_OVERHEAD / max(mean, 1e-6)
+def _probe_cost(ledger: Ledger, test: str, tests: Sequence[str]) -> float:
+    """What one probe costs, in tests of the mean length of ``tests`` in the run: one of them
+    again, ``test`` after it, and a fork."""
+    durations = ledger.durations
+    mean = max(sum(durations.get(nodeid, 0.0) for nodeid in tests) / max(len(tests), 1), 1e-6)
+    return 1 + (durations.get(test, 0.0) + PROBE_OVERHEAD) / mean
 
 
 def _with_state(

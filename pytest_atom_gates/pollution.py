@@ -6,9 +6,10 @@ processes: does the victim fail when it runs after just these tests (same seed, 
 
 - First the whole prefix: if the victim passes after it, the failure does not replay and the
   victim is *flaky in order*, with no polluter to name.
-- Then bisection, one run per halving: the later half is tried; if the victim fails after it,
-  the polluter is there, else it is assumed to be in the earlier half. The last test left is
-  tried alone with the victim, which confirms the assumption.
+- Then bisection, one run per halving: the earlier half is tried; if the victim fails after it,
+  the polluter is there, else it is assumed to be in the later half. The last test left is
+  tried alone with the victim, which confirms the assumption. Where several tests each break
+  the victim, this finds the first of them in the prefix.
 - When that confirmation fails, the failure needs tests from both halves: delta debugging (ddmin)
   over the whole prefix finds a smallest set whose every test is needed.
 
@@ -80,8 +81,9 @@ class Probes:
 
     ask: Callable[[str, Sequence[str], Sequence[str]], tuple[bool | None, Mapping[str, bool]]]
     """``ProbedAsk`` for a victim; may raise ``StopSearch``."""
-    cost: Callable[[Sequence[str]], float]
-    """What one probe costs, in tests of the mean length of these."""
+    cost: Callable[[str, Sequence[str]], float]
+    """What one probe costs for this victim after these tests, in tests of their mean
+    length."""
 
 
 def probe_points(prefix: Sequence[str], cost: float) -> list[str]:
@@ -166,12 +168,13 @@ class _Counted:
 
 
 def bisect(prefix: Sequence[str], fails: Callable[[Sequence[str]], bool]) -> list[str] | None:
-    """The single test of ``prefix`` the victim fails after, if one test alone does it."""
+    """The single test of ``prefix`` the victim fails after, if one test alone does it; the
+    first such test when several do, as probes find it too."""
     candidates = list(prefix)
     while len(candidates) > 1:
         middle = len(candidates) // 2
-        later = candidates[middle:]
-        candidates = later if fails(later) else candidates[:middle]
+        earlier = candidates[:middle]
+        candidates = earlier if fails(earlier) else candidates[middle:]
     if len(prefix) > 1 and not fails(candidates):
         return None  # it takes tests from both halves
     return candidates
@@ -217,7 +220,7 @@ def search(
     try:
         if not prefix:
             return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
-        after = [] if probes is None else probe_points(prefix, probes.cost(prefix))
+        after = [] if probes is None else probe_points(prefix, probes.cost(victim, prefix))
         if after:
             assert probes is not None
             whole = counted.probed(prefix, partial(probes.ask, victim), after)

@@ -172,7 +172,8 @@ def test_a_module_that_pollutes_when_imported_is_named_by_either_engine(
     pytester: pytest.Pytester, gates: Gates, check_engine: str
 ) -> None:
     """A forked copy collects its own tests: it imports what a fresh process would, so a module
-    that pollutes on import pollutes only the questions that name its tests."""
+    that pollutes on import pollutes only the questions that name its tests. Each of its tests
+    brings the import; both engines name the first in the victim's prefix."""
     pytester.makepyfile(
         state=STATE,
         test_importer=(
@@ -184,8 +185,10 @@ def test_a_module_that_pollutes_when_imported_is_named_by_either_engine(
     pytester.syspathinsert()
     run = gates.run(f"--atom-gates-seed={importer_first_seed()}", *ARGS)
     assert verdicts(run.report) == {
-        "test_victim.py::test_victim": ("order-dependent", ("test_importer.py::test_a",), False)
+        "test_victim.py::test_victim": ("order-dependent", ("test_importer.py::test_b",), False)
     }
+    (check,) = run.report["order_checks"]
+    assert check["ran_before"] == ["test_importer.py::test_b", "test_importer.py::test_a"]
     assert run.verdict("TQ-01")["data"]["engine"]["refreshed"] == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -44,11 +45,13 @@ def test_one_polluter_in_ceil_log2_plus_two_runs() -> None:
     tests = prefix(200)
     suite = Suite(["t.py::test_37"])
     found = search("t.py::victim", tests, suite)
-    # 1 run on the whole prefix, 7 halvings (200, 100, 50, 25, 13, 6, 3, 1), 1 confirmation.
-    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_37",), 9)
+    # 1 run on the whole prefix, 7 halvings, each trying the earlier half; the last of them
+    # asked about the polluter alone, which confirms it with no run of its own.
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_37",), 8)
+    assert [len(asked) for asked in suite.asked] == [200, 100, 50, 25, 12, 6, 3, 1]
     assert found.runs <= math.ceil(math.log2(200)) + 2
     assert suite.asked[0] == tests  # first: does it replay after the whole prefix?
-    assert suite.asked[-1] == ["t.py::test_37"]  # last: the polluter alone confirms it
+    assert suite.asked[-1] == ["t.py::test_37"]  # last: the polluter alone
 
 
 def test_two_polluters_needed_together_are_both_named() -> None:
@@ -115,16 +118,15 @@ def test_a_polluter_found_once_is_tried_on_every_other_victim_in_one_short_run()
     found = find_polluters(
         victims, dict.fromkeys(victims, tests), polluted, settled=lambda f: heard.append(f.victim)
     )
-    # The whole prefix, 7 halvings; the last halving asked about test_5 alone already, so the
-    # confirmation costs no run.
-    assert found[victims[0]] == PolluterSearch(victims[0], FOUND, ("t.py::test_5",), 8)
+    # The whole prefix, 7 halvings, then test_5 alone, which confirms it.
+    assert found[victims[0]] == PolluterSearch(victims[0], FOUND, ("t.py::test_5",), 9)
     for victim in victims[1:4]:
         assert found[victim] == PolluterSearch(victim, FOUND, ("t.py::test_5",), 1)
         assert polluted.asked(victim) == [["t.py::test_5"]]
     # The last one failed its short run, then had a search of its own, counted with it.
     assert found[victims[4]].polluters == ("t.py::test_9",)
     alone = search(victims[4], tests, Suite(["t.py::test_9"]))
-    assert found[victims[4]].runs == 1 + alone.runs == 9
+    assert found[victims[4]].runs == 1 + alone.runs == 8
     assert polluted.asked(victims[4])[0] == ["t.py::test_5"]
     assert heard == [victims[0], *victims[1:4], victims[4]]
 
@@ -267,7 +269,7 @@ class Probed:
 
 def probes_of(suite: Suite, cost: float = 25.0) -> tuple[Probed, Probes]:
     probed = Probed(suite)
-    return probed, Probes(probed, lambda tests: cost)
+    return probed, Probes(probed, lambda victim, tests: cost)
 
 
 def test_probes_bound_the_bisection_to_the_stretch_where_the_victim_starts_failing() -> None:
@@ -275,20 +277,20 @@ def test_probes_bound_the_bisection_to_the_stretch_where_the_victim_starts_faili
     suite = Suite(["t.py::test_4321"])
     probed, probes = probes_of(suite)
     found = search("t.py::victim", tests, suite, probes)
-    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_4321",), 10)
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_4321",), 9)
     # Probes about 288 tests apart; the victim passes after the 15th (4,321 tests, up to the
     # polluter) and fails after the 16th, which ends the first question there.
     assert [len(p) for p in probed.probed[-2:]] == [4321, 4609]
     assert len(probed.probed) == 16
     assert probed.ran == 4609
-    # Then the halvings of the 288 tests between those two probes, then the polluter alone:
-    # 4,897 tests run, where bisecting the whole prefix runs 14,405.
-    assert [len(asked) for asked in suite.asked] == [144, 72, 36, 18, 9, 5, 2, 1, 1]
-    assert probed.ran + sum(len(asked) for asked in suite.asked) == 4897
+    # Then the halvings of the 288 tests between those two probes, the last of them the
+    # polluter alone: 4,895 tests run, where bisecting the whole prefix runs 14,401.
+    assert [len(asked) for asked in suite.asked] == [144, 72, 36, 18, 9, 4, 2, 1]
+    assert probed.ran + sum(len(asked) for asked in suite.asked) == 4895
     assert suite.asked[-1] == ["t.py::test_4321"]
     plain = Suite(["t.py::test_4321"])
-    assert search("t.py::victim", tests, plain).runs == 15
-    assert sum(len(asked) for asked in plain.asked) == 14405
+    assert search("t.py::victim", tests, plain) == replace(found, runs=14)  # the same test
+    assert sum(len(asked) for asked in plain.asked) == 14401
 
 
 def test_probes_bound_delta_debugging_when_two_tests_pollute_together() -> None:
@@ -296,23 +298,23 @@ def test_probes_bound_delta_debugging_when_two_tests_pollute_together() -> None:
     suite = Suite(["t.py::test_100", "t.py::test_2500"])
     probed, probes = probes_of(suite)
     found = search("t.py::victim", tests, suite, probes)
-    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_100", "t.py::test_2500"), 81)
+    assert found == PolluterSearch("t.py::victim", FOUND, ("t.py::test_100", "t.py::test_2500"), 82)
     # The first probe the victim fails after ends 2,526 tests in, and the first question with
     # it: bisecting between it and the probe before finds no single polluter, so those 2,526
     # tests are asked about once as a question, then delta debugging starts there. No
     # question holds a later test.
     first_failing = probed.probed[-1]
     assert len(first_failing) == probed.ran == 2526
-    assert suite.asked[8] == first_failing
+    assert suite.asked[9] == first_failing
     assert all(set(asked) <= set(first_failing) for asked in suite.asked)
-    assert probed.ran + sum(len(asked) for asked in suite.asked) == 22689  # 35,050 without
+    assert probed.ran + sum(len(asked) for asked in suite.asked) == 22689  # 35,988 without
 
 
 @pytest.mark.parametrize("seen", [True, False])
 def test_a_probe_that_saw_wrong_misleads_no_search(seen: bool) -> None:
     tests = prefix(3000)
     suite = Suite(["t.py::test_1000", "t.py::test_2000"])
-    lying = Probes(lambda v, t, after: (suite(t), dict.fromkeys(after, seen)), lambda t: 25.0)
+    lying = Probes(lambda v, t, after: (suite(t), dict.fromkeys(after, seen)), lambda v, t: 25.0)
     found = search("t.py::victim", tests, suite, lying)
     assert found.result == FOUND
     assert found.polluters == ("t.py::test_1000", "t.py::test_2000")
@@ -321,7 +323,9 @@ def test_a_probe_that_saw_wrong_misleads_no_search(seen: bool) -> None:
 def test_probes_that_give_no_answer_leave_the_whole_prefix_to_bisect() -> None:
     tests = prefix(2000)
     suite = Suite(["t.py::test_1999"])
-    found = search("t.py::victim", tests, suite, Probes(lambda v, t, a: (suite(t), {}), len))
+    found = search(
+        "t.py::victim", tests, suite, Probes(lambda v, t, a: (suite(t), {}), lambda v, t: 2.0)
+    )
     plain = search("t.py::victim", tests, Suite(["t.py::test_1999"]))
     assert found == plain
 
@@ -359,7 +363,7 @@ def test_a_probe_that_ended_the_first_question_wrongly_leaves_the_victim_flaky_i
     ) -> tuple[bool | None, dict[str, bool]]:
         return None, {after[0]: True}
 
-    found = search("t.py::victim", tests, never, Probes(first_probe_fails, lambda t: 25.0))
+    found = search("t.py::victim", tests, never, Probes(first_probe_fails, lambda v, t: 25.0))
     assert found.result == FLAKY_IN_ORDER
     assert found.detail == "passed again after the 3000 tests that ran before it"
     # The first question, the bisection between no probe and the first, the first probe's
