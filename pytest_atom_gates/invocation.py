@@ -240,6 +240,12 @@ def environment_addopts() -> list[str]:
     return shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
 
 
+def given_arguments(config: pytest.Config) -> list[Argument]:
+    """Every argument given for this run: in ``PYTEST_ADDOPTS`` and on the command line, not
+    the ini file's ``addopts``."""
+    return _given(config, [*environment_addopts(), *config.invocation_params.args])
+
+
 _AS_SCRIPT = "import sys; del sys.path[0]; import pytest; sys.exit(pytest.console_main())"
 """``python -c`` puts the working directory first on ``sys.path``; the ``pytest`` script does
 not."""
@@ -274,9 +280,8 @@ class Invocation:
 
     def __init__(self, config: pytest.Config) -> None:
         ini = [str(token) for token in config.getini("addopts")]
-        given = [*environment_addopts(), *config.invocation_params.args]
         self.from_ini = [a for a in _given(config, ini) if a.repeated]
-        self.given = [a for a in _given(config, given) if a.repeated]
+        self.given = [a for a in given_arguments(config) if a.repeated]
 
     def child_args(self) -> list[str]:
         """Every repeated option, ini ``addopts`` included: the child runs with ``addopts``

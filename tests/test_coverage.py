@@ -202,6 +202,31 @@ def test_partial_run_warns_unless_strict(pytester: pytest.Pytester) -> None:
     assert strict.verdict("TQ-05")["verdict"] == "FAIL"
 
 
+@pytest.mark.parametrize("engine", ["single", "xdist"])
+def test_a_selection_in_the_ini_files_addopts_leaves_the_coverage_gate_enforced(
+    pytester: pytest.Pytester, engine: str
+) -> None:
+    """A project that leaves tests out with its own ``addopts`` runs its whole suite: its
+    coverage minimum fails the run, rather than warning as on a partial run."""
+    make_project(pytester)
+    pyproject = pytester.path / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace(
+            'testpaths = ["."]', 'testpaths = ["."]\naddopts = ["-k", "positive"]'
+        ),
+        encoding="utf-8",
+    )
+    gates = Gates(pytester, engine, with_coverage=True)
+    run = gates.run("--atom-gates-min-coverage=95", subprocess=True)
+    assert run.report["run"]["partial"] is None
+    assert run.report["summary"]["selected"] == 1
+    verdict = run.verdict("TQ-05")
+    assert verdict["verdict"] == "FAIL"
+    # test_positive alone: 5 of calc.py's 13 statements.
+    assert verdict["reason"] == "total 38 % is below the minimum of 95 %"
+    assert run.ret == 1
+
+
 def test_nothing_measured(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     pytester.mkpydir("empty")

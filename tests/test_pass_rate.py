@@ -264,6 +264,47 @@ def test_deselection_marks_the_run_partial(pytester: pytest.Pytester, gates: Gat
     assert by_node.report["run"]["partial"] == "node id test_s.py::test_b"
 
 
+SLOW_AND_QUICK = (
+    "import pytest\n\n@pytest.mark.slow\ndef test_slow(): pass\n\n"
+    "def test_quick(): pass\n\ndef test_other(): pass\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("ini", "environment", "given", "partial"),
+    [
+        # The project's own definition of its suite: a whole run.
+        ('-m "not slow"', "", (), None),
+        ("-k quick", "", (), None),
+        ("--deselect test_s.py::test_other", "", (), None),
+        ('-m "not slow" --deselect test_s.py::test_other', "", (), None),
+        ("test_s.py", "", (), None),
+        # Given for this run: partial, whatever the ini file says.
+        ("", '-m "not slow"', (), "-m 'not slow'"),
+        ("", "", ("-m", "not slow"), "-m 'not slow'"),
+        ('-m "not slow"', "", ("-k", "quick"), "-k 'quick'"),
+        ('-m "not slow"', "", ("-m", "slow"), "-m 'slow'"),
+        ('-m "not slow"', "", ("--deselect", "test_s.py::test_other"), "--deselect"),
+        ("", "", ("test_s.py::test_quick",), "node id test_s.py::test_quick"),
+    ],
+)
+def test_selection_in_the_ini_files_addopts_is_the_suite_and_only_given_selection_is_partial(  # noqa: PLR0917
+    pytester: pytest.Pytester,
+    any_engine: Gates,
+    monkeypatch: pytest.MonkeyPatch,
+    ini: str,
+    environment: str,
+    given: tuple[str, ...],
+    partial: str | None,
+) -> None:
+    pytester.makepyfile(test_s=SLOW_AND_QUICK)
+    pytester.makeini(f"[pytest]\nmarkers =\n    slow: slow\naddopts = {ini}\n")
+    if environment:
+        monkeypatch.setenv("PYTEST_ADDOPTS", environment)
+    run = any_engine.run(*given)
+    assert run.report["run"]["partial"] == partial
+
+
 @pytest.mark.parametrize(
     ("on_record", "partial"),
     [

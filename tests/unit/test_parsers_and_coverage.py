@@ -203,24 +203,32 @@ def _config(tmp_path: Path, args: list[str], testpaths: list[str], **options: ob
     )
 
 
+GIVEN = frozenset({"file_or_dir", "keyword", "markexpr", "deselect"})
+"""Every selecting option given for the run, on the command line or in ``PYTEST_ADDOPTS``."""
+
+
+def reason(config: object, deselected: int, given: frozenset[str] = GIVEN) -> str | None:
+    return partial_reason(config, deselected, given)
+
+
 def test_partial_reasons(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_a.py").write_text("")
     (tmp_path / "test_b.py").write_text("")
-    assert partial_reason(_config(tmp_path, ["."], ["tests"]), 0) is None  # type: ignore[arg-type]
-    assert partial_reason(_config(tmp_path, ["tests"], ["tests"]), 0) is None  # type: ignore[arg-type]
-    assert partial_reason(_config(tmp_path, ["tests/test_a.py"], ["tests"]), 0) == (  # type: ignore[arg-type]
+    assert reason(_config(tmp_path, ["."], ["tests"]), 0) is None
+    assert reason(_config(tmp_path, ["tests"], ["tests"]), 0) is None
+    assert reason(_config(tmp_path, ["tests/test_a.py"], ["tests"]), 0) == (
         "paths narrower than testpaths"
     )
-    assert partial_reason(_config(tmp_path, ["tests/test_a.py::t"], ["tests"]), 0) == (  # type: ignore[arg-type]
+    assert reason(_config(tmp_path, ["tests/test_a.py::t"], ["tests"]), 0) == (
         "node id tests/test_a.py::t"
     )
-    assert partial_reason(_config(tmp_path, ["test_b.py", "tests/test_a.py"], []), 0) == (  # type: ignore[arg-type]
+    assert reason(_config(tmp_path, ["test_b.py", "tests/test_a.py"], []), 0) == (
         "files test_b.py, test_a.py"
     )
     config = _config(tmp_path, ["."], ["tests"], keyword="fast", markexpr="not slow")
-    assert partial_reason(config, 3) == "-k 'fast', -m 'not slow'"  # type: ignore[arg-type]
-    assert partial_reason(_config(tmp_path, ["."], ["tests"]), 3) == "3 tests deselected"  # type: ignore[arg-type]
+    assert reason(config, 3) == "-k 'fast', -m 'not slow'"
+    assert reason(_config(tmp_path, ["."], ["tests"]), 3) == "3 tests deselected"
 
 
 def test_more_partial_reasons(tmp_path: Path) -> None:
@@ -230,22 +238,36 @@ def test_more_partial_reasons(tmp_path: Path) -> None:
     config.pluginmanager = SimpleNamespace(  # type: ignore[attr-defined]
         getplugin=lambda name: lf_plugin if name == "lfplugin" else None
     )
-    assert partial_reason(config, 2) == "--lf, --stepwise, --deselect"  # type: ignore[arg-type]
+    assert reason(config, 2) == "--lf, --stepwise, --deselect"
     lf_plugin._previously_failed_count = 0  # none of them: it runs every test
-    assert partial_reason(config, 0) == "--stepwise, --deselect"  # type: ignore[arg-type]
+    assert reason(config, 0) == "--stepwise, --deselect"
     from_ini = _config(tmp_path, ["tests/test_a.py"], ["tests"])
     from_ini.args_source = pytest.Config.ArgsSource.TESTPATHS  # type: ignore[attr-defined]
-    assert partial_reason(from_ini, 0) is None  # type: ignore[arg-type]
-    assert partial_reason(_config(tmp_path, ["tests"], []), 0) is None  # type: ignore[arg-type]
+    assert reason(from_ini, 0) is None
+    assert reason(_config(tmp_path, ["tests"], []), 0) is None
     many = [f"t{n}.py" for n in range(5)]
     for name in many:
         (tmp_path / name).write_text("")
-    assert partial_reason(_config(tmp_path, many, []), 0) == (  # type: ignore[arg-type]
-        "files t0.py, t1.py, t2.py and 2 more"
-    )
-    assert partial_reason(_config(tmp_path, ["t0.py"], []), 0) == "file t0.py"  # type: ignore[arg-type]
+    assert reason(_config(tmp_path, many, []), 0) == ("files t0.py, t1.py, t2.py and 2 more")
+    assert reason(_config(tmp_path, ["t0.py"], []), 0) == "file t0.py"
     three, four = many[:3], many[:4]
-    assert partial_reason(_config(tmp_path, three, []), 0) == "files t0.py, t1.py, t2.py"  # type: ignore[arg-type]
-    assert partial_reason(_config(tmp_path, four, []), 0) == (  # type: ignore[arg-type]
-        "files t0.py, t1.py, t2.py and 1 more"
-    )
+    assert reason(_config(tmp_path, three, []), 0) == "files t0.py, t1.py, t2.py"
+    assert reason(_config(tmp_path, four, []), 0) == ("files t0.py, t1.py, t2.py and 1 more")
+
+
+def test_selection_from_the_ini_files_addopts_defines_the_suite(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("")
+    selecting = _config(tmp_path, ["tests/test_a.py"], ["tests"], markexpr="not slow", keyword="k")
+    assert reason(selecting, 3, frozenset()) is None
+    assert reason(selecting, 3, frozenset({"markexpr"})) == "-m 'not slow'"
+    assert reason(selecting, 3, frozenset({"keyword"})) == "-k 'k'"
+    assert reason(selecting, 3, frozenset({"file_or_dir"})) == "paths narrower than testpaths"
+    # Deselected while the ini file's own -m selects: its deselection, not a partial run.
+    marked = _config(tmp_path, ["tests"], ["tests"], markexpr="not slow")
+    assert reason(marked, 3, frozenset()) is None
+    deselecting = _config(tmp_path, ["tests"], ["tests"], deselect=["tests/test_a.py::t"])
+    assert reason(deselecting, 1, frozenset()) is None
+    assert reason(deselecting, 1, frozenset({"deselect"})) == "--deselect"
+    # Nothing selects in the ini file: a deselection is some plugin's, and partial.
+    assert reason(_config(tmp_path, ["tests"], ["tests"]), 2, frozenset()) == "2 tests deselected"
