@@ -18,6 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from pytest_atom_gates import __version__
+
 USAGE_ERROR = 4
 
 
@@ -31,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="atom-gates", description="Work with pytest-atom-gates reports.")
+    parser.add_argument("--version", action="version", version=f"pytest-atom-gates {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     merge = commands.add_parser(
         "merge",

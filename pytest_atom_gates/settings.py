@@ -580,7 +580,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "reruns",
         "N",
-        "TQ-04: rerun a failed test up to N more times, right after it failed.",
+        "TQ-04: rerun a failed test up to N more times, each after --atom-gates-rerun-delay: it "
+        "waits in a queue while later tests run, or in place when a module or class fixture "
+        "holds it.",
         "a whole number >= 0 (0 switches reruns off)",
         default="2",
         parse=parse_count,

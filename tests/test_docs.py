@@ -107,6 +107,16 @@ def test_schema_reference_covers_every_field() -> None:
     assert '"$schema": "https://json-schema.org/draft/2020-12/schema"' in reference
 
 
+def test_help_says_when_a_rerun_runs(pytest_help: str) -> None:
+    shown = " ".join(pytest_help.split())
+    assert (
+        "--atom-gates-reruns=N TQ-04: rerun a failed test up to N more times, each after "
+        "--atom-gates-rerun-delay: it waits in a queue while later tests run, or in place when a "
+        "module or class fixture holds it. Default: 2."
+    ) in shown
+    assert "right after it failed" not in all_pages() + shown
+
+
 def test_help_states_every_default(pytest_help: str) -> None:
     shown = " ".join(pytest_help.split())
     for spec in OPTIONS:

@@ -432,6 +432,15 @@ def test_a_wrong_merge_command_line_is_a_usage_error(capsys: pytest.CaptureFixtu
     )
 
 
+def test_the_command_says_its_version_as_pytest_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_atom_gates import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr() == (f"pytest-atom-gates {__version__}\n", "")
+
+
 @pytest.fixture
 def no_ci_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside a CI run: none of the variables a shard takes its seed from."""
