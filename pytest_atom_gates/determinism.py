@@ -259,8 +259,6 @@ class DeterminismFeature:
             )
             for nodeid, recent in self.broken.items():
                 write(f"  {nodeid} - recent {recent}")
-        for message in self.capped:
-            write(f"  {message}", yellow=True)
         if facts.quarantined:
             write("")
             write(

@@ -325,6 +325,10 @@ class Ledger:
             return PASSED
         return NOT_RUN
 
+    def run_more_than_once(self) -> dict[str, list[Attempt]]:
+        """The tests that ran more than once (reruns, new-test repetitions), with each run."""
+        return {n: list(r.attempts) for n, r in self._records.items() if len(r.attempts) > 1}
+
     def attempts(self, nodeid: str) -> list[Attempt]:
         record = self._records.get(nodeid)
         if record is not None:

@@ -798,9 +798,10 @@ class GatesController:
             write("pytest reported a failure outside the tests; its exit status 1 stands", red=True)
         if self.report_problem:
             write(f"atom-gates: {self.report_problem}", red=True, bold=True)
-        elif self.report_written is not None and verbosity >= 0:
+        # Where the files went, under -q too (as pytest-html says): only -qq keeps it quiet.
+        elif self.report_written is not None and verbosity >= -1:
             write(f"report: {display_path(self.report_written)}")
-        if self.html_written is not None and verbosity >= 0:
+        if self.html_written is not None and verbosity >= -1:
             write(f"HTML page: {display_path(self.html_written)}")
         for problem in self.output_problems:
             write(f"atom-gates: {problem}", yellow=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -51,12 +52,20 @@ def test_quiet_keeps_the_table_and_drops_the_details(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
     pytester.makepyfile(test_s="def test_ok(): pass\n")
-    run = gates.run("-q")
+    run = gates.run("-q", "--atom-gates-html=page.html")
+    # Where the report and the page went, as pytest-html says under -q too.
     run.result.stdout.fnmatch_lines(
-        ["TQ-02  pass rate     PASS*", "atom-gates: PASS - every enforced gate passed (seed *)"]
+        [
+            "TQ-02  pass rate     PASS*",
+            "report: atom-gates-report.json",
+            "HTML page: page.html",
+            "atom-gates: PASS - every enforced gate passed (seed *)",
+        ]
     )
     run.result.stdout.no_fnmatch_line("slowest*")
-    run.result.stdout.no_fnmatch_line("report: *")
+    quieter = gates.run("-qq", "--atom-gates-html=page.html")
+    quieter.result.stdout.no_fnmatch_line("report: *")
+    quieter.result.stdout.no_fnmatch_line("HTML page: *")
 
 
 def test_verbose_lists_everything(pytester: pytest.Pytester, gates: Gates) -> None:
@@ -125,4 +134,35 @@ def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
             "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
             closing,
         ]
+    )
+
+
+def test_the_slowest_tests_are_ranked_by_one_run_and_say_what_all_their_runs_took(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """A test rerun twice is no slower for it: its line shows its longest run, and its runs'
+    total beside it."""
+    pytester.makepyfile(
+        test_s="""
+        import pathlib
+
+        def test_flaky():
+            runs = pathlib.Path("runs.txt")
+            runs.write_text(runs.read_text() + "x" if runs.exists() else "x")
+            assert len(runs.read_text()) == 3
+
+        def test_quick():
+            pass
+        """
+    )
+    run = gates.run("--atom-gates-rerun-delay=0", "--atom-gates-mode=TQ-01:off", "-v")
+    (line,) = [line for line in run.result.stdout.lines if "test_s.py::test_flaky" in line][-1:]
+    match = re.fullmatch(
+        r"  +(\d+\.\d\d) s  test_s\.py::test_flaky \(3 runs, (\d+\.\d\d) s in all\)", line
+    )
+    assert match, line
+    longest, total = (float(figure) for figure in match.groups())
+    assert longest <= total
+    run.result.stdout.fnmatch_lines(
+        ["slowest 2 tests:", "*test_s.py::test_*", "*test_s.py::test_*"]
     )

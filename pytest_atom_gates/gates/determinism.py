@@ -70,8 +70,7 @@ class DeterminismGate:
         doubts = []
         if flaky:
             doubts.append(f"flaky: {_names(flaky)}")
-        if reruns.capped:
-            doubts.append(reruns.capped[0])
+        doubts += reruns.capped  # each process that stopped its reruns, said once, here
         if not reruns.reruns:
             doubts.append(
                 f"reruns are off ({facts.settings.reruns_off_by}): flakiness was not measured"

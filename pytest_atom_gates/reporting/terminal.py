@@ -9,7 +9,7 @@ from typing import Any
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks, engine_text
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.ledger import FAILED, NOT_RUN
+from pytest_atom_gates.ledger import FAILED, NOT_RUN, Ledger
 from pytest_atom_gates.pollution import polluter_names
 from pytest_atom_gates.reporting import (
     failures_heading,
@@ -112,11 +112,27 @@ def render_summary(
     if verbosity > 0:
         slowest *= 2
     if slowest and ledger.durations:
-        # nlargest, not a sort: no list of every test's duration on large runs.
-        ranked = heapq.nlargest(slowest, ledger.durations.items(), key=lambda pair: pair[1])
-        write("")
-        write(f"slowest {len(ranked)} tests:", bold=True)
-        for nodeid, seconds in ranked:
+        _slowest(write, ledger, slowest)
+
+
+def _slowest(write: Writer, ledger: Ledger, count: int) -> None:
+    """The slowest tests by one run each: a rerun or a repetition makes no test slower, and the
+    time of all of its runs is said beside it."""
+    several = {n: max(a.duration for a in runs) for n, runs in ledger.run_more_than_once().items()}
+
+    def one_run(pair: tuple[str, float]) -> float:
+        return several.get(pair[0], pair[1])
+
+    # nlargest, not a sort: no list of every test's duration on large runs.
+    ranked = heapq.nlargest(count, ledger.durations.items(), key=one_run)
+    write("")
+    write(f"slowest {len(ranked)} tests:", bold=True)
+    for nodeid, seconds in ranked:
+        if nodeid in several:
+            runs = len(ledger.attempts(nodeid))
+            all_runs = f" ({runs} runs, {format_seconds(seconds)} in all)"
+            write(f"  {format_seconds(several[nodeid]):>9}  {nodeid}{all_runs}")
+        else:
             write(f"  {format_seconds(seconds):>9}  {nodeid}")
 
 
