@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
 _RANDOMLY_OPTIONS = ("randomly_reorganize", "randomly_reset_seed")
@@ -15,6 +17,19 @@ def _cannot_switch_off(plugin: str, name: str) -> pytest.UsageError:
     )
 
 
+class _RandomlySeedUnsaid:
+    """pytest-randomly's header line (``Using --randomly-seed=N``) goes: with its reordering and
+    reseeding off, that seed orders and seeds nothing; the gates' seed, in their header, does."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_header(self) -> Generator[None, list[str | list[str]], list[str | list[str]]]:
+        lines = yield
+        return [line for line in lines if not str(line).startswith(_RANDOMLY_HEADER)]
+
+
+_RANDOMLY_HEADER = "Using --randomly-seed="
+
+
 def switch_off_other_shufflers(config: pytest.Config) -> list[str]:
     """Turn off pytest-randomly's and pytest-random-order's reordering, and say that
     pytest-order's marks are overridden; return header notes."""
@@ -25,6 +40,7 @@ def switch_off_other_shufflers(config: pytest.Config) -> list[str]:
             raise _cannot_switch_off("pytest-randomly", "randomly")
         option.randomly_reorganize = False
         option.randomly_reset_seed = False
+        config.pluginmanager.register(_RandomlySeedUnsaid(), "atom-gates-randomly-seed-unsaid")
         notes.append("pytest-randomly's reordering and reseeding are off for this run")
     if config.pluginmanager.hasplugin("random_order"):
         if not all(hasattr(option, name) for name in _RANDOM_ORDER_OPTIONS):

@@ -32,6 +32,15 @@ def test_other_shufflers_are_switched_off(pytester: pytest.Pytester, shuffler: s
     header.stdout.fnmatch_lines([f"atom-gates: {name} reordering* off for this run"])
 
 
+def test_the_header_shows_one_seed_the_gates(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_r="def test_one(): pass\n")
+    gated = pytester.runpytest("--atom-gates", "--atom-gates-seed=9")
+    gated.stdout.fnmatch_lines(["atom-gates: seed 9 *"])
+    gated.stdout.no_fnmatch_line("Using --randomly-seed=*")
+    plain = pytester.runpytest("-p", "randomly", "-p", "no:cacheprovider")
+    plain.stdout.fnmatch_lines(["Using --randomly-seed=*"])  # without --atom-gates, as it was
+
+
 def test_randomly_does_not_reseed_over_us(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_r="""

@@ -358,6 +358,26 @@ def test_measured_subprocesses_are_handed_the_core_in_use(
     assert_equals_coverage_report(run, pytester.path / ".coverage")
 
 
+def test_why_the_core_is_not_sysmon_is_said_only_under_verbose(
+    pytester: pytest.Pytester,
+) -> None:
+    """The figure's line names the core; why sysmon did not measure is a note for -v, not a
+    line on every run that reads like an error."""
+    make_project(pytester, run="timid = true")
+    gates = Gates(pytester, with_coverage=True)
+    run = gates.run(subprocess=True)
+    assert run.ret == 0, run.output
+    assert "core:" not in run.output
+    run.result.stdout.fnmatch_lines(["  * % of 13 statements, * missing (pytrace; pkg)"])
+    note = (
+        "sys.monitoring needs Python 3.12 or newer"
+        if sys.version_info < (3, 12)
+        else "[run] timid asks for the Python tracer"
+    )
+    verbose = gates.run("-v", subprocess=True)
+    verbose.result.stdout.fnmatch_lines([f"  core: pytrace, not sysmon: {note}"])
+
+
 SESSION_TEST = """
 import subprocess, sys, time
 from pathlib import Path

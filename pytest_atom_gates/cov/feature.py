@@ -154,8 +154,9 @@ class CoverageFeature:
             if totals.branches:
                 counts += f"; {totals.branches} branches, {totals.missing_branches} missing"
             write(f"  {shown} % of {counts} ({describe_measurement(cov)})")
-        for note in cov.core_notes:
-            write(f"  core: {note}")
+        if verbosity > 0:  # the figure's line names the core; why not another, on request
+            for note in cov.core_notes:
+                write(f"  core: {cov.core or 'coverage.py default'}, not sysmon: {note}")
         for package in cov.packages:
             shown_package, passed = package_judgement(package, cov.precision)
             markup = {"green": True} if passed else {"red": True}
