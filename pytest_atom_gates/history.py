@@ -225,6 +225,13 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
         )
         return int(pytest.ExitCode.USAGE_ERROR)
     history = FlakeHistory(cache.folder)
+    if not history.path.exists():
+        writer.sep("=", "atom-gates flake history")
+        writer.line(
+            "no flake history yet: each run with --atom-gates records its tests' outcomes in "
+            f"{history.path}"
+        )
+        return 0
     tests, warning = history.load()
     if warning:
         writer.line(f"atom-gates: {warning}", yellow=True)
@@ -263,10 +270,10 @@ def show_history(config: pytest.Config, session: pytest.Session) -> int:
             writer.line(f"  {flake_rate(tests[nodeid]).recent:<10}  {one_line(nodeid)}")
         if limit is not None and len(broken) > limit:
             writer.line(f"... and {len(broken) - limit} more (-v lists all)")
+    legend = "recent: the last outcomes, newest last: P passed, K flaky, F failed"
+    if rates:
+        legend = f"flaky: flaky in a run, or failing now and then; {legend}"
     if rates or broken:
         writer.line("")
-        writer.line(
-            "flaky: flaky in a run, or failing now and then; recent: the last outcomes, "
-            "newest last: P passed, K flaky, F failed"
-        )
+        writer.line(legend)
     return 0

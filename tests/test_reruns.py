@@ -491,9 +491,26 @@ def test_a_test_that_fails_each_of_its_last_3_runs_is_broken_not_flaky(
             "",
             "broken, not flaky (1):",
             "  KFFF        test_s.py::test_was_flaky_now_broken",
+            "",
+            "recent: the last outcomes, newest last: P passed, K flaky, F failed",
         ]
     )
     listing.stdout.no_fnmatch_line("* flaky  runs*")
+    listing.stdout.no_fnmatch_line("flaky: *")  # no flaky test to explain
+
+
+def test_the_history_listing_without_a_history_says_so(pytester: pytest.Pytester) -> None:
+    listing = pytester.runpytest("--atom-gates-history")
+    assert listing.ret == 0
+    path = pytester.path / ".pytest_cache" / "d" / "atom_gates" / "history.json"
+    listing.stdout.fnmatch_lines(
+        [
+            "*atom-gates flake history*",
+            "no flake history yet: each run with --atom-gates records its tests' outcomes in "
+            f"{path}",
+        ]
+    )
+    listing.stdout.no_fnmatch_line("*tests recorded*")
 
 
 def test_history_counts_passes_and_spells_out_the_rest(
