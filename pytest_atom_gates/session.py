@@ -336,9 +336,19 @@ def _gate_order(gate_id: str) -> tuple[int, str]:
     return (0, gate_id) if gate_id in GATE_NAMES else (1, "")
 
 
+HEADER_WIDTH = 100
+"""The gates' header lines are wrapped at this many characters, as pytest's own are short."""
+
+
 def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
+    """The seed (and shard) with the command that replays it on the first line; then the
+    gates with their thresholds, a few to a line; then the notes."""
     settings = run.settings
-    parts = [f"atom-gates: seed {run.seed}"]
+    first = [f"atom-gates: seed {run.seed}"]
+    if settings.shard is not None:
+        first.append(f"shard {settings.shard[0]}/{settings.shard[1]}")
+    first.append(f"reproduce with --atom-gates-seed={run.seed}")
+    parts = []
     thresholds = {
         "TQ-01": "independence"
         + ("" if settings.order == SHUFFLED_ORDER else " in file order, not shuffled"),
@@ -349,11 +359,15 @@ def header_lines(run: GatesRun, extra_parts: Sequence[str] = ()) -> list[str]:
         mode = settings.mode(gate)
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"
         parts.append(f"{gate} {text}{suffix}")
-    parts += extra_parts
-    if settings.shard is not None:
-        parts.append(f"shard {settings.shard[0]}/{settings.shard[1]}")
-    parts.append(f"reproduce with --atom-gates-seed={run.seed}")
-    return [" | ".join(parts), *(f"atom-gates: {note}" for note in run.notes)]
+    parts += [part for part in extra_parts if part]
+    lines = [" | ".join(first)]
+    for part in parts:
+        joined = f"{lines[-1]} | {part}"
+        if len(lines) > 1 and len(joined) <= HEADER_WIDTH:
+            lines[-1] = joined
+        else:
+            lines.append(f"atom-gates: {part}")
+    return [*lines, *(f"atom-gates: {note}" for note in run.notes)]
 
 
 class HeaderOnly:

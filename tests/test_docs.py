@@ -141,7 +141,10 @@ example_run = _hook("example_run")
 
 RUN_OUTPUT = """\
 ============================= test session starts ==============================
-atom-gates: seed 1234 | TQ-01 independence | reproduce with --atom-gates-seed=1234
+atom-gates: seed 1234 | reproduce with --atom-gates-seed=1234
+atom-gates: TQ-01 independence | TQ-02 pass rate >= 50 %
+atom-gates: TQ-03 duration <= 3600 s
+atom-gates: no test counts as new
 collected 3 items
 
 tests/test_a.py .F.                                                      [100%]
@@ -163,14 +166,15 @@ atom-gates: PASS - every enforced gate passed (seed 1234)
 def test_docs_sample_is_the_run_header_and_whole_summary() -> None:
     page = "Before\n\n<!-- atom-gates: example-run -->\n\nAfter\n"
     lines = RUN_OUTPUT.splitlines()
-    expected = "\n".join([lines[1], "...", *lines[5:16]])
+    expected = "\n".join([*lines[1:4], "...", *lines[8:19]])
     assert example_run.render(page, RUN_OUTPUT) == f"Before\n\n```text\n{expected}\n```\n\nAfter\n"
 
 
 def test_readme_sample_stops_before_coverage_and_ignores_only_durations() -> None:
     lines = RUN_OUTPUT.splitlines()
     short = example_run.short_sample(RUN_OUTPUT)
-    assert short == "\n".join([lines[1], "...", *lines[5:12], lines[15]])
+    # The header's seed and gate lines, not its notes.
+    assert short == "\n".join([*lines[1:4], "...", *lines[8:15], lines[18]])
     same = example_run._without_durations
     assert same(short) == same(short.replace("1.25 s  ", "12.5 s  "))
     # A longer duration widens its column: the other columns move, and that is no difference.
@@ -186,6 +190,9 @@ def test_an_output_without_the_summary_is_an_error_naming_it() -> None:
 def test_readme_sample_is_checked_by_the_docs_build() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sample = example_run.readme_sample(readme)
-    assert sample.startswith(f"atom-gates: seed {example_run.SEED} | ")
+    assert sample.startswith(
+        f"atom-gates: seed {example_run.SEED} | reproduce with "
+        f"--atom-gates-seed={example_run.SEED}\natom-gates: TQ-01 independence | "
+    )
     assert sample.endswith(f"(seed {example_run.SEED})")
     assert "docs/hooks/example_run.py" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")

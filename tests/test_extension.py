@@ -100,12 +100,12 @@ def test_a_failing_gate_of_a_conftest_fails_the_run(any_engine: Gates) -> None:
 def test_the_gate_appears_in_the_header_after_the_built_in_ones(gates: Gates) -> None:
     suite(gates.pytester)
     run = gates.run("--atom-gates-seed=1", "--atom-gates-mode=SK-01:warn")
-    header = next(line for line in run.result.outlines if line.startswith("atom-gates: seed 1 "))
-    assert header.split(" | ")[4:] == [
-        "TQ-04 reruns 2 (no pause, same test seed)",
-        "TQ-05 coverage >= 25 % (off)",
-        "SK-01 skipped tests (warn)",
-        "reproduce with --atom-gates-seed=1",
+    start = run.result.outlines.index("atom-gates: seed 1 | reproduce with --atom-gates-seed=1")
+    header = run.result.outlines[start + 1 : start + 4]
+    assert header == [
+        "atom-gates: TQ-01 independence | TQ-02 pass rate >= 98 % | TQ-03 duration <= 3600 s",
+        "atom-gates: TQ-04 reruns 2 (no pause, same test seed) | TQ-05 coverage >= 25 % (off)",
+        "atom-gates: SK-01 skipped tests (warn)",
     ]
 
 

@@ -90,8 +90,8 @@ def test_a_new_test_that_fails_every_third_call_is_caught(
     assert stable["seeds"] == [repetition_seed(seed, k) for k in (1, 2, 3)]
     run.result.stdout.fnmatch_lines(
         [
-            "atom-gates: seed * | TQ-04 reruns 2 (no pause, same test seed), new tests run 3 "
-            "more times (absent from the flake history; first attempt <= 10 s, 10% of TQ-03) |*",
+            "atom-gates: TQ-04 reruns 2 (no pause, same test seed), new tests run 3 "
+            "more times (absent from the flake history; first attempt <= 10 s, 10% of TQ-03)*",
             "*FAILED test_new.py::test_new_flaky - AssertionError: call 3 of new*",
             "new tests (2), each run 3 more times after it passed (absent from the flake history):",
             f"  test_new.py::test_new_flaky - flaky: repetition 2 of 3 failed (seed "

@@ -195,7 +195,7 @@ def test_a_shard_defers_the_whole_suite_gates(pytester: pytest.Pytester, markers
     assert report["run"]["partial"] is None  # a shard is not a partial run
     result.stdout.fnmatch_lines(
         [
-            "atom-gates: * | shard 1/2 | reproduce with --atom-gates-seed=3",
+            "atom-gates: seed 3 | shard 1/2 | reproduce with --atom-gates-seed=3",
             # TQ-05 is off in this run: only TQ-02 waits for the merge.
             "atom-gates: PASS - every enforced gate passed; TQ-02 pass rate judged at merge "
             "(seed 3)",
@@ -212,7 +212,9 @@ def test_the_ci_numbers_the_shard(
     report = pytester.path / "r.json"
     result = pytester.runpytest("--atom-gates", NO_COVERAGE, SEED, f"--atom-gates-report={report}")
     assert read(report)["shard"]["index"] == 2
-    result.stdout.fnmatch_lines(["*| shard 2/2 | reproduce with --atom-gates-seed=3"])
+    result.stdout.fnmatch_lines(
+        ["atom-gates: seed 3 | shard 2/2 | reproduce with --atom-gates-seed=3"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,8 @@ README = ROOT / "README.md"
 PLACEHOLDER = "<!-- atom-gates: example-run -->"
 README_SAMPLE = re.compile(r"(## What a run shows\n\n```text\n)(.*?)(\n```)", re.S)
 RULE = re.compile(r"=+ atom-gates =+")
+GATE_LINE = re.compile(r"atom-gates: [A-Z]{2}-\d\d ")
+"""A header line of the gates and their thresholds (not a note)."""
 COMMAND = ("-m", "pytest", "--atom-gates", f"--atom-gates-seed={SEED}", "-p", "no:cacheprovider")
 
 
@@ -58,10 +60,21 @@ def example_output() -> str:
     return done.stdout
 
 
+def _header(lines: list[str]) -> str | None:
+    """The seed's line and the gates' lines after it (not the notes)."""
+    first = next((i for i, line in enumerate(lines) if line.startswith("atom-gates: seed ")), None)
+    if first is None:
+        return None
+    end = first + 1
+    while end < len(lines) and GATE_LINE.match(lines[end]):
+        end += 1
+    return "\n".join(lines[first:end])
+
+
 def _parts(output: str) -> tuple[str, list[str], str]:
-    """The header line, the summary's lines up to the verdict, and the verdict line."""
+    """The header's lines, the summary's lines up to the verdict, and the verdict line."""
     lines = output.splitlines()
-    header = next((line for line in lines if line.startswith("atom-gates: seed ")), None)
+    header = _header(lines)
     start = next((i for i, line in enumerate(lines) if RULE.fullmatch(line)), None)
     verdict = next(
         (
