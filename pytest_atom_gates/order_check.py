@@ -333,22 +333,19 @@ class AloneChecker:
             progress.line(progress_line(search, brittle=search.victim in file_prefixes))
             progress.settled()
 
-        found = find_polluters(
-            victims,
-            prefixes,
-            asking(self.fails_after),
-            parallel.map,
-            settled=settled,
-            probes=asked.probing(self.fails_after_probed),
-        )
-        found |= find_polluters(
-            brittle,
-            file_prefixes,
-            asking(self.passes_after),
-            parallel.map,
-            settled=settled,
-            probes=asked.probing(self.passes_after_probed),
-        )
+        found: dict[str, PolluterSearch] = {}
+        for tests, earlier, question, probed in (
+            (victims, prefixes, self.fails_after, self.fails_after_probed),
+            (brittle, file_prefixes, self.passes_after, self.passes_after_probed),
+        ):
+            found |= find_polluters(
+                tests,
+                earlier,
+                asking(question),
+                parallel.map,
+                settled=settled,
+                probes=asked.probing(probed),
+            )
         found |= self._confirmed(found, set(brittle), asking, parallel)
         verdicts = Verdicts(self.reproduce_command, self.repetitions)
         for nodeid, verdict, detail in checked:

@@ -300,10 +300,15 @@ def _brittle_suite(pytester: pytest.Pytester) -> int:
     pytester.syspathinsert()
     names = ["test_enable", *(f"test_between_{i}" for i in range(3))]
     names += ["test_needs_enabled", "test_plain_failure"]
-    chains = [["test_cache.py", f"test_cache.py::{name}"] for name in names]
+    return seed_running_first("test_cache.py", names, "test_needs_enabled", "test_enable")
+
+
+def seed_running_first(module: str, names: Sequence[str], first: str, then: str) -> int:
+    """A seed that shuffles test ``first`` of ``module`` (its tests ``names``) before ``then``."""
+    chains = [[module, f"{module}::{name}"] for name in names]
     for seed in range(1000):
         order = [names[i] for i in shuffled_order(chains, seed)]
-        if order.index("test_needs_enabled") < order.index("test_enable"):
+        if order.index(first) < order.index(then):
             return seed
     raise AssertionError("no such seed")
 
@@ -511,12 +516,7 @@ def long_prefixes() -> dict[str, str]:
 def brittle_before_its_setter(files: dict[str, str]) -> int:
     """A seed that runs ``test_brittle_long.py``'s brittle test before its setter."""
     names = [line[4:-3] for line in files["test_brittle_long"].splitlines() if "def test_" in line]
-    chains = [["test_brittle_long.py", f"test_brittle_long.py::{n}"] for n in names]
-    for seed in range(1000):
-        order = [names[i] for i in shuffled_order(chains, seed)]
-        if order.index("test_brittle") < order.index("test_setup"):
-            return seed
-    raise AssertionError("no such seed")
+    return seed_running_first("test_brittle_long.py", names, "test_brittle", "test_setup")
 
 
 @pytest.mark.parametrize("check_engine", ["fork", "fresh"])
