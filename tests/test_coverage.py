@@ -363,19 +363,19 @@ def test_why_the_core_is_not_sysmon_is_said_only_under_verbose(
 ) -> None:
     """The figure's line names the core; why sysmon did not measure is a note for -v, not a
     line on every run that reads like an error."""
-    make_project(pytester, run="timid = true")
+    make_project(pytester, run='core = "ctrace"')
     gates = Gates(pytester, with_coverage=True)
     run = gates.run(subprocess=True)
     assert run.ret == 0, run.output
     assert "core:" not in run.output
-    run.result.stdout.fnmatch_lines(["  * % of 13 statements, * missing (pytrace; pkg)"])
+    run.result.stdout.fnmatch_lines(["  * % of 13 statements, * missing (ctrace; pkg)"])
     note = (
         "sys.monitoring needs Python 3.12 or newer"
         if sys.version_info < (3, 12)
-        else "[run] timid asks for the Python tracer"
+        else "[run] core (or COVERAGE_CORE) chose ctrace"
     )
     verbose = gates.run("-v", subprocess=True)
-    verbose.result.stdout.fnmatch_lines([f"  core: pytrace, not sysmon: {note}"])
+    verbose.result.stdout.fnmatch_lines([f"  core: ctrace, not sysmon: {note}"])
 
 
 SESSION_TEST = """
