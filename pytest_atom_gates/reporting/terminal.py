@@ -118,10 +118,13 @@ def render_summary(
 def _slowest(write: Writer, ledger: Ledger, count: int) -> None:
     """The slowest tests by one run each: a rerun or a repetition makes no test slower, and the
     time of all of its runs is said beside it."""
-    several = {n: max(a.duration for a in runs) for n, runs in ledger.run_more_than_once().items()}
+    several = {
+        n: (max(a.duration for a in runs), len(runs))
+        for n, runs in ledger.run_more_than_once().items()
+    }
 
     def one_run(pair: tuple[str, float]) -> float:
-        return several.get(pair[0], pair[1])
+        return several[pair[0]][0] if pair[0] in several else pair[1]
 
     # nlargest, not a sort: no list of every test's duration on large runs.
     ranked = heapq.nlargest(count, ledger.durations.items(), key=one_run)
@@ -129,9 +132,9 @@ def _slowest(write: Writer, ledger: Ledger, count: int) -> None:
     write(f"slowest {len(ranked)} tests:", bold=True)
     for nodeid, seconds in ranked:
         if nodeid in several:
-            runs = len(ledger.attempts(nodeid))
+            longest, runs = several[nodeid]
             all_runs = f" ({runs} runs, {format_seconds(seconds)} in all)"
-            write(f"  {format_seconds(several[nodeid]):>9}  {nodeid}{all_runs}")
+            write(f"  {format_seconds(longest):>9}  {nodeid}{all_runs}")
         else:
             write(f"  {format_seconds(seconds):>9}  {nodeid}")
 
