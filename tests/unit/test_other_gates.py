@@ -231,3 +231,31 @@ def test_a_verdict_is_named_by_its_title_else_by_its_gate() -> None:
     assert GateVerdict("TQ-02", Verdict.PASS, "-", "-").name == "pass rate"
     assert GateVerdict("SK-01", Verdict.PASS, "-", "-").name == "SK-01"
     assert GateVerdict("SK-01", Verdict.PASS, "-", "-", title="skipped").name == "skipped"
+
+
+def test_every_process_that_stopped_its_reruns_is_in_the_reason_once() -> None:
+    facts = facts_of(ledger_of(attempt("t.py::ok")))
+    capped = ["gw0: reruns stopped: 10 of 12", "gw1: reruns stopped: 10 of 11"]
+    facts.extras["reruns"] = RerunFacts(2, capped)
+    verdict = DeterminismGate().evaluate(facts)
+    assert verdict.reason == "gw0: reruns stopped: 10 of 12; gw1: reruns stopped: 10 of 11"
+
+
+def test_the_slowest_list_ranks_a_test_by_its_longest_run() -> None:
+    from pytest_atom_gates.ledger import FAILED, PASSED, Attempt, Ledger
+    from pytest_atom_gates.reporting.terminal import _slowest
+
+    ledger = Ledger()
+    runs = [Attempt(FAILED, 0.3), Attempt(FAILED, 0.3), Attempt(PASSED, 0.4)]
+    ledger.restore("t.py::repeated", runs, "main")
+    ledger.restore("t.py::slow", [Attempt(PASSED, 0.5)], "main")
+    ledger.restore("t.py::quick", [Attempt(PASSED, 0.1)], "main")
+    lines: list[str] = []
+    _slowest(lambda text, **markup: lines.append(text), ledger, 2)
+    # By the sum of its runs (1.00 s) the repeated test would come first.
+    assert lines == [
+        "",
+        "slowest 2 tests:",
+        "     0.50 s  t.py::slow",
+        "     0.40 s  t.py::repeated (3 runs, 1.00 s in all)",
+    ]
