@@ -196,3 +196,26 @@ def test_readme_sample_is_checked_by_the_docs_build() -> None:
     )
     assert sample.endswith(f"(seed {example_run.SEED})")
     assert "docs/hooks/example_run.py" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+
+
+ADDOPTS_ADVICE = (
+    "Put `--atom-gates` in `addopts` and give your IDE's pytest runs `--no-atom-gates`."
+)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md", "docs/ide.md", "docs/migration.md"])
+def test_every_page_gives_the_same_advice_on_addopts(page: str) -> None:
+    """Where to put ``--atom-gates`` is one sentence, the same on every page that says it."""
+    text = " ".join((ROOT / page).read_text(encoding="utf-8").split())
+    assert ADDOPTS_ADVICE in text
+
+
+def test_no_page_says_to_keep_the_gates_out_of_addopts() -> None:
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    contrary = re.compile(r"out of `addopts`|rather than in `addopts`|not in `addopts`")
+    said = [
+        page.name
+        for page in pages
+        if contrary.search(" ".join(page.read_text(encoding="utf-8").split()))
+    ]
+    assert said == []
