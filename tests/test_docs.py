@@ -219,3 +219,39 @@ def test_no_page_says_to_keep_the_gates_out_of_addopts() -> None:
         if contrary.search(" ".join(page.read_text(encoding="utf-8").split()))
     ]
     assert said == []
+
+
+SITE = "https://pytest-atom-gates.github.io/pytest-atom-gates/"
+SITE_POINTER = "On GitHub the next block is a placeholder: read it on [the site]({url})"
+GENERATED = re.compile(r'^(?:<!-- atom-gates: [\w .-]+ -->|```\w+\n--8<-- "([^"]+)")$', re.M)
+
+
+def test_every_generated_block_has_a_pointer_to_the_site_that_the_site_leaves_out() -> None:
+    """The raw pages on GitHub show placeholders; the line before each points to the site."""
+    placeholders = 0
+    for path in sorted(DOCS.glob("*.md")):
+        raw = path.read_text(encoding="utf-8")
+        url = SITE if path.stem == "index" else f"{SITE}{path.stem}/"
+        for match in GENERATED.finditer(raw):
+            placeholders += 1
+            before = raw[: match.start()].splitlines()[-2:]
+            pointer = SITE_POINTER.format(url=url)
+            if match.group(1):  # an included file: readable in the repository too
+                pointer += f" or in [{match.group(1)}](../{match.group(1)})"
+            assert before == [pointer + ".", ""], f"{path.name}: {match.group(0)}"
+        assert "On GitHub the next block" not in page(path.name)
+    assert placeholders == 7
+
+
+def test_the_site_is_published_where_the_package_says_its_documentation_is() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'\nDocumentation = "{SITE}"\n' in pyproject
+    assert f"\nsite_url: {SITE}\n" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    workflow = (ROOT / ".github" / "workflows" / "docs.yml").read_text(encoding="utf-8")
+    # The site built by the docs environment (mkdocs --strict) is the folder that is published.
+    assert "run: tox run -e docs -- site\n" in workflow
+    assert "upload-pages-artifact@" in workflow
+    assert "          path: site/\n" in workflow
+    assert "uses: actions/deploy-pages@" in workflow
+    tox = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    assert "mkdocs build --strict --site-dir {posargs:{env_tmp_dir}/site}" in tox

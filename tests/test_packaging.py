@@ -103,7 +103,7 @@ def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Pat
     assert f"{HOME}/blob/main/docs/sharding.md" in links
     assert sorted(metadata.get_all("Project-URL") or []) == [
         f"Changelog, {HOME}/blob/main/CHANGELOG.md",
-        f"Documentation, {HOME}/tree/main/docs",
+        "Documentation, https://pytest-atom-gates.github.io/pytest-atom-gates/",
         f"Issues, {HOME}/issues",
         f"Source, {HOME}",
     ]

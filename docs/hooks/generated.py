@@ -7,6 +7,9 @@ A page asks for them with a comment on a line of its own:
 - ``<!-- atom-gates: report-schema -->`` becomes the field tables of the JSON report's shipped
   schema, followed by the schema itself.
 
+Beside each placeholder, a line ``On GitHub the next block is a placeholder: ...`` points readers
+of the raw file to the site; the site leaves that line out.
+
 ``tests/test_docs.py`` renders the pages the same way and checks them against pytest's own list
 of options, so an option cannot be added, renamed or dropped without the docs following.
 """
@@ -22,6 +25,7 @@ from typing import Any
 
 PLACEHOLDER = re.compile(r"^<!-- atom-gates: (options|report-schema)(?: ([\w.]+))? -->$", re.M)
 DOCS = Path(__file__).resolve().parents[1]
+SITE_POINTER = re.compile(r"^On GitHub the next block is a placeholder: .*\n\n", re.M)
 
 
 def _cell(text: str) -> str:
@@ -165,7 +169,7 @@ def render(markdown: str) -> str:
             return render_options(match.group(2) or "pytest_atom_gates.settings")
         return render_report_schema()
 
-    return PLACEHOLDER.sub(replace, markdown)
+    return PLACEHOLDER.sub(replace, SITE_POINTER.sub("", markdown))
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
