@@ -110,3 +110,19 @@ def test_every_claimed_python_is_tested_by_tox_and_the_ci_matrix() -> None:
     assert claimed == {"3.10", "3.11", "3.12", "3.13", "3.14"}
     assert {f"3.{minor}" for minor in tox_envs} == claimed
     assert set(matrix) == claimed
+
+
+def test_the_sharded_workflow_brings_the_merged_durations_back_to_the_next_run() -> None:
+    """The merge refreshes the durations file; the next run's shards must split by it."""
+    workflow = (ROOT / "examples" / "github-actions" / "sharded.yml").read_text(encoding="utf-8")
+    shard, merge = workflow.split("\n  merge:\n")
+    key = "key: atom-gates-durations-${{ github.ref_name }}-${{ github.run_id }}"
+    restore = shard.index("uses: actions/cache/restore@")
+    assert shard.index("path: .test-durations.json", restore) < shard.index(key, restore)
+    assert "restore-keys: |\n            atom-gates-durations-${{ github.ref_name }}-\n" in shard
+    assert restore < shard.index("--atom-gates-durations=.test-durations.json")
+    written = merge.index("--durations=.test-durations.json")
+    save = merge.index("uses: actions/cache/save@")
+    assert written < save
+    assert merge.index("path: .test-durations.json", save) < merge.index(key, save)
+    assert "if: ${{ !cancelled() && hashFiles('.test-durations.json') != '' }}" in merge
