@@ -3,7 +3,7 @@
 A run with ``--atom-gates-durations=PATH`` writes it (one whole run, or ``atom-gates merge`` over
 the shards); a shard only reads it, so that every machine splits from the same figures. The
 format is JSON, ``{"version": 1, "durations": {node id: seconds}}``, sorted so that it diffs well
-when checked in.
+when checked in; pytest-split's ``.test_durations`` is read as well.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ class DurationsProblem(Exception):
 
 
 def read_durations(path: Path) -> dict[str, float]:
-    """The recorded durations; an absent file records none. Raises ``DurationsProblem``."""
+    """The recorded durations; an absent file records none. Raises ``DurationsProblem``.
+
+    pytest-split's ``.test_durations`` is read too (``{node id: seconds}``, or its older list of
+    ``[node id, seconds]`` pairs), so a team moving over keeps its figures; what a run writes is
+    this plugin's own format.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -34,16 +39,31 @@ def read_durations(path: Path) -> dict[str, float]:
         data = json.loads(text)
     except ValueError as exc:
         raise DurationsProblem(f"is not JSON: {exc}") from None
-    entries = data.get("durations") if isinstance(data, dict) else None
-    if not isinstance(entries, dict) or data.get("version") != VERSION:
+    entries = _entries(data)
+    if entries is None:
         raise DurationsProblem(
-            f'is not a durations file (expected {{"version": {VERSION}, "durations": {{...}}}})'
+            f'is not a durations file (expected {{"version": {VERSION}, "durations": {{...}}}},'
+            " or pytest-split's {node id: seconds})"
         )
     return {
         nodeid: float(seconds)
         for nodeid, seconds in entries.items()
         if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0
     }
+
+
+def _entries(data: object) -> dict[str, object] | None:
+    """The node ids and figures of a durations document in either format, else ``None``."""
+    if isinstance(data, dict) and "durations" in data:
+        entries = data["durations"]
+        return entries if isinstance(entries, dict) and data.get("version") == VERSION else None
+    if isinstance(data, dict) and all(isinstance(key, str) for key in data):
+        return data  # pytest-split
+    if isinstance(data, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in data
+    ):
+        return dict(data)  # pytest-split before 0.3
+    return None
 
 
 def write_durations(path: Path, measured: Mapping[str, float]) -> None:

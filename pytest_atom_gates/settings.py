@@ -177,18 +177,43 @@ def parse_share(text: str) -> Decimal:
     return value
 
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(s|sec|m|min|h)?\s*$")
-_UNIT_SECONDS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_NUMBER = r"[0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?"
+# A bare number of seconds, or parts with units from the largest down: 1h30m, 2m30s, 500ms.
+_BARE_SECONDS = re.compile(rf"^{_NUMBER}$")
+_DURATION_PART = re.compile(rf"({_NUMBER})\s*(h|min|ms|m|sec|s)\s*")
+_UNIT_SECONDS = {"h": 3600.0, "min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 0.001}
+_UNIT_RANK = {"h": 0, "min": 1, "m": 1, "sec": 2, "s": 2, "ms": 3}
+
+
+def _duration_parts(text: str) -> list[tuple[float, str]] | None:
+    """``text``'s (number, unit) parts, or ``None`` unless it is a run of them, largest unit
+    first and each unit once."""
+    parts: list[tuple[float, str]] = []
+    position = 0
+    while position < len(text):
+        match = _DURATION_PART.match(text, position)
+        if match is None:
+            return None
+        unit = match.group(2)
+        if parts and _UNIT_RANK[unit] <= _UNIT_RANK[parts[-1][1]]:
+            return None
+        parts.append((float(match.group(1)), unit))
+        position = match.end()
+    return parts or None
 
 
 def parse_delay(text: str) -> float:
-    """A duration in seconds that may be zero."""
-    match = _DURATION.match(text.strip().lower())
-    if match is None:
-        if text.strip().startswith("-"):
-            raise _Invalid("negative")
-        raise _Invalid("not a duration")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    """A duration in seconds that may be zero: ``90``, ``1.5h``, ``1h30m``, ``500ms``."""
+    cleaned = text.strip().lower()
+    if _BARE_SECONDS.match(cleaned):
+        seconds = float(cleaned)
+    else:
+        parts = _duration_parts(cleaned)
+        if parts is None:
+            if cleaned.startswith("-"):
+                raise _Invalid("negative")
+            raise _Invalid("not a duration")
+        seconds = sum(number * _UNIT_SECONDS[unit] for number, unit in parts)
     if not math.isfinite(seconds):
         raise _Invalid("not a finite duration")
     return seconds
@@ -433,7 +458,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "max-duration",
         "SECONDS",
         "TQ-03: time budget of the whole session.",
-        "a positive number of seconds, optionally with a unit: 3600, 90s, 45m, 1.5h",
+        "a positive number of seconds, optionally with units: 3600, 90s, 45m, 1.5h, 1h30m",
         default="3600",
         parse=parse_seconds,
     ),
@@ -441,7 +466,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "max-test-duration",
         "SECONDS",
         "TQ-03: time budget of a single test attempt (off unless set).",
-        "a positive number of seconds, optionally with a unit: 30, 90s, 2m",
+        "a positive number of seconds, optionally with units: 30, 90s, 2m, 1m30s, 500ms",
         parse=parse_seconds,
     ),
     OptionSpec(
@@ -591,7 +616,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "rerun-delay",
         "SECONDS",
         "TQ-04: pause between a failed attempt and its rerun.",
-        "a number of seconds >= 0, optionally with a unit: 1, 0.5s, 0",
+        "a number of seconds >= 0, optionally with units: 1, 0.5s, 500ms, 0",
         default="1",
         parse=parse_delay,
     ),
@@ -649,7 +674,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "new-test-max-duration",
         "SECONDS",
         "TQ-04: do not repeat a new test whose first attempt took longer than this.",
-        "a positive number of seconds, optionally with a unit: 10, 2.5s, 1min",
+        "a positive number of seconds, optionally with units: 10, 2.5s, 1min, 1m30s",
         default="10",
         parse=parse_seconds,
     ),

@@ -56,7 +56,21 @@ def test_bad_percent(text: str, why: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("0", 0.0), ("1.5", 1.5), ("2m", 120.0), ("1 h", 3600.0), ("3 sec", 3.0)]
+    ("text", "seconds"),
+    [
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("2m", 120.0),
+        ("1 h", 3600.0),
+        ("3 sec", 3.0),
+        ("500ms", 0.5),
+        ("1h30m", 5400.0),
+        ("1h 30min 15s", 5415.0),
+        ("2m30s", 150.0),
+        ("1s250ms", 1.25),
+        ("1.5H", 5400.0),
+        ("1e1s", 10.0),
+    ],
 )
 def test_delay(text: str, seconds: float) -> None:
     assert parse_delay(text) == seconds
@@ -70,6 +84,12 @@ def test_delay(text: str, seconds: float) -> None:
         ("1e999", "not a finite duration"),
         ("inf", "not a duration"),
         ("nan", "not a duration"),
+        ("30m1h", "not a duration"),
+        ("1m1m", "not a duration"),
+        ("1h30", "not a duration"),
+        ("ms", "not a duration"),
+        ("-500ms", "negative"),
+        ("1h-30m", "not a duration"),
     ],
 )
 def test_bad_delay(text: str, why: str) -> None:

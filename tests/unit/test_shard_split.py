@@ -151,6 +151,12 @@ def test_a_shard_defers_only_the_whole_suite_gates() -> None:
     assert defer_whole_suite(duration, facts) is duration
 
 
+NOT_DURATIONS = (
+    'is not a durations file (expected {"version": 1, "durations": {...}},'
+    " or pytest-split's {node id: seconds})"
+)
+
+
 def test_an_absent_durations_file_records_nothing(tmp_path: Path) -> None:
     assert read_durations(tmp_path / "durations.json") == {}
 
@@ -163,11 +169,10 @@ def test_an_absent_durations_file_records_nothing(tmp_path: Path) -> None:
             "is not JSON: Expecting property name enclosed in double quotes: "
             "line 1 column 2 (char 1)",
         ),
-        (
-            '{"version": 2, "durations": {}}',
-            'is not a durations file (expected {"version": 1, "durations": {...}})',
-        ),
-        ("[]", 'is not a durations file (expected {"version": 1, "durations": {...}})'),
+        ('{"version": 2, "durations": {}}', NOT_DURATIONS),
+        ("[1, 2]", NOT_DURATIONS),
+        ('[["a", 1.0, 2]]', NOT_DURATIONS),
+        ('"fast"', NOT_DURATIONS),
     ],
 )
 def test_a_damaged_durations_file_says_why(tmp_path: Path, text: str, why: str) -> None:
@@ -176,6 +181,29 @@ def test_a_damaged_durations_file_says_why(tmp_path: Path, text: str, why: str) 
     with pytest.raises(DurationsProblem) as caught:
         read_durations(path)
     assert str(caught.value) == why
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"tests/test_a.py::test_one": 1.5, "tests/test_a.py::test_two": 0.25},
+        [["tests/test_a.py::test_one", 1.5], ["tests/test_a.py::test_two", 0.25]],  # before 0.3
+    ],
+)
+def test_pytest_splits_durations_are_read_and_written_back_in_the_own_format(
+    tmp_path: Path, document: object
+) -> None:
+    path = tmp_path / ".test_durations"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    assert read_durations(path) == {
+        "tests/test_a.py::test_one": 1.5,
+        "tests/test_a.py::test_two": 0.25,
+    }
+    write_durations(path, {"tests/test_a.py::test_two": 0.5})
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "version": 1,
+        "durations": {"tests/test_a.py::test_one": 1.5, "tests/test_a.py::test_two": 0.5},
+    }
 
 
 def test_figures_that_are_not_durations_are_dropped(tmp_path: Path) -> None:
