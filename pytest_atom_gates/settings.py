@@ -405,7 +405,8 @@ class OptionSpec:
     default: str | None = None
     flag: bool = False
     repeatable: bool = False
-    ini_name: str | None = None
+    former_ini: str | None = None
+    """The ini key's former name: still read, with a warning, until ``FORMER_INI_UNTIL``."""
     ini_type: Literal["string", "args", "linelist"] = "string"
     cli_only: bool = False
     """An action rather than a setting (``--atom-gates-history``): no ini key."""
@@ -432,7 +433,8 @@ class OptionSpec:
 
     @property
     def ini(self) -> str:
-        return self.ini_name or self.dest
+        """The ini key: the option's name with underscores (``atom_gates_mode``)."""
+        return self.dest
 
 
 _GATE_CHOICES = ", ".join(gate.id for gate in GATES)
@@ -485,7 +487,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         f"GATE:MODE pairs, GATE one of {_GATE_CHOICES} (or its name) or an extension's gate "
         "id, MODE one of enforce, warn, off",
         repeatable=True,
-        ini_name="atom_gates_modes",
+        former_ini="atom_gates_modes",
         ini_type="args",
         parse=parse_mode,
     ),
@@ -767,11 +769,42 @@ def add_options(parser: pytest.Parser, specs: Sequence[OptionSpec] = OPTIONS) ->
                 type=_ini_type(spec),
                 default="" if spec.ini_type == "string" else [],
             )
+        if spec.former_ini:
+            parser.addini(
+                spec.former_ini,
+                f"Former name of {spec.ini}, read with a warning until {FORMER_INI_UNTIL}.",
+                type=_ini_type(spec),
+                default="" if spec.ini_type == "string" else [],
+            )
 
 
-def _describe_ini(config: pytest.Config, spec: OptionSpec) -> str:
+FORMER_INI_UNTIL = "0.2.0"
+
+
+def _ini_key(config: pytest.Config, spec: OptionSpec) -> str:
+    """The ini key to read ``spec`` from: its own, else its former name (with a warning, once)."""
+    if spec.former_ini is None or not _ini_given(config, spec.former_ini):
+        return spec.ini
+    warned: set[str] = config.stash.setdefault(_FORMER_INI_WARNED, set())
+    if spec.former_ini not in warned:
+        warned.add(spec.former_ini)
+        if _ini_given(config, spec.ini):
+            message = f"both {spec.ini} and its former name {spec.former_ini} are set: "
+            message += f"{spec.former_ini} is ignored; remove it"
+        else:
+            message = f"{spec.former_ini} is the former name of the ini key {spec.ini} "
+            message += f"(like {spec.option}): rename it; the old name is read until "
+            message += FORMER_INI_UNTIL
+        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+    return spec.ini if _ini_given(config, spec.ini) else spec.former_ini
+
+
+_FORMER_INI_WARNED = pytest.StashKey[set[str]]()
+
+
+def _describe_ini(config: pytest.Config, spec: OptionSpec, key: str | None = None) -> str:
     where = f" in {config.inipath}" if config.inipath else ""
-    return f"ini option {spec.ini}{where}"
+    return f"ini option {key or spec.ini}{where}"
 
 
 def _ini_given(config: pytest.Config, key: str) -> bool:
@@ -805,12 +838,13 @@ def _read(
     env = os.environ.get(spec.env, "") if spec.env else ""
     if env.strip():
         return [(env, f"environment variable {spec.env}")]
-    ini = None if spec.cli_only else config.getini(spec.ini)
-    if ini == "" and _ini_given(config, spec.ini):
-        return [("", _describe_ini(config, spec))]  # set, though empty: judged like any value
-    if ini not in (None, "", []):
+    key = None if spec.cli_only else _ini_key(config, spec)
+    ini = None if key is None else config.getini(key)
+    if key is not None and ini == "" and _ini_given(config, key):
+        return [("", _describe_ini(config, spec, key))]  # set, though empty: judged like any
+    if key is not None and ini not in (None, "", []):
         values = ini if isinstance(ini, list) else [ini]
-        return [(str(value), _describe_ini(config, spec)) for value in values]
+        return [(str(value), _describe_ini(config, spec, key)) for value in values]
     if spec.default is None:
         return []
     return [(spec.default, "default")]
@@ -847,9 +881,10 @@ def _read_modes(
     config: pytest.Config, spec: OptionSpec, namespace: argparse.Namespace | None
 ) -> dict[str, GateMode]:
     """Gate modes from the ini file, then the command line on top, gate by gate."""
-    ini = config.getini(spec.ini) or []
+    key = _ini_key(config, spec)
+    ini = config.getini(key) or []
     cli = _cli(config, spec, namespace) or []
-    sources = [(str(v), _describe_ini(config, spec)) for v in ini]
+    sources = [(str(v), _describe_ini(config, spec, key)) for v in ini]
     sources += [(str(v), spec.option) for v in cli]
     modes: dict[str, GateMode] = {}
     for raw, source in sources:

@@ -85,7 +85,7 @@ def test_cli_beats_ini_beats_default(pytester: pytest.Pytester, gates: Gates) ->
             assert n != 0
     """
     )
-    pytester.makeini("[pytest]\natom_gates_min_pass_rate = 95\natom_gates_modes = TQ-01:off\n")
+    pytester.makeini("[pytest]\natom_gates_min_pass_rate = 95\natom_gates_mode = TQ-01:off\n")
     from_ini = gates.run()
     assert from_ini.verdict("TQ-02")["required"] == ">= 95 %"
     assert from_ini.verdict("TQ-02")["verdict"] == "FAIL"
@@ -102,7 +102,7 @@ def test_cli_beats_ini_beats_default(pytester: pytest.Pytester, gates: Gates) ->
 
 def test_modes_from_cli_merge_with_ini(pytester: pytest.Pytester, gates: Gates) -> None:
     pytester.makepyfile(test_fail="def test_fail():\n    assert False\n")
-    pytester.makeini("[pytest]\natom_gates_modes = TQ-01:off TQ-03:warn\n")
+    pytester.makeini("[pytest]\natom_gates_mode = TQ-01:off TQ-03:warn\n")
     run = gates.run("--atom-gates-mode=pass-rate:warn", "--atom-gates-mode=TQ-03:enforce")
     assert run.report["settings"]["modes"] == {
         "TQ-01": "off",
@@ -189,7 +189,7 @@ atom_gates_seed = 7
 atom_gates_strict = true
 atom_gates_reruns = 0
 atom_gates_max_flaky = 3
-atom_gates_modes = ["TQ-01:off", "TQ-05:off"]
+atom_gates_mode = ["TQ-01:off", "TQ-05:off"]
 """
 EXPECTED_SETTINGS = {
     "min_pass_rate": "80",
@@ -225,12 +225,12 @@ def test_text_settings_still_read_everywhere(
 ) -> None:
     if where == "ini_options":
         lines = "".join(f'{key} = "{value}"\n' for key, value in SETTINGS_AS_TEXT.items())
-        lines += 'atom_gates_modes = ["TQ-01:off", "TQ-05:off"]\n'
+        lines += 'atom_gates_mode = ["TQ-01:off", "TQ-05:off"]\n'
         pytester.makepyprojecttoml(f"[tool.pytest.ini_options]\n{lines}")
     else:
         section = "[tool:pytest]" if where == "setup.cfg" else "[pytest]"
         lines = "".join(f"{key} = {value}\n" for key, value in SETTINGS_AS_TEXT.items())
-        lines += "atom_gates_modes = TQ-01:off TQ-05:off\n"
+        lines += "atom_gates_mode = TQ-01:off TQ-05:off\n"
         (pytester.path / where).write_text(f"{section}\n{lines}", encoding="utf-8")
     assert _settings_seen(gates) == (7, EXPECTED_SETTINGS)
 
@@ -247,3 +247,37 @@ def test_a_native_toml_value_of_the_wrong_kind_is_a_usage_error(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert no_traceback(result.stderr.str())
     result.stderr.fnmatch_lines(["ERROR: *atom_gates_min_pass_rate*expects one of*"])
+
+
+def test_a_former_ini_name_is_read_with_a_warning_naming_the_new_one(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_fail="def test_fail():\n    assert False\n")
+    pytester.makeini("[pytest]\natom_gates_modes = TQ-01:off TQ-02:warn\n")
+    run = gates.run("--strict-config")
+    assert run.report["settings"]["modes"]["TQ-01"] == "off"
+    assert run.verdict("TQ-02")["verdict"] == "WARN"
+    run.result.stdout.fnmatch_lines(
+        [
+            "*PytestConfigWarning: atom_gates_modes is the former name of the ini key "
+            "atom_gates_mode (like --atom-gates-mode): rename it; the old name is read until 0.2.0"
+        ]
+    )
+    assert run.result.stdout.str().count("is the former name") == 1
+
+
+def test_with_both_ini_names_the_new_one_wins_and_the_former_is_said_ignored(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_fail="def test_fail():\n    assert False\n")
+    pytester.makeini(
+        "[pytest]\natom_gates_modes = TQ-02:off\natom_gates_mode = TQ-01:off TQ-02:warn\n"
+    )
+    run = gates.run()
+    assert run.verdict("TQ-02")["verdict"] == "WARN"
+    run.result.stdout.fnmatch_lines(
+        [
+            "*PytestConfigWarning: both atom_gates_mode and its former name atom_gates_modes "
+            "are set: atom_gates_modes is ignored; remove it"
+        ]
+    )

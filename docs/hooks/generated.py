@@ -54,6 +54,9 @@ def _ini(spec: Any) -> str:
         shape = f"{spec.metavar} values separated by spaces, or a TOML list"
     else:
         shape = spec.metavar
+    former = getattr(spec, "former_ini", None)
+    if former:
+        shape += f"; its former name {_code(former)} is read with a warning until 0.2.0"
     return f"{_code(spec.ini)} ({shape})"
 
 

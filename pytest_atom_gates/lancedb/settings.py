@@ -203,7 +203,7 @@ STORAGE_OPTIONS_SPEC = OptionSpec(
     "LanceDB fixtures: a storage option for an object store location (repeatable).",
     "KEY=VALUE pairs, one per line in the ini file, such as aws_endpoint=http://127.0.0.1:9000",
     repeatable=True,
-    ini_name="atom_gates_lancedb_storage_options",
+    former_ini="atom_gates_lancedb_storage_options",
     ini_type="linelist",
     parse=parse_storage_option,
     show=show_storage_option,

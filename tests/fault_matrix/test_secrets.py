@@ -33,7 +33,7 @@ def test_no_secret_in_any_output(
     pytester.makeini(
         "[pytest]\n"
         "pythonpath = .\n"
-        "atom_gates_lancedb_storage_options = azure_storage_account_key=INISECRETVALUE\n"
+        "atom_gates_lancedb_storage_option = azure_storage_account_key=INISECRETVALUE\n"
     )
     summary = github_summary
     monkeypatch.setenv("PYTEST_ADDOPTS", "--api-token ENVSECRETVALUE")
@@ -45,7 +45,7 @@ def test_no_secret_in_any_output(
         "--atom-gates-min-pass-rate=0",
         "--atom-gates-lancedb-storage-option=aws_secret_access_key=CLISECRETVALUE",
         "-o",
-        "atom_gates_lancedb_storage_options=aws_session_token=OSECRETVALUE",
+        "atom_gates_lancedb_storage_option=aws_session_token=OSECRETVALUE",
         "--api-token=CONFSECRET",
         f"--junitxml={junit}",
         *(["--dist=loadfile"] if engine == "xdist" else []),
@@ -55,7 +55,7 @@ def test_no_secret_in_any_output(
     shown = reproduce_arguments(check["reproduce"])
     assert shown[2:4] == ["--api-token", "***"]
     assert "--atom-gates-lancedb-storage-option=aws_secret_access_key=***" in shown
-    assert "atom_gates_lancedb_storage_options=aws_session_token=***" in shown
+    assert "atom_gates_lancedb_storage_option=aws_session_token=***" in shown
     assert "--api-token=***" in shown
     outputs = {
         "terminal": run.output,

@@ -76,7 +76,7 @@ def configure(pytester: pytest.Pytester, endpoint: str, uri: str) -> None:
     pytester.makeini(
         "[pytest]\n"
         f"atom_gates_lancedb_uri = {uri}\n"
-        "atom_gates_lancedb_storage_options =\n"
+        "atom_gates_lancedb_storage_option =\n"
         f"    aws_endpoint={endpoint}\n"
         "    allow_http=true\n"
         f"    aws_region={REGION}\n"

@@ -232,14 +232,14 @@ def test_a_bad_storage_option_is_a_usage_error_that_hides_the_value(
 
 def test_a_bad_storage_option_in_the_ini_file_names_the_file(suite: pytest.Pytester) -> None:
     suite.makeini(
-        "[pytest]\natom_gates_lancedb_storage_options =\n"
+        "[pytest]\natom_gates_lancedb_storage_option =\n"
         "    aws_region=eu-west-1\n    aws_secret_access_key\n"
     )
     result = suite.runpytest()
     assert result.ret == USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
-            "ERROR: ini option atom_gates_lancedb_storage_options in *tox.ini: invalid value "
+            "ERROR: ini option atom_gates_lancedb_storage_option in *tox.ini: invalid value "
             "'***' (no '=' between key and value)*"
         ]
     )
@@ -251,7 +251,7 @@ def test_the_header_shows_the_location_and_hides_secret_storage_options(
     suite.makeini(
         "[pytest]\n"
         "atom_gates_lancedb_uri = s3://bucket/tests/\n"
-        "atom_gates_lancedb_storage_options =\n"
+        "atom_gates_lancedb_storage_option =\n"
         "    aws_endpoint=http://127.0.0.1:9000\n"
         "    aws_access_key_id=AKIDEXAMPLE\n"
         "    aws_secret_access_key=wJalrXUtnFEMI\n"
@@ -269,6 +269,26 @@ def test_the_header_shows_the_location_and_hides_secret_storage_options(
     output = result.stdout.str() + result.stderr.str()
     assert "wJalrXUtnFEMI" not in output
     assert "AKIDEXAMPLE" not in output
+
+
+def test_the_former_ini_name_of_storage_options_is_read_with_a_warning(
+    suite: pytest.Pytester,
+) -> None:
+    suite.makeini(
+        "[pytest]\n"
+        "atom_gates_lancedb_uri = s3://bucket/tests/\n"
+        "atom_gates_lancedb_storage_options = allow_http=true\n"
+    )
+    result = suite.runpytest("--collect-only", "--strict-config")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "lancedb: test databases in s3://bucket/tests (storage options: allow_http=true)",
+            "*PytestConfigWarning: atom_gates_lancedb_storage_options is the former name of the "
+            "ini key atom_gates_lancedb_storage_option (like --atom-gates-lancedb-storage-option):"
+            " rename it; the old name is read until 0.2.0",
+        ]
+    )
 
 
 def test_no_header_line_with_default_settings(suite: pytest.Pytester) -> None:
