@@ -107,3 +107,35 @@ def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Pat
         f"Issues, {HOME}/issues",
         f"Source, {HOME}",
     ]
+
+
+def test_the_published_metadata_names_only_what_users_install(sdist: Path) -> None:
+    """The test dependencies are a dependency group, not an extra; pluggy comes with pytest."""
+    top, _ = members(sdist)
+    with tarfile.open(sdist) as archive:
+        info = archive.extractfile(f"{top}/PKG-INFO")
+        assert info is not None
+        metadata = email.message_from_bytes(info.read())
+    assert sorted(metadata.get_all("Provides-Extra") or []) == [
+        "html",
+        "json-report",
+        "lancedb",
+        "xdist",
+    ]
+    requires = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
+    assert sorted(requires) == ["coverage>=7.5", "pytest>=8.0"]
+
+
+def test_the_changelog_is_a_release_log_led_by_this_version() -> None:
+    """One section per release, for users; the newest is this version, dated when tagged."""
+    root = Path(__file__).resolve().parents[1]
+    changelog = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'^version = "([^"]+)"$', pyproject, re.M)
+    assert version is not None
+    sections = re.findall(r"^## (.*)$", changelog, re.M)
+    dated = r"\d+\.\d+\.\d+ - (unreleased|\d{4}-\d{2}-\d{2})"
+    assert [section for section in sections if not re.fullmatch(dated, section)] == []
+    assert sections[0].startswith(f"{version.group(1)} - ")
+    release = (root / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    assert 'grep -Eq "^## ${TAG#v} - [0-9]{4}-[0-9]{2}-[0-9]{2}$" CHANGELOG.md' in release
