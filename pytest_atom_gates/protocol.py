@@ -388,6 +388,10 @@ class _TestRun:
 DRAIN_LINE_INTERVAL = 10.0
 """At most this many seconds between two lines while the deferred reruns wait."""
 
+SAY_WAITS_FROM = 5.0
+"""A shorter pause before a deferred rerun goes unsaid, so its letter joins the progress line;
+a longer one is said, so that the run does not look stuck."""
+
 RETRY, REPEAT_NEXT = "retry", "repeat"
 """What follows an attempt that is not the last: a rerun after the delay, or a repetition."""
 
@@ -567,10 +571,11 @@ class TestProtocol:
             self._resume(waiting, current, upcoming=None)
 
     def _wait_saying(self, pause: float) -> None:
-        """The pause before a deferred rerun at the end of the run, said on the terminal (not
-        under ``-q``, nor on an xdist worker, which has none) and again every 10 s."""
+        """The pause before a deferred rerun at the end of the run: from ``SAY_WAITS_FROM`` on,
+        said on the terminal (not under ``-q``, nor on an xdist worker, which has none) and
+        again every 10 s."""
         reporter = self._config.pluginmanager.get_plugin("terminalreporter")
-        if int(self._config.getoption("verbose", 0)) < 0:
+        if int(self._config.getoption("verbose", 0)) < 0 or pause < SAY_WAITS_FROM:
             reporter = None
         left = pause
         while left > 0:

@@ -183,11 +183,33 @@ def test_a_budget_stop_drains_the_queue_cleanly(pytester: pytest.Pytester, gates
     assert "previous item was not torn down" not in run.output
 
 
-def test_the_wait_for_a_deferred_rerun_at_the_end_is_said(
+def test_a_short_wait_for_deferred_reruns_leaves_the_progress_line_whole(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
-    """No silent pause: at the end of the run, before each deferred rerun that is not yet due,
-    a line says how long it waits (again every 10 s); not under -q."""
+    """Drained reruns add their letters to the progress line, as pytest-rerunfailures' do: no
+    module name again, no second percentage, no line about a pause shorter than 5 s."""
+    pytester.makepyfile(
+        test_a="def test_fails():\n    assert False, 'down'\ndef test_passes():\n    pass\n"
+    )
+    run = gates.run(
+        "--atom-gates-rerun-delay=0.2",
+        "--atom-gates-mode=TQ-01:off",
+        "-p",
+        "no:randomly",
+        "--atom-gates-order=file",
+    )
+    progress = [line for line in run.result.stdout.lines if line.startswith("test_a.py ")]
+    assert len(progress) == 1
+    assert re.fullmatch(r"test_a\.py R\.RF +\[100%\]", progress[0])
+    assert "deferred rerun" not in run.output
+
+
+def test_the_wait_for_a_deferred_rerun_at_the_end_is_said(
+    pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No silent pause: at the end of the run, before each deferred rerun that is not yet due
+    by 5 s or more, a line says how long it waits (again every 10 s); not under -q."""
+    monkeypatch.setattr("pytest_atom_gates.protocol.SAY_WAITS_FROM", 1.0)
     pytester.makepyfile(test_a="def test_fails():\n    assert False, 'down'\n")
     args = ("--atom-gates-rerun-delay=1.5", "--atom-gates-reruns=1", "--atom-gates-mode=TQ-01:off")
     run = gates.run(*args)
