@@ -8,6 +8,8 @@ from typing import Any
 
 MEASURED_BY_US = "atom-gates"
 MEASURED_BY_PYTEST_COV = "pytest-cov"
+MEASURED_BY_COVERAGE_RUN = "coverage run"
+"""The process was started under coverage.py (``coverage run -m pytest``): TQ-05 reads it."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,9 @@ class CoverageFacts:
     """Why a ``[run] source`` folder may not be the code that ran, one note per source."""
     no_data: str | None = None
     """Why there is no total at all, when there is none."""
+    unmeasured_imports: str | None = None
+    """Why the import-time lines of modules imported before measuring started count as
+    missing, when they could not be measured (see ``imported_early``)."""
     data_file: str | None = None
     root: str | None = None
     """The directory the run measured from: the prefix that ``atom-gates merge`` remaps."""

@@ -5,7 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pytest_atom_gates.cov.facts import MEASURED_BY_PYTEST_COV, CoverageFacts, PackageResult
+from pytest_atom_gates.cov.facts import (
+    MEASURED_BY_COVERAGE_RUN,
+    MEASURED_BY_PYTEST_COV,
+    CoverageFacts,
+    PackageResult,
+)
 from pytest_atom_gates.cov.measure import GATE
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.numbers import format_threshold
@@ -51,8 +56,8 @@ def package_judgement(package: PackageResult, precision: int) -> tuple[str, bool
 def describe_measurement(cov: CoverageFacts) -> str:
     """Who measured with which core, and what: ``sysmon; core, api, tools``."""
     parts = [cov.core or "core unknown"]
-    if cov.measured_by == MEASURED_BY_PYTEST_COV:
-        parts[0] = f"pytest-cov, {parts[0]}"
+    if cov.measured_by in (MEASURED_BY_PYTEST_COV, MEASURED_BY_COVERAGE_RUN):
+        parts[0] = f"{cov.measured_by}, {parts[0]}"
     if cov.sources:
         shown = ", ".join(cov.sources[:_SOURCES_SHOWN])
         extra = len(cov.sources) - _SOURCES_SHOWN
@@ -129,6 +134,8 @@ class CoverageGate:
             reasons.append(f"sources that matched nothing: {', '.join(cov.unmatched_sources)}")
         if reasons:
             reasons += cov.shadowed_sources
+            if cov.unmeasured_imports:  # the figure may be low: say why, and how to check
+                reasons.append(cov.unmeasured_imports)
         for package in cov.packages:
             shown_package, passed = package_judgement(package, cov.precision)
             data["packages"][package.package] = {

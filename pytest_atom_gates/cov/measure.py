@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
-from pytest_atom_gates.cov.facts import MEASURED_BY_PYTEST_COV, MEASURED_BY_US, ProcessResult
+from pytest_atom_gates.cov.facts import (
+    MEASURED_BY_COVERAGE_RUN,
+    MEASURED_BY_PYTEST_COV,
+    MEASURED_BY_US,
+    ProcessResult,
+)
+from pytest_atom_gates.cov.imported_early import imported_before
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
 
@@ -85,6 +91,9 @@ def start_early(config: pytest.Config) -> None:
 def _begin(namespace: argparse.Namespace, settings: Settings) -> Measurement:
     if getattr(namespace, "cov_source", None) and not getattr(namespace, "no_cov", False):
         return PytestCovMeasures()
+    outside = coverage_run()
+    if outside is not None:
+        return MeasuredFromOutside(outside)
     other = other_tracer()
     if other:
         return NotMeasured(f"coverage could not be measured: {other}")
@@ -154,6 +163,36 @@ class PytestCovMeasures:
 
     def abandon(self) -> None:
         pass
+
+
+class MeasuredFromOutside:
+    """The process runs under ``coverage run`` (or another tool's ``Coverage`` object that
+    measures it from the start): TQ-05 reads that measurement, early imports included, and
+    leaves it running for its owner to save."""
+
+    measured_by = MEASURED_BY_COVERAGE_RUN
+
+    def __init__(self, cov: coverage.Coverage) -> None:
+        self.cov = cov
+        self.start_dir = Path.cwd()
+
+    def finish(self, process: str) -> ProcessResult:
+        return ProcessResult(process, self.measured_by, core=running_core())
+
+    def abandon(self) -> None:
+        pass
+
+
+def coverage_run() -> coverage.Coverage | None:
+    """The ``Coverage`` object that measures this process from outside, if one does: not one
+    that coverage.py's subprocess support started (it steps aside for ours)."""
+    import coverage
+
+    current = coverage.Coverage.current()
+    if current is None or current is getattr(coverage.process_startup, "coverage", None):
+        return None
+    measuring = _is_coverage_tracer(sys.gettrace()) or running_core() == "sysmon"
+    return current if measuring else None
 
 
 class NotMeasured:
@@ -345,6 +384,8 @@ class OwnTracer:
         """Coverage.py's warnings in this process, so far."""
         self._tracer = sys.gettrace()
         self._result: ProcessResult | None = None
+        self.imported_early: tuple[str, ...] = ()
+        """Measured modules imported before measuring started (see ``imported_early``)."""
 
     @classmethod
     def start(cls, sources: tuple[str, ...]) -> OwnTracer:
@@ -379,7 +420,7 @@ class OwnTracer:
         elif core_note is None and core != "sysmon":
             core_note = f"coverage.py chose {core}"
         kept = [text for text in caught if not text.startswith(_NO_SYSMON)]
-        return cls(
+        tracer = cls(
             cov,
             core=core,
             core_note=core_note,
@@ -389,6 +430,9 @@ class OwnTracer:
             session_data_inherited=inherited is not None,
             caught=kept,
         )
+        if inherited is None:  # the process that combines: an xdist worker's are the same
+            tracer.imported_early = imported_before(cov)
+        return tracer
 
     def _disturbed(self) -> str | None:
         if self.core == "sysmon":

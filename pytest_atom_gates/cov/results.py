@@ -31,8 +31,10 @@ from pytest_atom_gates.cov.facts import (
     PackageResult,
     ProcessResult,
 )
+from pytest_atom_gates.cov.imported_early import measure_imports, unmeasured_note
 from pytest_atom_gates.cov.measure import (
     SESSION_MARK,
+    MeasuredFromOutside,
     Measurement,
     OwnTracer,
     coverage_errors,
@@ -262,6 +264,8 @@ def build_facts(
     _note_processes(facts, results)
     if isinstance(measurement, OwnTracer):
         _combine_own(measurement, settings, results, facts)
+    elif isinstance(measurement, MeasuredFromOutside):
+        _read_outside(measurement, settings, results, facts)
     elif facts.measured_by == MEASURED_BY_PYTEST_COV:
         _read_pytest_cov(config, settings, facts)
     return facts
@@ -283,6 +287,10 @@ def _combine_own(
     facts.root = str(tracer.start_dir)
     session_file = tracer.session_data
     with in_directory(tracer.start_dir), coverage_warnings(facts.warnings):
+        if tracer.imported_early:
+            problem = measure_imports(tracer.cov, tracer.imported_early, tracer.start_dir)
+            if problem:
+                facts.unmeasured_imports = unmeasured_note(tracer.imported_early, problem)
         data_paths = _subprocess_data_files(tracer)
         for result in results:
             if result.data is not None:
@@ -312,6 +320,34 @@ def _forget(cov: coverage.Coverage, session_file: Path) -> None:
         close(force=True)
     with contextlib.suppress(OSError):
         session_file.unlink()
+
+
+def _read_outside(
+    measurement: MeasuredFromOutside,
+    settings: Settings,
+    results: Sequence[ProcessResult],
+    facts: CoverageFacts,
+) -> None:
+    """``coverage run`` measures this process: its data so far, with what xdist workers sent,
+    is the run's. The data joins the outside measurement, which saves it when the process ends."""
+    from coverage.data import CoverageData
+
+    cov = measurement.cov
+    facts.sources = configured_sources(cov)
+    facts.data_file = str(measurement.start_dir / str(cov.get_option("run:data_file")))
+    facts.root = str(measurement.start_dir)
+    with in_directory(measurement.start_dir), coverage_warnings(facts.warnings):
+        try:
+            data = cov.get_data()  # what was traced so far, flushed into the data
+            for result in results:
+                if result.data is not None:
+                    sent = CoverageData(no_disk=True)
+                    sent.loads(result.data)
+                    data.update(sent)
+        except coverage_errors() as exc:
+            facts.no_data = f"coverage.py could not combine the data: {exc}"
+            return
+        _figures_and_reports(cov, settings, facts, measurement.start_dir)
 
 
 def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageFacts) -> None:
