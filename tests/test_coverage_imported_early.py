@@ -139,6 +139,27 @@ def test_import_time_lines_that_could_not_be_measured_are_named_in_the_reason(
     )
 
 
+def test_a_module_that_imports_only_inside_pytest_is_named_in_the_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester)
+    plugin = pytester.path / "early" / "plugin.py"
+    plugin.write_text(
+        "import sys\nif 'pytest' not in sys.modules:\n    raise RuntimeError('pytest only')\n"
+        + PLUGIN,
+        encoding="utf-8",
+    )
+    run = Gates(pytester, with_coverage=True).run(
+        "-p", "early.plugin", "--atom-gates-min-coverage=90", subprocess=True
+    )
+    assert run.ret == 1, run.output
+    assert run.verdict("TQ-05")["reason"].endswith(
+        "(early, early.plugin) count as missing: importing them again failed for early.plugin "
+        "(RuntimeError: pytest only); `coverage run -m pytest` then `coverage report` gives the "
+        "exact figure"
+    )
+
+
 def test_the_note_names_five_modules_and_counts_the_rest() -> None:
     names = tuple(f"pkg.m{i}" for i in range(7))
     assert unmeasured_note(names, "why") == (

@@ -40,13 +40,15 @@ paths, names = json.loads(sys.argv[1])
 sys.path[:0] = paths
 cov = coverage.Coverage(config_file=":data:" + os.environ[sys.argv[2]], data_suffix=True)
 cov.start()
+failed = []
 for name in names:
     try:
         importlib.import_module(name)
-    except BaseException:
-        pass
+    except BaseException as exc:
+        failed.append(f"{name} ({type(exc).__name__}: {exc})")
 cov.stop()
 cov.save()
+print(json.dumps(failed))
 """
 
 
@@ -138,6 +140,12 @@ def measure_imports(cov: coverage.Coverage, names: tuple[str, ...], start_dir: P
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         return f"importing them again failed: {last}"
+    try:
+        failed = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):  # a module that printed at import time: its lines ran
+        return None
+    if failed:
+        return "importing them again failed for " + ", ".join(failed)
     return None
 
 
