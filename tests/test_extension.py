@@ -367,6 +367,10 @@ def pytest_atom_gates_add_gates(config, gates):
             "Odd.evaluate() said 'PASS', not PASS, WARN or FAIL",
         ),
         (
+            'return GateVerdict("OD-01", Verdict.OFF, "x", "y")',
+            "Odd.evaluate() said <Verdict.OFF: 'OFF'>, not PASS, WARN or FAIL",
+        ),
+        (
             'return GateVerdict("OD-01", Verdict.PASS, 42, None)',
             "Odd.evaluate() gave a verdict whose measured, required is not text",
         ),

@@ -155,6 +155,23 @@ def test_the_invocation_repeats_ini_env_and_command_line_options(
     assert invocation.shown_args() == ["--tb=short", "-v", "--strict-markers"]
 
 
+def test_the_check_child_repeats_no_selection_from_any_source(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child names its tests itself: ``-k``, ``-m``, ``--deselect``, ``--lf`` and paths from
+    the command line, the ini file or ``PYTEST_ADDOPTS`` would narrow it to nothing."""
+    from pytest_atom_gates.invocation import Invocation
+
+    pytester.makeini("[pytest]\naddopts = --deselect=test_a.py::test_x -m 'not slow'\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--deselect test_a.py::test_y --lf")
+    config = pytester.parseconfig(
+        "--deselect", "test_a.py::test_z", "-k", "fast", "--strict-markers", "test_a.py"
+    )
+    invocation = Invocation(config)
+    assert invocation.child_args() == ["--strict-markers"]
+    assert invocation.shown_args() == ["--strict-markers"]
+
+
 def test_argument_files_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_atom_gates.invocation import ARGS_FILES, _expand_files, environment_addopts
 

@@ -253,6 +253,32 @@ def test_unittest_subtests_fail_their_test(pytester: pytest.Pytester, gates: Gat
     assert run.verdict("TQ-02")["measured"] == "50.00 % (1/2)"
 
 
+def test_a_flaky_test_whose_subtest_failed_once_leaves_the_run_green(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """pytest says 1 for the failed subtest of the first attempt; the rerun passed, so the
+    flaky test explains that 1 and the gates decide the exit status."""
+    pytester.makepyfile(
+        test_s="""
+        import pathlib, unittest
+        class T(unittest.TestCase):
+            def test_cases(self):
+                flag = pathlib.Path("attempted")
+                first = not flag.exists()
+                flag.write_text("x")
+                for n in range(2):
+                    with self.subTest(n=n):
+                        self.assertFalse(first and n == 1)
+                self.assertFalse(first)
+    """
+    )
+    run = gates.run("--atom-gates-mode=TQ-01:off")
+    assert run.outcomes() == {"test_s.py::T::test_cases": "flaky"}
+    assert run.ret == 0
+    assert "pytest reported a failure outside the tests" not in run.output
+    run.result.stdout.fnmatch_lines(["atom-gates: PASS with warnings - TQ-04 determinism (seed *)"])
+
+
 def test_deselection_marks_the_run_partial(pytester: pytest.Pytester, gates: Gates) -> None:
     pytester.makepyfile(test_s="def test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n")
     run = gates.run("-k", "not test_a")

@@ -31,6 +31,7 @@ def one_test(pytester: pytest.Pytester) -> None:
         ("--atom-gates-mode=TQ-02:maybe", "unknown mode 'maybe'"),
         ("--atom-gates-mode=TQ-02", "missing ':' between gate and mode"),
         ("--atom-gates-order-checks=many", "not a whole number >= 0"),
+        ("--atom-gates-order-checks=3x", "not a whole number >= 0"),
         ("--atom-gates-slowest=-3", "not a whole number >= 0"),
     ],
 )

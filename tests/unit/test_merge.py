@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.cov.gate import CoverageGate
+from pytest_atom_gates.cov.shards import ShardSection, shard_coverage
 from pytest_atom_gates.gates import default_gates, evaluate
 from pytest_atom_gates.gates.base import Verdict
 from pytest_atom_gates.gates.determinism import DeterminismGate
@@ -35,6 +36,9 @@ def shard_document(
     collection: Sequence[str] = SUITE,
     seed: int = 1,
     elapsed: float = 1.0,
+    durations: Mapping[str, float] | None = None,
+    exit_status: int = 0,
+    incomplete_reason: str | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
     """A shard's report as the writer makes it: ``results`` gives each test's attempt outcomes."""
@@ -46,7 +50,7 @@ def shard_document(
     settings.setdefault("modes", {"TQ-05": GateMode.OFF})
     facts = facts_of(ledger, settings=make_settings(seed=seed, **settings), elapsed=elapsed)
     facts.seed = seed
-    shard = plan(ShardSpec(index, total), collection, {}, seed)
+    shard = plan(ShardSpec(index, total), collection, durations or {}, seed)
     shard.assigned = list(results)
     facts.extras[SHARD_KEY] = shard
     verdicts = [
@@ -54,7 +58,11 @@ def shard_document(
         for v in evaluate([*default_gates(), DeterminismGate(), CoverageGate()], facts)
     ]
     return build_report(
-        facts, verdicts, exit_status=0, incomplete_reason=None, environment=ENVIRONMENT
+        facts,
+        verdicts,
+        exit_status=exit_status,
+        incomplete_reason=incomplete_reason,
+        environment=ENVIRONMENT,
     )
 
 
@@ -313,3 +321,49 @@ def test_an_extension_gate_missing_from_a_shard_fails_naming_it() -> None:
         "shard 2 did not judge SK-01: it was not added on every shard",
     )
     assert result.exit_status == 1
+
+
+def test_shards_split_from_different_recorded_durations_are_refused() -> None:
+    """Each machine must split by the same figures, else some tests ran twice or never."""
+    one = shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS})
+    two = shard_document(2, 2, {"b.py::t1": PASS, "b.py::t2": PASS}, durations={"a.py::t1": 9.0})
+    first = plan(ShardSpec(1, 2), SUITE, {}, 1).durations_digest
+    second = plan(ShardSpec(2, 2), SUITE, {"a.py::t1": 9.0}, 1).durations_digest
+    assert first != second
+    with pytest.raises(MergeRefused) as caught:
+        merged(one, two)
+    assert str(caught.value) == (
+        f"split by different recorded durations (digest): shard 1 (r1.json) has {first!r}, "
+        f"shard 2 (r2.json) has {second!r}"
+    )
+
+
+def test_an_interrupted_shard_fails_the_pass_rate_naming_it() -> None:
+    """A shard that ended with exit status 2 ran part of its tests: its passing ones prove
+    nothing about the rest, whatever the rate."""
+    one = shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS})
+    two = shard_document(
+        2,
+        2,
+        {"b.py::t1": PASS, "b.py::t2": PASS},
+        exit_status=2,
+        incomplete_reason="interrupted by SIGINT",
+    )
+    rate = verdict(merged(one, two), "TQ-02")
+    assert rate.verdict is Verdict.FAIL
+    assert rate.reason == "shard 2 (r2.json) ended with exit status 2 (interrupted by SIGINT)"
+
+
+def test_a_missing_shard_counts_among_the_missing_parts_of_the_merged_coverage(
+    tmp_path: Path,
+) -> None:
+    """The combined figure of the shards that did report is partial: the missing shard's tests
+    ran nowhere, and TQ-05 must say whose data it lacks."""
+    section = {"measured_by": "atom-gates", "sources": ["pkg"], "data_file": None}
+    shards = [ShardSection(1, tmp_path / "r1.json", section)]
+    facts = shard_coverage(shards, [2], make_settings(), tmp_path)
+    assert facts.missing_workers == ["shard 2", "shard 1"]
+    assert facts.problems == [
+        "shard 1: no coverage data (its report names no data file (nothing was measured))"
+    ]
+    assert facts.no_data == "no shard's coverage data was found"

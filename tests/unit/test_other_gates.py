@@ -92,6 +92,22 @@ def test_a_percentage_limit_rounds_the_allowance_down() -> None:
     assert verdict.verdict is Verdict.FAIL
 
 
+def test_the_flaky_share_counts_only_what_tq02_counts() -> None:
+    """xfailed and xpassed tests are not counted by TQ-02, nor in TQ-04's percentage."""
+    from decimal import Decimal
+
+    passed = [attempt(f"t.py::p{n}") for n in range(48)]
+    xfailed = [attempt(f"t.py::x{n}", "skipped", wasxfail="known") for n in range(50)]
+    ledger = ledger_of(_flaky("t.py::a"), _flaky("t.py::b"), *passed, *xfailed)
+    settings = make_settings(max_flaky=FlakyLimit(percent=Decimal(2)))
+    verdict = DeterminismGate().evaluate(facts_of(ledger, settings=settings))
+    assert (verdict.verdict, verdict.required, verdict.reason) == (
+        Verdict.FAIL,
+        "<= 2 % flaky (1 of 50)",
+        "2 flaky tests, more than the 1 allowed",
+    )
+
+
 def test_no_flaky_tests_pass_and_reruns_off_warns() -> None:
     ledger = ledger_of(attempt("t.py::ok"))
     assert DeterminismGate().evaluate(facts_of(ledger)).verdict is Verdict.PASS

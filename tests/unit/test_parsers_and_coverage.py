@@ -107,6 +107,8 @@ def test_count_seed_bool_mode_and_limits() -> None:
     assert parse_count(" 3 ") == 3
     with pytest.raises(_Invalid, match=r"^not a whole number >= 0$"):
         parse_count("-3")
+    with pytest.raises(_Invalid, match=r"^not a whole number >= 0$"):
+        parse_count("3x")  # a number at the start is not the whole value
     assert parse_seed("4294967295") == 4294967295
     assert parse_seed(" LAST ") == "last"
     with pytest.raises(_Invalid, match=r"^larger than 4294967295$"):

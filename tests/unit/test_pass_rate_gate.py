@@ -9,7 +9,7 @@ import pytest
 from pytest_atom_gates.gates.base import Verdict
 from pytest_atom_gates.gates.numbers import format_percent, meets_minimum
 from pytest_atom_gates.gates.pass_rate import PassRateGate
-from pytest_atom_gates.ledger import RERUN
+from pytest_atom_gates.ledger import RERUN, CollectionError
 from tests.unit.builders import attempt, facts_of, ledger_of, make_settings
 
 
@@ -80,6 +80,20 @@ def test_nothing_counted_warns_only_on_a_partial_run(
     assert verdict.reason is not None
     assert verdict.reason.startswith(
         "nothing ran: the 1 selected test was skipped, xfailed or xpassed"
+    )
+
+
+def test_a_collection_error_fails_a_partial_run_whose_only_test_was_skipped() -> None:
+    """Only a lone skipped test is forgiven on a partial run: a broken module is not."""
+    ledger = ledger_of(attempt("t.py::s", "skipped", phase="setup"))
+    ledger.collection_errors.append(CollectionError("t_bad.py", "SyntaxError: invalid syntax"))
+    facts = facts_of(ledger, partial_reason="node id t.py::s")
+    verdict = PassRateGate().evaluate(facts)
+    assert (verdict.verdict, verdict.measured, verdict.reason) == (
+        Verdict.FAIL,
+        "n/a (0 tests counted)",
+        "collection failed: 1 error (first: t_bad.py: SyntaxError: invalid syntax); "
+        "nothing ran: the 1 selected test was skipped, xfailed or xpassed",
     )
 
 

@@ -151,6 +151,19 @@ def test_a_shard_defers_only_the_whole_suite_gates() -> None:
     assert defer_whole_suite(duration, facts) is duration
 
 
+def test_a_shard_defers_coverage_to_the_merge_unless_it_is_off() -> None:
+    facts = plan(ShardSpec(1, 2), TEN_MODULES, {}, seed=1)
+    coverage = GateVerdict("TQ-05", Verdict.FAIL, "10 %", ">= 25 %", "total 10 % is below")
+    deferred = defer_whole_suite(coverage, facts)
+    assert (deferred.verdict, deferred.measured, deferred.reason) == (
+        Verdict.DEFERRED,
+        "10 %",
+        "judged by atom-gates merge over all 2 shards; shard 1 alone: FAIL: total 10 % is below",
+    )
+    off = GateVerdict("TQ-05", Verdict.OFF, "-", "-")
+    assert defer_whole_suite(off, facts) is off
+
+
 NOT_DURATIONS = (
     'is not a durations file (expected {"version": 1, "durations": {...}},'
     " or pytest-split's {node id: seconds})"
