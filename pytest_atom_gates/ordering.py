@@ -1,15 +1,14 @@
-"""TQ-01 mechanism: the session seed, the shuffled order and the per-test reseeding.
+"""TQ-01 mechanism: the session seed, the shuffled order and each test's seed.
 
 The order is a sort on keys hashed from ``seed`` and node ids, level by level (file, class,
 function). A key depends only on the seed and the node's own id, so the same seed on a subset of
 the tests keeps their relative order: a failing order can be replayed with just the tests that ran
-before the failure.
+before the failure. Each test's global RNGs are reseeded from its seed by ``reseeding``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 import secrets
 import sys
 import zlib
@@ -140,16 +139,6 @@ def shuffle_items(
             known = above[id(parent)] = (parent, chain)
         chains.append([*known[1], plain.get(item.nodeid, item.nodeid)])
     items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
-
-
-def reseed_globals(seed: int) -> None:
-    """Reseed the global RNGs a test may use: ``random`` and NumPy's legacy global state."""
-    random.seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy_random = getattr(numpy, "random", None)
-        if numpy_random is not None:
-            numpy_random.seed(seed)
 
 
 def seed_hypothesis_tests(config: pytest.Config, items: Sequence[pytest.Item], seed: int) -> None:

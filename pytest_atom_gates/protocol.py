@@ -35,7 +35,8 @@ from pytest_atom_gates.new_tests import (
     NewTests,
     repetition_seed,
 )
-from pytest_atom_gates.ordering import reseed_globals, test_seed
+from pytest_atom_gates.ordering import test_seed
+from pytest_atom_gates.reseeding import session_reseeder
 from pytest_atom_gates.settings import Settings
 
 RERUNS_MARKER = "atom_gates_reruns"
@@ -436,6 +437,7 @@ class TestProtocol:
         self.policy = policy
         self.marks = MarkIndex((RERUNS_MARKER, RERUNFAILURES_MARKER, QUARANTINE_MARKER))
         self.fixture_code = FixtureCode()
+        self.reseeder = session_reseeder(config)
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
         self.new_tests = new_tests
         self.reran = False
@@ -619,7 +621,7 @@ class TestProtocol:
         if hasrequest and not item._request:  # type: ignore[attr-defined]
             item._initrequest()  # type: ignore[attr-defined]
         try:
-            reseed_globals(seed)
+            self.reseeder.reseed(seed)
             setup = test.phase("setup")
             reports = [setup]
             if setup.passed:
@@ -632,7 +634,7 @@ class TestProtocol:
                     if self.fixture_code.runs_for(item):
                         # Again after the fixtures drew: every attempt's body sees the same
                         # numbers, even when wider fixtures are not set up again on a rerun.
-                        reseed_globals(seed)
+                        self.reseeder.reseed(seed)
                     reports.append(test.phase("call"))
             failure = None
             for report in reports:
