@@ -185,7 +185,7 @@ class GateRegistry:
         if unknown:
             raise pytest.UsageError(
                 f"{setting_source(self.config, 'mode')}: no gate {', '.join(unknown)} in this "
-                f"run. Accepted: {', '.join(known)}, or an alias of TQ-01 to TQ-05."
+                f"run. Accepted: {', '.join(known)}, or an alias of TQ-01 to TQ-06."
             )
 
 

@@ -10,11 +10,11 @@ names it, never a smaller denominator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_atom_gates.gates import DurationGate, IndependenceGate, PassRateGate, evaluate
 from pytest_atom_gates.gates.base import NOT_ENFORCED, Gate, GateVerdict, RunFacts, Verdict
@@ -31,6 +31,9 @@ from pytest_atom_gates.settings import (
     parse_flaky_limit,
 )
 from pytest_atom_gates.shard import SHARD_KEY, ShardFacts
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.changes import ChangedLines
 
 COVERAGE_GATE = "TQ-05"
 PASS_RATE_GATE = "TQ-02"
@@ -144,10 +147,19 @@ def check_agreement(shards: Sequence[Shard]) -> None:
             lambda s: s.facts.durations_digest,
         ),
         _settings_difference(shards),
+        _first_difference(
+            shards,
+            "different change bases (--atom-gates-changed-since)",
+            lambda s: _patch_section(s).get("commit"),
+        ),
     ]
     found = [p for p in problems if p]
     if found:
         raise MergeRefused("; ".join(found))
+
+
+def _patch_section(shard: Shard) -> Mapping[str, Any]:
+    return shard.report.section("patch_coverage") or {}
 
 
 def settings_of(report: Report) -> Settings:
@@ -178,6 +190,8 @@ def settings_of(report: Report) -> Settings:
         rerun_delay=float(raw.get("rerun_delay", 1.0)),
         max_flaky=None if max_flaky is None else parse_flaky_limit(max_flaky),
         order=raw.get("order", SHUFFLED_ORDER),
+        min_patch_coverage=Decimal(raw.get("min_patch_coverage", "100")),
+        patch_min_lines=int(raw.get("patch_min_lines", 0)),
     )
 
 
@@ -315,12 +329,35 @@ def run_facts(assembly: Assembly, ledger: Ledger, settings: Settings, seed: int)
 _NO_DATA = GateVerdict("-", Verdict.OFF, "-", "-")
 
 
-def built_in_gates() -> list[Gate]:
-    """TQ-01..05, each judged over the union whatever one report lists: their modes come from
+def built_in_gates(change: ChangedLines | None, settings: Settings) -> list[Gate]:
+    """TQ-01..06, each judged over the union whatever one report lists: their modes come from
     the settings every shard shares (``check_agreement``)."""
     from pytest_atom_gates.cov.gate import CoverageGate
+    from pytest_atom_gates.cov.patch_gate import COVERAGE_OFF, PatchCoverageGate
 
-    return [IndependenceGate(), PassRateGate(), DurationGate(), DeterminismGate(), CoverageGate()]
+    coverage_off = settings.mode(COVERAGE_GATE) is GateMode.OFF
+    patch = PatchCoverageGate(
+        None if change is None else change.base.ref, COVERAGE_OFF if coverage_off else None
+    )
+    return [
+        IndependenceGate(),
+        PassRateGate(),
+        DurationGate(),
+        DeterminismGate(),
+        CoverageGate(),
+        patch,
+    ]
+
+
+def recorded_change(shard: Shard, root: Path) -> ChangedLines | None:
+    """The change the shards judged TQ-06 by (every shard recorded the same base)."""
+    from pytest_atom_gates.cov.patch import change_from_record
+
+    section = _patch_section(shard)
+    record, ref, commit = section.get("change"), section.get("ref"), section.get("commit")
+    if not isinstance(record, Mapping) or ref is None or commit is None:
+        return None
+    return change_from_record(record, str(ref), str(commit), root)
 
 
 def with_integrity(verdict: GateVerdict, problems: Sequence[str]) -> GateVerdict:
@@ -401,7 +438,8 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
     settings = settings_of(first.report)
     ledger = build_ledger(first.facts.collection, assembly)
     facts = run_facts(assembly, ledger, settings, first.report.seed)
-    gates = built_in_gates()
+    change = recorded_change(first, root)
+    gates = built_in_gates(change, settings)
     if settings.mode(COVERAGE_GATE) is not GateMode.OFF:
         from pytest_atom_gates.cov.shards import ShardSection, shard_coverage
 
@@ -409,7 +447,9 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
             ShardSection(s.index, s.report.path, s.report.section("coverage") or {})
             for s in assembly.used
         ]
-        facts.extras["coverage"] = shard_coverage(sections, assembly.missing, settings, root)
+        facts.extras["coverage"] = shard_coverage(
+            sections, assembly.missing, settings, root, change
+        )
     verdicts = [
         with_shard_durations(with_integrity(v, assembly.problems), assembly.used)
         for v in evaluate(gates, facts)

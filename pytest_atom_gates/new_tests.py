@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.changes import Base, changed_files
 from pytest_atom_gates.history import FlakeHistory
 from pytest_atom_gates.settings import MAX_SEED, Settings
 
@@ -33,8 +33,6 @@ WORKER_PLAN_KEY = "atom_gates_new_tests"
 REPLAY_ENV = "ATOM_GATES_REPLAY_REPETITIONS"
 """Set by TQ-01 for its checks: a JSON file of the node ids whose repetitions the checked run
 made, and how many; the child repeats exactly those, so a check replays what the run did."""
-AUTO_REF = "auto"
-GITHUB_BASE = "GITHUB_BASE_REF"
 
 # What became of a new test's repetitions.
 REPEATED = "repeated"
@@ -44,7 +42,6 @@ OVER_BUDGET = "over budget"
 NOT_PASSED = "did not pass"
 """Its first attempt failed, was skipped or xfailed: nothing to prove stable."""
 
-_GIT_TIMEOUT = 60.0
 _SEED_STEP = 0x9E3779B9
 """The golden-ratio step: the seeds of a test's repetitions spread over the whole range."""
 
@@ -142,12 +139,15 @@ def _in_history(history_folder: Path) -> set[str]:
 
 
 def plan_new_tests(
-    config: pytest.Config, settings: Settings, history_folder: Path | None, notes: list[str]
+    config: pytest.Config,
+    settings: Settings,
+    history_folder: Path | None,
+    notes: list[str],
+    base: Base | None,
 ) -> tuple[NewTestPlan | None, Collection[str]]:
     """What is new in this run, decided once where the run starts (None when nothing can be),
-    and the node ids the flake history knows.
-
-    A REF that does not exist, or no git, is a usage error before any test runs.
+    and the node ids the flake history knows. ``base``: where the change starts, when
+    ``--atom-gates-changed-since`` names one.
     """
     replay = _replayed_repetitions()
     if replay is not None:
@@ -156,19 +156,10 @@ def plan_new_tests(
         return None, ()
     changed: tuple[str, ...] = ()
     sources = []
-    ref = settings.changed_since
-    if ref == AUTO_REF:
-        base = os.environ.get(GITHUB_BASE, "").strip()
-        ref = f"origin/{base}" if base else None
-        if ref is None:
-            notes.append(
-                f"--atom-gates-changed-since=auto: {GITHUB_BASE} is not set (not a pull "
-                "request), so no file counts as changed"
-            )
-    if ref is not None:
-        changed = changed_test_files(config.rootpath, ref)
+    if base is not None:
+        changed = changed_files(config.rootpath, base)
         count = len(changed)
-        sources.append(f"changed since {ref}: {count} changed file{'' if count == 1 else 's'}")
+        sources.append(f"changed since {base.ref}: {count} changed file{'' if count == 1 else 's'}")
     known: Collection[str] = ()
     if settings.shard is not None:
         # A shard's cache holds the part of the suite the shard ran, which moves between runs:
@@ -223,67 +214,3 @@ def header_part(plan: NewTestPlan | None, settings: Settings) -> str | None:
         f"new tests run {plan.runs} more times ({plan.source}; first attempt <= "
         f"{plan.max_first_duration:g} s, {settings.new_test_budget:g}% of TQ-03)"
     )
-
-
-def _git(root: Path, *args: str) -> str:
-    """Run git in ``root``; a usage error when git is missing or refuses."""
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise pytest.UsageError(
-            "--atom-gates-changed-since needs git, which is not on the PATH. Accepted: a git "
-            "revision in a git checkout, or no --atom-gates-changed-since."
-        ) from None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise pytest.UsageError(f"--atom-gates-changed-since: git could not run: {exc}") from None
-    if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise _GitRefused(message[-1] if message else f"exit status {done.returncode}")
-    return done.stdout.decode(errors="surrogateescape")
-
-
-class _GitRefused(Exception):
-    pass
-
-
-def changed_test_files(rootpath: Path, ref: str) -> tuple[str, ...]:
-    """The files changed since ``ref``'s merge base with HEAD, committed or not, and the
-    untracked ones, relative to ``rootpath`` (those outside it are left out)."""
-    try:
-        top = Path(_git(rootpath, "rev-parse", "--show-toplevel").strip())
-    except _GitRefused:
-        raise pytest.UsageError(
-            f"--atom-gates-changed-since={ref}: {rootpath} is not in a git repository. "
-            "Accepted: a git revision, in a git checkout."
-        ) from None
-    try:
-        commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    except _GitRefused:
-        raise pytest.UsageError(
-            f"--atom-gates-changed-since={ref}: no such revision in {top}. Accepted: a branch, "
-            "tag or commit git knows (fetch it first: shallow CI checkouts lack the base "
-            "branch), or auto on a pull request."
-        ) from None
-    commit = commit.strip()
-    try:
-        base = _git(top, "merge-base", commit, "HEAD").strip()
-    except _GitRefused:  # no common history, or no HEAD yet: compare with REF itself
-        base = commit
-    names = _git(top, "diff", "--name-only", "--no-renames", "-z", base, "--")
-    names += _git(top, "ls-files", "--others", "--exclude-standard", "-z")
-    files = []
-    root = rootpath.resolve()
-    for name in dict.fromkeys(filter(None, names.split("\0"))):
-        path = (top / name).resolve()
-        try:
-            relative = path.relative_to(root)
-        except ValueError:
-            continue
-        files.append(relative.as_posix())
-    return tuple(sorted(files))

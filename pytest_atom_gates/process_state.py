@@ -173,13 +173,17 @@ def _threads() -> dict[str, str]:
     }
 
 
-def _kinds(root: Path) -> dict[str, Callable[[], dict[str, str]]]:
+def _modules(harness: frozenset[str]) -> dict[str, str]:
+    return {name: "imported" for name in sys.modules if name.split(".")[0] not in harness}
+
+
+def _kinds(root: Path, harness: frozenset[str]) -> dict[str, Callable[[], dict[str, str]]]:
     """Each kind of state and how to read it."""
     return {
         "os.environ": _environment,
         "working directory": _working_directory,
         "sys.path": lambda: {e: str(n) for n, e in reversed(list(enumerate(sys.path)))},
-        "sys.modules": lambda: dict.fromkeys(sys.modules, "imported"),
+        "sys.modules": lambda: _modules(harness),
         "module globals": lambda: _project_globals(root),
         "logging": _logging,
         "warnings filters": lambda: {
@@ -196,12 +200,12 @@ def _kinds(root: Path) -> dict[str, Callable[[], dict[str, str]]]:
     }
 
 
-def snapshot(root: Path) -> Snapshot:
+def snapshot(root: Path, harness: frozenset[str] = frozenset(_HARNESS)) -> Snapshot:
     """The process state now, as the changes report it. A kind that cannot be read (a module
     global whose repr raises past its own guard, say) is left out of this snapshot, and so out
     of the changes: the replay's verdict never depends on it."""
     taken: Snapshot = {}
-    for kind, read in _kinds(root).items():
+    for kind, read in _kinds(root, harness).items():
         try:
             taken[kind] = read()
         except Exception:  # a snapshot may miss a kind; it never fails the replay
@@ -264,24 +268,28 @@ class StateRecorder:
     """In a check's process: snapshots before ``first`` runs, after ``last`` and after each
     test after it (the victim), written to ``path`` as JSON when the session ends."""
 
-    def __init__(self, path: Path, root: Path, first: str, last: str) -> None:
+    def __init__(
+        self, path: Path, root: Path, first: str, last: str, harness: frozenset[str]
+    ) -> None:
         self.path = path
         self.root = root
         self.first = first
         self.last = last
+        self.harness = harness
+        """Packages the run imports as it goes: pytest's, ours and the installed plugins'."""
         self.snapshots: dict[str, Snapshot] = {}
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[Any]:
         if item.nodeid == self.first and "before" not in self.snapshots:
-            self.snapshots["before"] = snapshot(self.root)
+            self.snapshots["before"] = snapshot(self.root, self.harness)
         try:
             return (yield)
         finally:
             if item.nodeid == self.last:
-                self.snapshots["after polluter"] = snapshot(self.root)
+                self.snapshots["after polluter"] = snapshot(self.root, self.harness)
             elif "after polluter" in self.snapshots:
-                self.snapshots["after victim"] = snapshot(self.root)
+                self.snapshots["after victim"] = snapshot(self.root, self.harness)
 
     def pytest_sessionfinish(self) -> None:
         with contextlib.suppress(OSError):  # no snapshots: the replay's verdict still stands
@@ -295,9 +303,19 @@ def record_if_asked(config: pytest.Config) -> None:
     if len(parts) != 3:  # only the checks set it, and always so
         return
     path, first, last = parts
-    config.pluginmanager.register(
-        StateRecorder(Path(path), config.rootpath, first, last), "atom-gates-state"
-    )
+    recorder = StateRecorder(Path(path), config.rootpath, first, last, _harness(config))
+    config.pluginmanager.register(recorder, "atom-gates-state")
+
+
+def _harness(config: pytest.Config) -> frozenset[str]:
+    """pytest's packages and ours, and those of the installed plugins: what their fixtures
+    import as the run goes (Faker's plugin imports its providers at its first test) is not a
+    test's doing."""
+    installed = {
+        getattr(plugin, "__name__", type(plugin).__module__).split(".")[0]
+        for plugin, _ in config.pluginmanager.list_plugin_distinfo()
+    }
+    return frozenset(_HARNESS | installed)
 
 
 def read_changes(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

@@ -21,6 +21,7 @@ from pytest_atom_gates.shard import ShardFacts
 from pytest_atom_gates.signals import SigtermAsInterrupt
 
 if TYPE_CHECKING:
+    from pytest_atom_gates.changes import Base, ChangedLines
     from pytest_atom_gates.gates.base import GateVerdict, RunFacts
     from pytest_atom_gates.new_tests import NewTestPlan
 
@@ -54,6 +55,11 @@ class GatesRun:
     """The selected tests in collection order, before the shuffle."""
     started: bool = False
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
+    change_base: Base | None = None
+    """Where the change starts (``--atom-gates-changed-since``), where the run judges."""
+    change: ChangedLines | None = None
+    """What changed since the base, line by line, for TQ-06; None without a base, or when
+    TQ-06 or TQ-05 is off."""
     new_tests: NewTestPlan | None = None
     """What counts as new and how much repeating it may cost (TQ-04); None: nothing is."""
     environment: dict[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.cache import PluginCache, open_cache
+from pytest_atom_gates.changes import Base
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
+from pytest_atom_gates.cov.measure import GATE as COVERAGE_GATE
+from pytest_atom_gates.cov.patch import PATCH_GATE
 from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.forked_copies import engine_choice_problem
 from pytest_atom_gates.gates import (
@@ -262,6 +265,25 @@ def _prepare_shard(run: GatesRun) -> None:
         )
 
 
+def _plan_change(config: pytest.Config, run: GatesRun) -> Base | None:
+    """Where the change starts (``--atom-gates-changed-since``), decided where the run starts:
+    a base git cannot find is a usage error before any test runs. TQ-06 gets the changed lines,
+    unless it, or the coverage it reads (TQ-05), is off."""
+    from pytest_atom_gates.changes import changed_lines, find_base, resolve_ref
+
+    settings = run.settings
+    if settings.changed_since is None:
+        return None
+    ref, note = resolve_ref(settings.changed_since, os.environ)
+    if ref is None:
+        run.notes.append(note or "")
+        return None
+    base = run.change_base = find_base(config.rootpath, ref)
+    if GateMode.OFF not in (settings.mode(PATCH_GATE), settings.mode(COVERAGE_GATE)):
+        run.change = changed_lines(base)
+    return base
+
+
 def _plan_new_tests(config: pytest.Config, run: GatesRun) -> Collection[str]:
     """What counts as new (TQ-04): decided where the run starts, sent to workers; the node ids
     the flake history knows, where tests run in this process."""
@@ -276,7 +298,8 @@ def _plan_new_tests(config: pytest.Config, run: GatesRun) -> Collection[str]:
         data = config.workerinput.get(WORKER_PLAN_KEY)  # type: ignore[attr-defined]
         run.new_tests = None if data is None else NewTestPlan.from_workerinput(data)
         return known_tests(run.new_tests)
-    run.new_tests, known = plan_new_tests(config, run.settings, run.cache.folder, run.notes)
+    base = _plan_change(config, run)  # the change TQ-06 judges, too
+    run.new_tests, known = plan_new_tests(config, run.settings, run.cache.folder, run.notes, base)
     return known
 
 

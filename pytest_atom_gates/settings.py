@@ -50,6 +50,7 @@ GATES: tuple[GateInfo, ...] = (
     GateInfo("TQ-03", "duration", ("duration", "time")),
     GateInfo("TQ-04", "determinism", ("determinism", "flaky")),
     GateInfo("TQ-05", "coverage", ("coverage", "cov")),
+    GateInfo("TQ-06", "patch coverage", ("patch-coverage", "patch_coverage", "patch")),
 )
 GATE_NAMES: Mapping[str, str] = {gate.id: gate.name for gate in GATES}
 
@@ -100,6 +101,10 @@ class Settings:
     """What TQ-05 measures; empty means coverage.py's own configuration decides."""
     coverage_reports: tuple[CoverageReport, ...]
     min_coverage_per_package: tuple[tuple[str, Decimal], ...]
+    min_patch_coverage: Decimal = Decimal(100)
+    """TQ-06: the share of changed executable lines (and branches) that must be covered."""
+    patch_min_lines: int = 0
+    """TQ-06: a change with fewer changed executable lines is not judged."""
     reruns: int = 2
     reruns_off_by: str = "--atom-gates-reruns=0"
     """What switched reruns off when ``reruns`` is 0: the setting, or a debugger option."""
@@ -605,6 +610,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
         parse=parse_package_minimum,
     ),
     OptionSpec(
+        "min-patch-coverage",
+        "PCT",
+        "TQ-06: minimum coverage of the lines changed since --atom-gates-changed-since: every "
+        "changed executable line (and branch) by default.",
+        "a percentage from 0 to 100, such as 100 or 90",
+        default="100",
+        parse=parse_percent,
+    ),
+    OptionSpec(
+        "patch-min-lines",
+        "N",
+        "TQ-06: a change with fewer changed executable lines than N is not judged.",
+        "a whole number >= 0",
+        default="0",
+        parse=parse_count,
+    ),
+    OptionSpec(
         "reruns",
         "N",
         "TQ-04: rerun a failed test up to N more times, each after --atom-gates-rerun-delay: it "
@@ -692,9 +714,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
         "changed-since",
         "REF",
-        "TQ-04: tests in test files that git says changed since REF (its merge base with "
-        "HEAD, plus uncommitted and untracked files) are new; 'auto' is a GitHub pull "
-        "request's base branch (GITHUB_BASE_REF).",
+        "TQ-04 and TQ-06: what git says changed since REF (its merge base with HEAD, plus "
+        "uncommitted and untracked files): tests in changed test files are new, and changed "
+        "lines must be covered; 'auto' is a GitHub pull request's base branch "
+        "(GITHUB_BASE_REF).",
         "a git revision (a branch, tag or commit), or auto",
         parse=parse_revision,
     ),
@@ -795,7 +818,9 @@ def _ini_key(config: pytest.Config, spec: OptionSpec) -> str:
             message = f"{spec.former_ini} is the former name of the ini key {spec.ini} "
             message += f"(like {spec.option}): rename it; the old name is read until "
             message += FORMER_INI_UNTIL
-        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
+        from pytest_atom_gates.config_warnings import warn_at_config
+
+        warn_at_config(config, message)
     return spec.ini if _ini_given(config, spec.ini) else spec.former_ini
 
 
@@ -997,6 +1022,8 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         coverage_reports=_read_coverage_reports(config, SPEC_BY_NAME["cov-report"], namespace),
         # A package named twice keeps the minimum named last.
         min_coverage_per_package=tuple(dict(each("min-coverage-per-package")).items()),
+        min_patch_coverage=value("min-patch-coverage"),
+        patch_min_lines=value("patch-min-lines"),
         reruns=value("reruns"),
         rerun_delay=value("rerun-delay"),
         rerun_only=tuple(read_all(config, SPEC_BY_NAME["rerun-only"], namespace)),

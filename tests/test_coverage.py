@@ -127,7 +127,7 @@ def test_total_equals_coverage_report(pytester: pytest.Pytester, measured: Gates
     assert section["core"] == "ctrace"
     run.result.stdout.fnmatch_lines(
         [
-            "TQ-05  coverage      PASS     * % (ctrace; pkg)*>= 25 %",
+            "TQ-05  coverage        PASS     * % (ctrace; pkg)*>= 25 %",
             "Name*Stmts*Miss*Branch*BrPart*Cover*Missing",
             "pkg/calc.py *",
             "coverage (TQ-05):",

@@ -105,7 +105,8 @@ def test_the_gate_appears_in_the_header_after_the_built_in_ones(gates: Gates) ->
     assert header == [
         "atom-gates: TQ-01 independence | TQ-02 pass rate >= 98 % | TQ-03 duration <= 3600 s",
         "atom-gates: TQ-04 reruns 2 (no pause, same test seed) | TQ-05 coverage >= 25 % (off)",
-        "atom-gates: SK-01 skipped tests (warn)",
+        "atom-gates: TQ-06 patch coverage off (no --atom-gates-changed-since) | "
+        "SK-01 skipped tests (warn)",
     ]
 
 
@@ -133,7 +134,7 @@ def test_a_mode_for_a_gate_that_no_extension_added_is_a_usage_error(gates: Gates
     assert run.result.ret == 4
     assert last_error(run) == (
         "ERROR: --atom-gates-mode: no gate XY-07 in this run. Accepted: TQ-01, TQ-02, TQ-03, "
-        "TQ-04, TQ-05, SK-01, or an alias of TQ-01 to TQ-05."
+        "TQ-04, TQ-05, TQ-06, SK-01, or an alias of TQ-01 to TQ-06."
     )
 
 

@@ -46,7 +46,8 @@ def test_report_matches_the_schema(pytester: pytest.Pytester, any_engine: Gates)
         "not-run": 0,
     }
     assert len(report["order"]) == 35
-    assert [v["gate"] for v in report["verdicts"]] == ["TQ-01", "TQ-02", "TQ-03", "TQ-04", "TQ-05"]
+    gates = [v["gate"] for v in report["verdicts"]]
+    assert gates == ["TQ-01", "TQ-02", "TQ-03", "TQ-04", "TQ-05", "TQ-06"]
     failed = next(t for t in report["tests"] if t["nodeid"] == "test_mixed.py::test_fail")
     assert failed["attempts"][0]["error"] == "AssertionError: deliberate"
     assert report["environment"]["pytest"] == pytest.__version__

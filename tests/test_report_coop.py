@@ -59,6 +59,7 @@ def test_json_report_gains_the_gates_and_final_outcomes(
         ("TQ-03", "PASS"),
         ("TQ-04", "WARN"),
         ("TQ-05", "OFF"),
+        ("TQ-06", "OFF"),
     ]
     assert section["verdicts"] == run.report["verdicts"]
     attempts = section["attempts"]
@@ -116,6 +117,7 @@ def test_json_report_gets_the_gates_whatever_the_plugin_order(
         "PASS",
         "PASS",
         "OFF",
+        "OFF",
     ]
 
 
@@ -152,6 +154,7 @@ def test_junit_xml_carries_seed_verdicts_and_flaky_marks(
         "atom_gates_TQ-03": f"PASS: {run.verdict('TQ-03')['measured']}, required <= 3600 s",
         "atom_gates_TQ-04": "WARN: 1 flaky, required flaky tests warn",
         "atom_gates_TQ-05": "OFF: switched off",
+        "atom_gates_TQ-06": "OFF: switched off",
     }
     # The attempts are Surefire's elements, which xunit2's testcase has instead of properties.
     assert case_properties(xml_file) == {

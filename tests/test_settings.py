@@ -282,3 +282,15 @@ def test_with_both_ini_names_the_new_one_wins_and_the_former_is_said_ignored(
             "are set: atom_gates_modes is ignored; remove it"
         ]
     )
+
+
+def test_a_former_ini_name_warns_without_ending_a_run_that_makes_warnings_errors(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    pytester.makeini("[pytest]\nfilterwarnings = error\natom_gates_modes = TQ-01:off\n")
+    run = gates.run()
+    assert run.ret == 0, run.output
+    assert no_traceback(run.output)
+    assert run.report["settings"]["modes"]["TQ-01"] == "off"
+    run.result.stdout.fnmatch_lines(["*PytestConfigWarning: atom_gates_modes is the former name*"])

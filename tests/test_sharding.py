@@ -246,7 +246,7 @@ def test_more_shards_than_tests(
     assert sorted(held) == [0, 0, 1, 1]
     code, out, _ = merge(capsys, *reports(pytester, 1, 2, 3, 4))
     assert code == 0, out
-    assert "TQ-02  pass rate     PASS     100.00 % (2/2)" in out
+    assert "TQ-02  pass rate       PASS     100.00 % (2/2)" in out
 
 
 def test_a_missing_shard_fails_naming_it(
@@ -548,7 +548,7 @@ def test_a_shard_report_with_its_verdicts_emptied_never_passes(
     assert code == 4, out
     assert (
         f"atom-gates merge: error: {first}: verdicts: no verdict of TQ-01, TQ-02, TQ-03, TQ-04, "
-        "TQ-05; a shard's report holds one for each built-in gate. Accepted: "
+        "TQ-05, TQ-06; a shard's report holds one for each built-in gate. Accepted: "
     ) in err
 
 

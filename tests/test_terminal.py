@@ -27,10 +27,11 @@ def test_header_names_seed_thresholds_and_reproduce_hint(pytester: pytest.Pytest
             "atom-gates: TQ-01 independence | TQ-02 pass rate >= 98 % | "
             "TQ-03 duration <= 3600 s (warn)",
             "atom-gates: TQ-04 reruns 2 (1 s apart, same test seed) | TQ-05 coverage >= 25 % (off)",
+            "atom-gates: TQ-06 patch coverage off (no --atom-gates-changed-since)",
         ]
     )
     gate_lines = [line for line in result.outlines if re.match(r"atom-gates: [A-Z]{2}-\d\d ", line)]
-    assert len(gate_lines) == 2
+    assert len(gate_lines) == 3
     assert max(len(line) for line in gate_lines) <= 100
 
 
@@ -40,10 +41,10 @@ def test_table_and_closing_line(pytester: pytest.Pytester, gates: Gates) -> None
     run.result.stdout.fnmatch_lines(
         [
             "*= atom-gates =*",
-            "gate   name          verdict  measured *required",
-            "TQ-01  independence  OFF      - *-",
-            "TQ-02  pass rate     FAIL     50.00 % (1/2)  >= 98 %",
-            "TQ-03  duration      PASS     * s *<= 3600 s",
+            "gate   name            verdict  measured *required",
+            "TQ-01  independence    OFF      - *-",
+            "TQ-02  pass rate       FAIL     50.00 % (1/2)  >= 98 %",
+            "TQ-03  duration        PASS     * s *<= 3600 s",
             "  TQ-02 FAIL: 1 test of 2 did not pass, below the minimum of 98 %",
             "failed tests (1):",
             "  test_s.py::test_bad - assert 0",
@@ -60,7 +61,7 @@ def test_quiet_keeps_the_table_and_drops_the_details(
     # Where the report and the page went, as pytest-html says under -q too.
     run.result.stdout.fnmatch_lines(
         [
-            "TQ-02  pass rate     PASS*",
+            "TQ-02  pass rate       PASS*",
             "report: atom-gates-report.json",
             "HTML page: page.html",
             "atom-gates: PASS - every enforced gate passed (seed *)",
@@ -93,7 +94,7 @@ def test_warn_only_gate_is_labelled(pytester: pytest.Pytester, gates: Gates) -> 
     run = gates.run("--atom-gates-mode=TQ-02:warn", "--atom-gates-mode=TQ-01:off")
     run.result.stdout.fnmatch_lines(
         [
-            "TQ-02  pass rate     WARN (warn only)*",
+            "TQ-02  pass rate       WARN (warn only)*",
             "atom-gates: PASS with warnings - TQ-02 pass rate (seed *)",
         ]
     )
@@ -120,20 +121,20 @@ def test_example_suite_shows_the_gate_table(pytester: pytest.Pytester) -> None:
     assert result.ret == 0, result.stdout.str()
     # Without the lancedb extra its 10 tests skip, and the suite's own SK-01 gate (warn) says so.
     if importlib.util.find_spec("lancedb") is None:
-        skipped = "SK-01  skipped tests  WARN (warn only)  14.5 % (10/69) *<= 2 %"
+        skipped = "SK-01  skipped tests   WARN (warn only)  14.5 % (10/69) *<= 2 %"
         closing = "atom-gates: PASS with warnings - SK-01 skipped tests (seed *)"
     else:
-        skipped = "SK-01  skipped tests  PASS     0.0 % (0/69) *<= 2 %"
+        skipped = "SK-01  skipped tests   PASS     0.0 % (0/69) *<= 2 %"
         closing = "atom-gates: PASS - every enforced gate passed (seed *)"
     result.stdout.fnmatch_lines(
         [
             "*= atom-gates =*",
-            "TQ-01  independence  *PASS*",
-            "TQ-02  pass rate     *PASS*",
-            "TQ-03  duration      *PASS*",
-            "TQ-05  coverage      *PASS     * % (*; core, api, tools)*",
+            "TQ-01  independence    *PASS*",
+            "TQ-02  pass rate       *PASS*",
+            "TQ-03  duration        *PASS*",
+            "TQ-05  coverage        *PASS     * % (*; core, api, tools)*",
             skipped,
-            "BU-01  test budgets  *PASS *0 over budget *within test-budgets.json",
+            "BU-01  test budgets    *PASS *0 over budget *within test-budgets.json",
             "tolerated failures, within the TQ-02 minimum of 98 % (1):",
             "  tests/core/test_inventory.py::test_low_stock_counts_reservations - *",
             closing,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 MEASURED_BY_US = "atom-gates"
 MEASURED_BY_PYTEST_COV = "pytest-cov"
 MEASURED_BY_COVERAGE_RUN = "coverage run"
 """The process was started under coverage.py (``coverage run -m pytest``): TQ-05 reads it."""
+
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.cov.patch import PatchFacts
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ class CoverageFacts:
     """Why a ``[run] source`` folder may not be the code that ran, one note per source."""
     no_data: str | None = None
     """Why there is no total at all, when there is none."""
+    patch: PatchFacts | None = None
+    """TQ-06's facts: the changed lines' coverage, when a change's base is known."""
     unmeasured_imports: str | None = None
     """Why the import-time lines of modules imported before measuring started count as
     missing, when they could not be measured (see ``imported_early``)."""

@@ -22,6 +22,7 @@ from pytest_atom_gates.cov.gate import (
     shown_percent,
 )
 from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY
+from pytest_atom_gates.cov.patch_gate import PatchCoverageFeature
 from pytest_atom_gates.cov.reports import unwritable
 from pytest_atom_gates.cov.shards import data_digest
 from pytest_atom_gates.features import Writer
@@ -224,3 +225,6 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
         else:
             engine = SingleProcess(config, measurement, settings)
     gates.add_feature(CoverageFeature(settings, engine, gates.run.environment))
+    base = gates.run.change_base
+    ref = None if base is None else base.ref
+    gates.add_feature(PatchCoverageFeature(settings, ref, gates.run.change))

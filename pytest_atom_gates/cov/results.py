@@ -9,7 +9,6 @@ report over that data, so ``coverage report`` afterwards prints the same total.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -41,12 +40,17 @@ from pytest_atom_gates.cov.measure import (
     coverage_warnings,
     parallel_data_files,
 )
+from pytest_atom_gates.cov.patch import judge_patch
+from pytest_atom_gates.cov.places import locate, within
 from pytest_atom_gates.cov.reports import write_reports
 from pytest_atom_gates.ledger import MAIN_PROCESS
+from pytest_atom_gates.run import RUN_KEY
 from pytest_atom_gates.settings import Settings
 
 if TYPE_CHECKING:
     import coverage
+
+    from pytest_atom_gates.changes import ChangedLines
 
 
 @contextmanager
@@ -103,45 +107,12 @@ def _publish(session_file: Path, data_file: Path) -> None:
         raise
 
 
-def locate(name: str, start_dir: Path) -> Path | None:
-    """Where a source or package lives: a directory, or a package or module found the way
-    ``import`` finds it, without importing it (nothing of the project runs after measuring)."""
-    folder = start_dir / name
-    if folder.is_dir():
-        return folder.resolve()
-    top, *rest = name.split(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        bases = [Path(location) for location in spec.submodule_search_locations]
-    elif spec.origin and not rest:
-        return Path(spec.origin).resolve()
-    else:
-        return None
-    for base in bases:
-        candidate = base.joinpath(*rest)
-        if candidate.is_dir():
-            return candidate.resolve()
-        module = candidate.with_suffix(".py")
-        if rest and module.is_file():
-            return module.resolve()
-    return None
-
-
-def _within(path: Path, place: Path) -> bool:
-    return path == place or place in path.parents
-
-
 def _unmatched(sources: Sequence[str], measured: Sequence[str], start_dir: Path) -> list[str]:
     files = [Path(name).resolve() for name in measured]
     unmatched = []
     for source in sources:
         place = locate(source, start_dir)
-        if place is None or not any(_within(path, place) for path in files):
+        if place is None or not any(within(path, place) for path in files):
             unmatched.append(source)
     return unmatched
 
@@ -153,7 +124,7 @@ def shadowed_sources(sources: Sequence[str], start_dir: Path) -> list[str]:
     for source in sources:
         folder = (start_dir / source).resolve()
         origin = getattr(sys.modules.get(source), "__file__", None)
-        if folder.is_dir() and origin and not _within(Path(origin).resolve(), folder):
+        if folder.is_dir() and origin and not within(Path(origin).resolve(), folder):
             notes.append(
                 f"source {source!r} is the folder {folder}, but the package {source} ran from "
                 f"{Path(origin).parent}; measure it with [run] source_pkgs (and [paths]), or "
@@ -174,7 +145,12 @@ def _figures(summary: dict[str, Any]) -> Figures:
     )
 
 
-def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> None:
+def analyze(
+    cov: coverage.Coverage,
+    facts: CoverageFacts,
+    start_dir: Path,
+    change: ChangedLines | None = None,
+) -> None:
     """Totals and per-file figures from coverage.py's JSON report of ``cov``'s data.
 
     One pass over the files, the same pass ``coverage report`` makes: the JSON total is the
@@ -205,6 +181,8 @@ def analyze(cov: coverage.Coverage, facts: CoverageFacts, start_dir: Path) -> No
     facts.files = [
         FileFigures(name, _figures(entry["summary"])) for name, entry in report["files"].items()
     ]
+    if change is not None:
+        facts.patch = judge_patch(cov, change, report["files"], start_dir)
 
 
 def package_results(
@@ -217,7 +195,7 @@ def package_results(
         if place is None:
             results.append(PackageResult(package, minimum, None, 0, "not found"))
             continue
-        inside = [f.figures for f in facts.files if _within((start_dir / f.path).resolve(), place)]
+        inside = [f.figures for f in facts.files if within((start_dir / f.path).resolve(), place)]
         if not inside:
             results.append(PackageResult(package, minimum, None, 0, "no measured files"))
             continue
@@ -226,9 +204,13 @@ def package_results(
 
 
 def _figures_and_reports(
-    cov: coverage.Coverage, settings: Settings, facts: CoverageFacts, start_dir: Path
+    cov: coverage.Coverage,
+    settings: Settings,
+    facts: CoverageFacts,
+    start_dir: Path,
+    change: ChangedLines | None,
 ) -> None:
-    analyze(cov, facts, start_dir)
+    analyze(cov, facts, start_dir, change)
     facts.packages = package_results(facts, settings.min_coverage_per_package, start_dir)
     write_reports(cov, settings.coverage_reports, facts)
 
@@ -262,12 +244,14 @@ def build_facts(
         missing_workers=list(missing),
     )
     _note_processes(facts, results)
+    run = config.stash.get(RUN_KEY, None)
+    change = None if run is None else run.change
     if isinstance(measurement, OwnTracer):
-        _combine_own(measurement, settings, results, facts)
+        _combine_own(measurement, settings, results, facts, change)
     elif isinstance(measurement, MeasuredFromOutside):
-        _read_outside(measurement, settings, results, facts)
+        _read_outside(measurement, settings, results, facts, change)
     elif facts.measured_by == MEASURED_BY_PYTEST_COV:
-        _read_pytest_cov(config, settings, facts)
+        _read_pytest_cov(config, settings, facts, change)
     return facts
 
 
@@ -276,6 +260,7 @@ def _combine_own(
     settings: Settings,
     results: Sequence[ProcessResult],
     facts: CoverageFacts,
+    change: ChangedLines | None,
 ) -> None:
     import coverage
     from coverage.data import CoverageData
@@ -309,7 +294,7 @@ def _combine_own(
             return
         except OSError as exc:  # the figures stand; only the copy for later tools is missing
             facts.warnings.append(f"could not save the combined data as {tracer.data_file}: {exc}")
-        _figures_and_reports(cov, settings, facts, tracer.start_dir)
+        _figures_and_reports(cov, settings, facts, tracer.start_dir, change)
         _forget(cov, session_file)
 
 
@@ -327,6 +312,7 @@ def _read_outside(
     settings: Settings,
     results: Sequence[ProcessResult],
     facts: CoverageFacts,
+    change: ChangedLines | None,
 ) -> None:
     """``coverage run`` measures this process: its data so far, with what xdist workers sent,
     is the run's. The data joins the outside measurement, which saves it when the process ends."""
@@ -347,10 +333,15 @@ def _read_outside(
         except coverage_errors() as exc:
             facts.no_data = f"coverage.py could not combine the data: {exc}"
             return
-        _figures_and_reports(cov, settings, facts, measurement.start_dir)
+        _figures_and_reports(cov, settings, facts, measurement.start_dir, change)
 
 
-def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageFacts) -> None:
+def _read_pytest_cov(
+    config: pytest.Config,
+    settings: Settings,
+    facts: CoverageFacts,
+    change: ChangedLines | None,
+) -> None:
     """pytest-cov combined its data already; read its coverage object, never a second tracer."""
     plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(plugin, "cov_controller", None)
@@ -366,4 +357,4 @@ def _read_pytest_cov(config: pytest.Config, settings: Settings, facts: CoverageF
     if fail_under:
         facts.user_minimums.append((Decimal(repr(float(fail_under))), "--cov-fail-under"))
     with in_directory(start_dir), coverage_warnings(facts.warnings):
-        _figures_and_reports(cov, settings, facts, start_dir)
+        _figures_and_reports(cov, settings, facts, start_dir, change)

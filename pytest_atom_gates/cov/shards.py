@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.measure import coverage_errors, coverage_warnings
@@ -25,6 +25,9 @@ from pytest_atom_gates.settings import Settings
 
 REMAP_ALIAS = "atom_gates_shards"
 """The ``[paths]`` entry that maps every shard's root onto the merge's."""
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.changes import ChangedLines
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ def combine_shards(
     facts: CoverageFacts,
     settings: Settings,
     root: Path,
+    change: ChangedLines | None = None,
 ) -> None:
     """Combine ``shards``' data into the data file the configuration at ``root`` names, and fill
     ``facts`` with the figures; problems land in ``facts``, never as exceptions."""
@@ -91,7 +95,7 @@ def combine_shards(
             return
         except OSError as exc:
             facts.warnings.append(f"could not save the combined data as {facts.data_file}: {exc}")
-        analyze(cov, facts, root)
+        analyze(cov, facts, root, change)
         facts.packages = package_results(facts, settings.min_coverage_per_package, root)
 
 
@@ -142,7 +146,11 @@ def _usable_data(
 
 
 def shard_coverage(
-    shards: Sequence[ShardSection], missing: Sequence[int], settings: Settings, root: Path
+    shards: Sequence[ShardSection],
+    missing: Sequence[int],
+    settings: Settings,
+    root: Path,
+    change: ChangedLines | None = None,
 ) -> CoverageFacts:
     """TQ-05's facts over every shard: their data combined, and whatever makes it doubtful (a
     missing shard, a shard's own problems, a data file not found or not the shard's own)."""
@@ -178,5 +186,5 @@ def shard_coverage(
     if not found:
         facts.no_data = "no shard's coverage data was found"
         return facts
-    combine_shards(found, facts, settings, root)
+    combine_shards(found, facts, settings, root, change)
     return facts

@@ -85,6 +85,8 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
         "max_flaky": None if settings.max_flaky is None else str(settings.max_flaky),
         "order": settings.order,
         "min_coverage": str(settings.min_coverage),
+        "min_patch_coverage": str(settings.min_patch_coverage),
+        "patch_min_lines": settings.patch_min_lines,
     }
 
 

@@ -106,7 +106,7 @@ def test_sigterm_ends_the_run_with_verdicts_and_a_report(
     status, output = _run_and_terminate(pytester, *args, group=group)
     assert status == 2, output
     assert no_traceback(output), output
-    assert "TQ-02  pass rate     FAIL" in output, output
+    assert "TQ-02  pass rate       FAIL" in output, output
     report = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
     assert report["complete"] is False
     reason = report["incomplete_reason"]

@@ -113,7 +113,7 @@ def test_no_source_anywhere_says_that_tests_are_measured(pytester: pytest.Pytest
     core = run.report["coverage"]["core"]  # ctrace, or sysmon on Python 3.12 and newer
     assert re.fullmatch(rf"\d+ % \({core}; all code run, tests included\)", measured), measured
     assert "test_one.py" in [f["path"] for f in run.report["coverage"]["files"]]
-    run.result.stdout.fnmatch_lines([f"TQ-05  coverage      PASS     {measured}*>= 25 %"])
+    run.result.stdout.fnmatch_lines([f"TQ-05  coverage        PASS     {measured}*>= 25 %"])
 
 
 SKIPPED_AND_XFAIL = """

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates.cov.gate import CoverageGate
+from pytest_atom_gates.cov.patch_gate import PatchCoverageGate
 from pytest_atom_gates.cov.shards import ShardSection, shard_coverage
 from pytest_atom_gates.gates import default_gates, evaluate
 from pytest_atom_gates.gates.base import Verdict
@@ -55,7 +56,9 @@ def shard_document(
     facts.extras[SHARD_KEY] = shard
     verdicts = [
         defer_whole_suite(v, shard)
-        for v in evaluate([*default_gates(), DeterminismGate(), CoverageGate()], facts)
+        for v in evaluate(
+            [*default_gates(), DeterminismGate(), CoverageGate(), PatchCoverageGate(None)], facts
+        )
     ]
     return build_report(
         facts,
@@ -367,3 +370,18 @@ def test_a_missing_shard_counts_among_the_missing_parts_of_the_merged_coverage(
         "shard 1: no coverage data (its report names no data file (nothing was measured))"
     ]
     assert facts.no_data == "no shard's coverage data was found"
+
+
+def test_shards_of_different_change_bases_are_refused() -> None:
+    """TQ-06 judges the change since one base: shards of different bases judged different
+    changes."""
+    one = shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS})
+    two = shard_document(2, 2, {"b.py::t1": PASS, "b.py::t2": PASS})
+    one["patch_coverage"] = {"ref": "main", "commit": "aaa"}
+    two["patch_coverage"] = {"ref": "main", "commit": "bbb"}
+    with pytest.raises(MergeRefused) as caught:
+        merged(one, two)
+    assert str(caught.value) == (
+        "different change bases (--atom-gates-changed-since): shard 1 (r1.json) has 'aaa', "
+        "shard 2 (r2.json) has 'bbb'"
+    )

@@ -148,7 +148,7 @@ def test_an_extensions_gate_id_is_taken_as_given(text: str, gate: str) -> None:
     assert parse_gate_id(text) == gate
 
 
-@pytest.mark.parametrize("text", ["TQ-06", "tq-09", "ABCDEFGHI-01", "1K-01", "SK-1", "SK-001", ""])
+@pytest.mark.parametrize("text", ["TQ-07", "tq-09", "ABCDEFGHI-01", "1K-01", "SK-1", "SK-001", ""])
 def test_what_is_no_gate_id_is_refused(text: str) -> None:
     with pytest.raises(_Invalid) as raised:
         parse_gate_id(text)

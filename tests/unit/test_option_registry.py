@@ -50,6 +50,8 @@ def test_ini_types_from_pytest_9_2(monkeypatch: pytest.MonkeyPatch) -> None:
         "cov": "args",
         "cov-report": "args",
         "min-coverage-per-package": "args",
+        "min-patch-coverage": str | float,
+        "patch-min-lines": str | int,
         "reruns": str | int,
         "rerun-delay": str | float,
         "rerun-only": "linelist",

@@ -1,0 +1,362 @@
+"""TQ-06 patch coverage: every line a change touches is tested, judged in the run.
+
+Each inner project is a git repository: a base commit, then a change (committed, staged,
+unstaged or untracked) that the run compares with ``--atom-gates-changed-since=main``. The
+runs measure coverage in a subprocess, single process and under ``-n 2``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import Gates, no_traceback
+
+pytestmark = [
+    pytest.mark.every_python,
+    pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+]
+
+BASE = """\
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+"""
+
+CHANGED = """\
+def add(a, b):
+    return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+def clamp(n, low, high):
+    if n < low:
+        return low
+    return min(n, high)
+
+
+def double(n):
+    return add(n, n)
+
+
+def never():  # pragma: no cover
+    return 0
+"""
+
+TESTS = """\
+from pkg.calc import add
+
+
+def test_add():
+    assert add(1, 2) == 3
+"""
+
+MORE_TESTS = """\
+
+from pkg.calc import double
+
+
+def test_double():
+    assert double(2) == 4
+"""
+
+
+def git(pytester: pytest.Pytester, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
+        cwd=pytester.path,
+        check=True,
+        capture_output=True,
+    )
+
+
+def make_repository(pytester: pytest.Pytester, branch: bool = True) -> None:
+    """``pkg.calc`` and its test, committed on ``main``, with a coverage configuration."""
+    pytester.mkpydir("pkg")
+    (pytester.path / "pkg" / "calc.py").write_text(BASE, encoding="utf-8")
+    pytester.makepyfile(test_calc=TESTS)
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n\n'
+        f'[tool.coverage.run]\nsource = ["pkg"]\nbranch = {str(branch).lower()}\n'
+    )
+    ignored = ["*.json", "stdout", "stderr", "runpytest-*", "__pycache__/", ".coverage*"]
+    (pytester.path / ".gitignore").write_text("\n".join(ignored) + "\n", encoding="utf-8")
+    git(pytester, "init", "-q", "-b", "main")
+    git(pytester, "add", ".")
+    git(pytester, "commit", "-qm", "base")
+    git(pytester, "checkout", "-qb", "topic")
+
+
+@pytest.fixture(params=["single", "xdist"])
+def measured(request: pytest.FixtureRequest, pytester: pytest.Pytester) -> Gates:
+    return Gates(pytester, request.param, with_coverage=True)
+
+
+def test_every_uncovered_changed_line_is_named_and_fails(
+    pytester: pytest.Pytester, measured: Gates
+) -> None:
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(CHANGED, encoding="utf-8")
+    git(pytester, "commit", "-qam", "clamp and double")  # committed on the branch
+    with (pytester.path / "test_calc.py").open("a", encoding="utf-8") as tests:
+        tests.write(MORE_TESTS)  # unstaged
+    run = measured.run("--atom-gates-changed-since=main", subprocess=True)
+    assert run.ret == 1, run.output
+    assert no_traceback(run.output)
+    verdict = run.verdict("TQ-06")
+    # Changed: lines 7-20 of calc.py (19-20 excluded, the rest blank) and the tests, which
+    # lie outside the coverage source.
+    assert (verdict["verdict"], verdict["measured"], verdict["required"]) == (
+        "FAIL",
+        "50.00 % (3/6 lines)",
+        ">= 100 % of changed lines",
+    )
+    assert verdict["reason"] == "3 of 6 changed lines not covered: pkg/calc.py:10-12"
+    assert run.report["patch_coverage"]["files"] == [
+        {
+            "path": "pkg/calc.py",
+            "lines": [9, 10, 11, 12, 15, 16],
+            "missing": [10, 11, 12],
+            "branches": 0,
+            "missing_branches": [],
+        }
+    ]
+    run.result.stdout.fnmatch_lines(
+        [
+            "atom-gates: TQ-05 coverage >= 25 % | TQ-06 patch coverage >= 100 % since main",
+            "TQ-06  patch coverage  FAIL     50.00 % (3/6 lines) *>= 100 % of changed lines",
+            "changed lines not covered (TQ-06, since main):",
+            "  pkg/calc.py:10-12",
+            "atom-gates: FAIL - TQ-06 patch coverage (seed *)",
+        ]
+    )
+
+
+BRANCHY = (
+    BASE
+    + """
+
+def clamp(n, low, high):
+    if n < low:
+        return low
+    return min(n, high)
+"""
+)
+
+BRANCHY_TESTS = (
+    TESTS
+    + """
+from pkg.calc import clamp
+
+
+def test_clamp():
+    assert clamp(5, 0, 9) == 5
+"""
+)
+
+
+def test_a_branch_out_of_a_changed_line_must_be_taken(pytester: pytest.Pytester) -> None:
+    make_repository(pytester, branch=True)
+    (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
+    pytester.makepyfile(test_calc=BRANCHY_TESTS)
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["measured"]) == (
+        "FAIL",
+        "66.66 % (3/4 lines, 1/2 branches)",
+    )
+    assert verdict["reason"] == (
+        "1 of 4 changed lines not covered: pkg/calc.py:11; "
+        "1 of 2 branches from changed lines never taken: pkg/calc.py:10->11"
+    )
+
+
+def test_a_covered_change_passes_and_a_lower_minimum_tolerates_what_it_names(
+    pytester: pytest.Pytester,
+) -> None:
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
+    both = BRANCHY_TESTS + "    assert clamp(-1, 0, 9) == 0\n"
+    pytester.makepyfile(test_calc=both)
+    gates = Gates(pytester, with_coverage=True)
+    run = gates.run("--atom-gates-changed-since=main", subprocess=True)
+    covered = run.verdict("TQ-06")
+    assert (covered["verdict"], covered["measured"], covered["reason"]) == (
+        "PASS",
+        "100.00 % (4/4 lines)",
+        None,
+    )
+    assert "changed lines not covered" not in run.output
+    pytester.makepyfile(test_calc=BRANCHY_TESTS)
+    tolerant = gates.run(
+        "--atom-gates-changed-since=main", "--atom-gates-min-patch-coverage=75", subprocess=True
+    ).verdict("TQ-06")
+    assert (
+        tolerant["verdict"],
+        tolerant["measured"],
+        tolerant["required"],
+        tolerant["reason"],
+    ) == (
+        "PASS",
+        "75.00 % (3/4 lines)",
+        ">= 75 % of changed lines",
+        "1 of 4 changed lines not covered: pkg/calc.py:11",
+    )
+
+
+def test_a_change_without_executable_lines_in_the_source_has_nothing_to_judge(
+    pytester: pytest.Pytester,
+) -> None:
+    """A renamed module (renames are followed: it changed nowhere), a comment and the tests."""
+    make_repository(pytester)
+    git(pytester, "mv", "pkg/calc.py", "pkg/arith.py")
+    arith = pytester.path / "pkg" / "arith.py"
+    arith.write_text("# Sums and differences.\n" + BASE, encoding="utf-8")
+    pytester.makepyfile(test_calc=TESTS.replace("pkg.calc", "pkg.arith"))
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
+        "PASS",
+        "n/a (0 lines)",
+        "nothing to judge: no executable line of the coverage source changed since main "
+        "(2 changed files)",
+    )
+
+
+def test_a_changed_module_coverage_never_measured_fails(pytester: pytest.Pytester) -> None:
+    make_repository(pytester)
+    (pytester.path / "pkg" / "fresh.py").write_text("def fresh():\n    return 1\n")  # untracked
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
+        "FAIL",
+        "0.00 % (0/2 lines)",
+        "changed lines coverage.py never measured: pkg/fresh.py (2)",
+    )
+    run.result.stdout.fnmatch_lines(["  pkg/fresh.py:1-2 (never measured)"])
+
+
+def test_a_small_change_below_the_minimum_lines_is_not_judged(pytester: pytest.Pytester) -> None:
+    make_repository(pytester)
+    (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", "--atom-gates-patch-min-lines=5", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["reason"]) == (
+        "PASS",
+        "not judged: 4 changed executable lines since main, fewer than "
+        "--atom-gates-patch-min-lines=5",
+    )
+
+
+def test_a_partial_run_warns_unless_strict(pytester: pytest.Pytester) -> None:
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
+    gates = Gates(pytester, with_coverage=True)
+    partial = gates.run(
+        "--atom-gates-changed-since=main", "test_calc.py::test_add", subprocess=True
+    )
+    verdict = partial.verdict("TQ-06")
+    assert verdict["verdict"] == "WARN"
+    assert verdict["reason"] == (
+        "3 of 4 changed lines not covered: pkg/calc.py:10-12 (partial run: node id "
+        "test_calc.py::test_add; only --atom-gates-strict fails it)"
+    )
+    strict = gates.run(
+        "--atom-gates-changed-since=main",
+        "--atom-gates-strict",
+        "test_calc.py::test_add",
+        subprocess=True,
+    )
+    assert strict.verdict("TQ-06")["verdict"] == "FAIL"
+
+
+def test_without_a_base_or_coverage_the_gate_is_off_and_says_why(pytester: pytest.Pytester) -> None:
+    make_repository(pytester)
+    gates = Gates(pytester, with_coverage=True)
+    no_base = gates.run(subprocess=True)
+    assert no_base.verdict("TQ-06")["verdict"] == "OFF"
+    assert no_base.verdict("TQ-06")["reason"] == (
+        "no base to compare with: --atom-gates-changed-since=REF (or auto on a pull request)"
+    )
+    no_base.result.stdout.fnmatch_lines(
+        ["atom-gates: TQ-06 patch coverage off (no --atom-gates-changed-since)"]
+    )
+    no_coverage = Gates(pytester).run("--atom-gates-changed-since=main")  # TQ-05 off
+    assert no_coverage.verdict("TQ-06")["verdict"] == "OFF"
+    assert no_coverage.verdict("TQ-06")["reason"] == (
+        "TQ-05 coverage is off: nothing measures the change"
+    )
+
+
+def test_a_base_git_cannot_find_is_a_usage_error_before_any_test(pytester: pytest.Pytester) -> None:
+    make_repository(pytester)
+    result = pytester.runpytest(
+        "--atom-gates", "--atom-gates-changed-since=nowhere", "--atom-gates-new-test-runs=0"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --atom-gates-changed-since=nowhere: no such revision in {pytester.path}. "
+            "Accepted: a branch, tag or commit git knows (fetch it first: shallow CI "
+            "checkouts lack the base branch), or auto on a pull request."
+        ]
+    )
+    result.stdout.no_fnmatch_line("*collected*")
+
+
+def test_in_ci_shards_the_merge_judges_the_change_over_every_shards_data(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each shard defers TQ-06; ``atom-gates merge`` judges it on the combined data with the
+    change the shards recorded: a line only the other shard covers is covered."""
+    from pytest_atom_gates import cli
+
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
+    pytester.makepyfile(
+        test_clamp="from pkg.calc import clamp\n\ndef test_low():\n"
+        "    assert clamp(-1, 0, 9) == 0\n"
+    )
+    for k in (1, 2):
+        folder = pytester.path / "shards" / str(k)
+        result = pytester.runpytest_subprocess(
+            "--atom-gates",
+            "--atom-gates-changed-since=main",
+            f"--atom-gates-shard={k}/2",
+            "--atom-gates-seed=5",
+            f"--atom-gates-report={folder / 'report.json'}",
+        )
+        assert result.ret == 0, result.stdout.str()
+        shutil.move(pytester.path / ".coverage", folder / ".coverage")
+        shard = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        (own,) = [v for v in shard["verdicts"] if v["gate"] == "TQ-06"]
+        assert own["verdict"] == "DEFERRED"
+        assert own["reason"].startswith(f"judged by atom-gates merge over all 2 shards; shard {k}")
+    capsys.readouterr()
+    code = cli.main(["merge", "shards/1/report.json", "shards/2/report.json", "-o", "m.json"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    merged = json.loads((pytester.path / "m.json").read_text(encoding="utf-8"))
+    (judged,) = [v for v in merged["verdicts"] if v["gate"] == "TQ-06"]
+    assert (judged["verdict"], judged["measured"], judged["reason"]) == (
+        "FAIL",
+        "75.00 % (3/4 lines)",
+        "1 of 4 changed lines not covered: pkg/calc.py:12",
+    )
