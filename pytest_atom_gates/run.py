@@ -57,6 +57,8 @@ class GatesRun:
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
     change_base: Base | None = None
     """Where the change starts (``--atom-gates-changed-since``), where the run judges."""
+    changed_files: tuple[str, ...] = ()
+    """Every file the change touches, deleted ones included, relative to the rootdir."""
     change: ChangedLines | None = None
     """What changed since the base, line by line, for TQ-06; None without a base, or when
     TQ-06 or TQ-05 is off."""

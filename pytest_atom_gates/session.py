@@ -219,6 +219,7 @@ def _check_writable_outputs(config: pytest.Config, settings: Settings) -> None:
     written = [("report", settings.report_path), ("html", settings.html_path)]
     if settings.shard is None:
         written.append(("durations", settings.durations_path))
+        written.append(("coverage-baseline", settings.coverage_baseline))
     for name, path in written:
         problem = check_writable(path) if path is not None else None
         if problem:
@@ -269,7 +270,7 @@ def _plan_change(config: pytest.Config, run: GatesRun) -> Base | None:
     """Where the change starts (``--atom-gates-changed-since``), decided where the run starts:
     a base git cannot find is a usage error before any test runs. TQ-06 gets the changed lines,
     unless it, or the coverage it reads (TQ-05), is off."""
-    from pytest_atom_gates.changes import changed_lines, find_base, resolve_ref
+    from pytest_atom_gates.changes import changed_files, changed_lines, find_base, resolve_ref
 
     settings = run.settings
     if settings.changed_since is None:
@@ -279,6 +280,7 @@ def _plan_change(config: pytest.Config, run: GatesRun) -> Base | None:
         run.notes.append(note or "")
         return None
     base = run.change_base = find_base(config.rootpath, ref)
+    run.changed_files = changed_files(config.rootpath, base)
     if GateMode.OFF not in (settings.mode(PATCH_GATE), settings.mode(COVERAGE_GATE)):
         run.change = changed_lines(base)
     return base

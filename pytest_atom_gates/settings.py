@@ -101,6 +101,10 @@ class Settings:
     """What TQ-05 measures; empty means coverage.py's own configuration decides."""
     coverage_reports: tuple[CoverageReport, ...]
     min_coverage_per_package: tuple[tuple[str, Decimal], ...]
+    coverage_baseline: Path | None = None
+    """TQ-05's ratchet: the recorded per-file figures a whole run must not fall below."""
+    coverage_drop: Decimal = Decimal("0.1")
+    """Percentage points the total may fall below the baseline's."""
     min_patch_coverage: Decimal = Decimal(100)
     """TQ-06: the share of changed executable lines (and branches) that must be covered."""
     patch_min_lines: int = 0
@@ -610,6 +614,23 @@ OPTIONS: tuple[OptionSpec, ...] = (
         parse=parse_package_minimum,
     ),
     OptionSpec(
+        "coverage-baseline",
+        "PATH",
+        "TQ-05: the coverage ratchet: a whole run compares each file's covered lines and the "
+        "total with those recorded in PATH (failing on a drop), then records its own.",
+        "a file path in a writable directory",
+        parse=str,
+    ),
+    OptionSpec(
+        "coverage-drop",
+        "POINTS",
+        "TQ-05: with --atom-gates-coverage-baseline, the total may fall by at most this many "
+        "percentage points.",
+        "a number of percentage points from 0 to 100, such as 0.1 or 1",
+        default="0.1",
+        parse=parse_percent,
+    ),
+    OptionSpec(
         "min-patch-coverage",
         "PCT",
         "TQ-06: minimum coverage of the lines changed since --atom-gates-changed-since: every "
@@ -1022,6 +1043,8 @@ def load_settings(config: pytest.Config, namespace: argparse.Namespace | None = 
         coverage_reports=_read_coverage_reports(config, SPEC_BY_NAME["cov-report"], namespace),
         # A package named twice keeps the minimum named last.
         min_coverage_per_package=tuple(dict(each("min-coverage-per-package")).items()),
+        coverage_baseline=_resolve_path(config, SPEC_BY_NAME["coverage-baseline"], namespace),
+        coverage_drop=value("coverage-drop"),
         min_patch_coverage=value("min-patch-coverage"),
         patch_min_lines=value("patch-min-lines"),
         reruns=value("reruns"),

@@ -659,3 +659,31 @@ def test_a_test_that_points_coverage_at_a_missing_rcfile_costs_no_verdict(
         "session started with"
     ) in run.report["coverage"]["warnings"]
     assert not list(pytester.path.glob(".coverage.atom-gates-*"))
+
+
+def test_the_ratchet_fails_a_run_whose_coverage_dropped_and_keeps_the_baseline(
+    pytester: pytest.Pytester,
+) -> None:
+    """A whole run records its figures; the next fails naming the file whose covered lines
+    it lost, and the baseline stays as it was, so the drop cannot pass by being recorded."""
+    make_project(pytester)
+    gates = Gates(pytester, with_coverage=True)
+    args = ("--atom-gates-coverage-baseline=baseline.json", "--atom-gates-coverage-drop=1")
+    first = gates.run(*args, subprocess=True)
+    assert first.verdict("TQ-05")["verdict"] == "PASS"
+    recorded = json.loads((pytester.path / "baseline.json").read_text(encoding="utf-8"))
+    assert recorded["files"]["pkg/calc.py"]["missing"] == 6
+    first.result.stdout.fnmatch_lines(["  baseline: recorded in baseline.json"])
+    pytester.makepyfile(test_calc=TESTS.replace("def test_negative", "def _not_run_negative"))
+    second = gates.run(*args, subprocess=True)
+    verdict = second.verdict("TQ-05")
+    assert verdict["verdict"] == "FAIL"
+    assert verdict["reason"] == (
+        "covered lines lost since the baseline, outside the change: pkg/calc.py (-2); the "
+        "total fell 15.38 points since the baseline (53.85 % -> 38.46 %), more than the 1 "
+        "allowed (--atom-gates-coverage-drop)"
+    )
+    assert json.loads((pytester.path / "baseline.json").read_text(encoding="utf-8")) == recorded
+    second.result.stdout.fnmatch_lines(
+        ["  baseline: compared with baseline.json; kept, since coverage dropped"]
+    )

@@ -119,6 +119,10 @@ class CoverageFacts:
     """Why a ``[run] source`` folder may not be the code that ran, one note per source."""
     no_data: str | None = None
     """Why there is no total at all, when there is none."""
+    baseline_drops: list[str] = field(default_factory=list)
+    """What fell below ``--atom-gates-coverage-baseline``'s figures (the ratchet)."""
+    baseline_note: str | None = None
+    """What became of the baseline: compared, recorded, or why neither."""
     patch: PatchFacts | None = None
     """TQ-06's facts: the changed lines' coverage, when a change's base is known."""
     unmeasured_imports: str | None = None

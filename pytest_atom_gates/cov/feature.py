@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_atom_gates.cov.baseline import BaselineProblem, drops, read_baseline, write_baseline
 from pytest_atom_gates.cov.engine import Engine, SingleProcess, XdistController, XdistWorker
 from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.gate import (
@@ -57,6 +58,8 @@ class CoverageFeature:
         self.environment = dict(os.environ) if environment is None else environment
         """The environment the session started with: coverage.py reads its own variables."""
         self.gate: Gate = CoverageGate()
+        self.changed_files: tuple[str, ...] = ()
+        """Files the change touches, as absolute paths: the ratchet excuses their drops."""
 
     def header(self) -> str:
         mode = self.settings.mode(GATE)
@@ -72,6 +75,8 @@ class CoverageFeature:
                 "session started with"
                 for name in changed
             ]
+            if self.settings.coverage_baseline is not None:
+                ratchet(cov, self.settings, facts, self.changed_files)
         elif self.settings.mode(GATE) is not GateMode.OFF:
             facts.extras[FACTS_KEY] = CoverageFacts(None, (), problems=[_LOADED_LATE])
 
@@ -168,10 +173,43 @@ class CoverageFeature:
             )
         if cov.data_file:
             write(f"  data: {display_path(Path(cov.data_file))}")
+        if cov.baseline_note:
+            write(f"  baseline: {cov.baseline_note}")
         for report in cov.reports:
             write(f"  report {report}")
         for warning in cov.warnings:
             write(f"  coverage.py: {warning}", yellow=True)
+
+
+def ratchet(
+    cov: CoverageFacts, settings: Settings, facts: RunFacts, changed: tuple[str, ...]
+) -> None:
+    """Hold a whole run's figures to the baseline, then record them when nothing dropped."""
+    path = settings.coverage_baseline
+    assert path is not None
+    whole = not facts.partial_reason and settings.shard is None
+    if not whole or cov.totals is None or cov.problems or cov.missing_workers:
+        cov.baseline_note = f"not compared with {display_path(path)}: not a whole, complete run"
+        return
+    try:
+        recorded = read_baseline(path)
+    except BaselineProblem as exc:
+        cov.warnings.append(f"the coverage baseline {path} {exc}: it is recorded anew")
+        recorded = None
+    if recorded is not None:
+        root = Path(cov.root or Path.cwd())
+        names = {os.path.relpath(f, root) for f in changed}
+        cov.baseline_drops = drops(recorded, cov, names, settings.coverage_drop)
+    if cov.baseline_drops:
+        cov.baseline_note = f"compared with {display_path(path)}; kept, since coverage dropped"
+        return
+    try:
+        write_baseline(path, cov)
+    except OSError as exc:
+        cov.warnings.append(f"could not record the coverage baseline {path}: {exc}")
+        return
+    done = "compared with and recorded in" if recorded is not None else "recorded in"
+    cov.baseline_note = f"{done} {display_path(path)}"
 
 
 @contextmanager
@@ -224,7 +262,9 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
             config.pluginmanager.register(xdist, "atom-gates-coverage-xdist")
         else:
             engine = SingleProcess(config, measurement, settings)
-    gates.add_feature(CoverageFeature(settings, engine, gates.run.environment))
+    coverage = CoverageFeature(settings, engine, gates.run.environment)
+    coverage.changed_files = tuple(str(config.rootpath / f) for f in gates.run.changed_files)
+    gates.add_feature(coverage)
     base = gates.run.change_base
     ref = None if base is None else base.ref
     gates.add_feature(PatchCoverageFeature(settings, ref, gates.run.change))

@@ -130,6 +130,7 @@ class CoverageGate:
             reasons.append(
                 f"total {shown} % is below the minimum of {format_threshold(minimum)}{source}"
             )
+        reasons += cov.baseline_drops
         if cov.unmatched_sources:
             reasons.append(f"sources that matched nothing: {', '.join(cov.unmatched_sources)}")
         if reasons:
