@@ -50,6 +50,8 @@ def test_ini_types_from_pytest_9_2(monkeypatch: pytest.MonkeyPatch) -> None:
         "cov": "args",
         "cov-report": "args",
         "min-coverage-per-package": "args",
+        "coverage-baseline": "string",
+        "coverage-drop": str | float,
         "min-patch-coverage": str | float,
         "patch-min-lines": str | int,
         "reruns": str | int,
