@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pytest_atom_gates.reporting.atomic import write_atomically
+from pytest_atom_gates.reporting.atomic import UnreadableJson, read_json, write_atomically
 
 VERSION = 1
 
@@ -30,15 +30,11 @@ def read_durations(path: Path) -> dict[str, float]:
     this plugin's own format.
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = read_json(path)
+    except UnreadableJson as exc:
+        raise DurationsProblem(str(exc)) from None
+    if data is None:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DurationsProblem(f"cannot be read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise DurationsProblem(f"is not JSON: {exc}") from None
     entries = _entries(data)
     if entries is None:
         raise DurationsProblem(

@@ -193,3 +193,13 @@ def junit_schema(pytestconfig: pytest.Config) -> Any:
             partial.write_bytes(member.read())
             os.replace(partial, schema)
     return xmlschema.XMLSchema(str(schema))
+
+
+def run_git(pytester: pytest.Pytester, *args: str) -> None:
+    """git in the inner project, as a committer who needs no configuration of the machine's."""
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
+        cwd=pytester.path,
+        check=True,
+        capture_output=True,
+    )

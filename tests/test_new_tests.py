@@ -10,7 +10,7 @@ import pytest
 
 from pytest_atom_gates.new_tests import repetition_seed
 from pytest_atom_gates.ordering import test_seed
-from tests.conftest import Gates, no_traceback
+from tests.conftest import Gates, no_traceback, run_git
 from tests.test_report_coop import case_properties
 
 # Passes twice, fails the third time, and so on: a counter file works across processes.
@@ -145,15 +145,6 @@ def test_no_history_and_no_ref_make_no_test_new(pytester: pytest.Pytester, gates
     )
 
 
-def _git(pytester: pytest.Pytester, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=pytester.path,
-        check=True,
-        capture_output=True,
-    )
-
-
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
@@ -164,10 +155,10 @@ def test_a_changed_file_marks_its_tests_new(pytester: pytest.Pytester, any_engin
     # What the runs themselves write is ignored, as a project's .gitignore would.
     ignored = ["*.count", "*.json", "stdout", "stderr", "runpytest-*", "__pycache__/", ".coverage*"]
     pytester.path.joinpath(".gitignore").write_text("\n".join(ignored) + "\n")
-    _git(pytester, "init", "-q", "-b", "main")
-    _git(pytester, "add", ".gitignore", "conftest.py", "test_old.py", "test_new.py")
-    _git(pytester, "commit", "-qm", "base")
-    _git(pytester, "checkout", "-qb", "topic")
+    run_git(pytester, "init", "-q", "-b", "main")
+    run_git(pytester, "add", ".gitignore", "conftest.py", "test_old.py", "test_new.py")
+    run_git(pytester, "commit", "-qm", "base")
+    run_git(pytester, "checkout", "-qb", "topic")
     pytester.makepyfile(test_new=NEW_TESTS)  # changed, not committed
     pytester.makepyfile(test_untracked="def test_added():\n    pass\n")
     run = any_engine.run("--atom-gates-changed-since=main", "--atom-gates-new-test-runs=3")
@@ -189,7 +180,7 @@ def test_a_changed_file_marks_its_tests_new(pytester: pytest.Pytester, any_engin
 @needs_git
 def test_a_missing_ref_is_a_usage_error(pytester: pytest.Pytester, gates: Gates) -> None:
     pytester.makepyfile(test_old=OLD_TESTS)
-    _git(pytester, "init", "-q")
+    run_git(pytester, "init", "-q")
     run = gates.run("--atom-gates-changed-since=no-such-branch", report=False)
     assert run.ret == 4
     run.result.stderr.fnmatch_lines(

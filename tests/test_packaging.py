@@ -8,6 +8,7 @@ project is and links nowhere relative.
 from __future__ import annotations
 
 import email
+import email.message
 import re
 import shutil
 import subprocess
@@ -87,12 +88,17 @@ def test_the_unpacked_sdist_collects_its_whole_suite(sdist: Path, tmp_path: Path
     assert "tests/test_packaging.py" in collected
 
 
-def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Path) -> None:
+def _metadata(sdist: Path) -> email.message.Message:
+    """The sdist's PKG-INFO: what the package index shows and pip reads."""
     top, _ = members(sdist)
     with tarfile.open(sdist) as archive:
         info = archive.extractfile(f"{top}/PKG-INFO")
         assert info is not None
-        metadata = email.message_from_bytes(info.read())
+        return email.message_from_bytes(info.read())
+
+
+def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Path) -> None:
+    metadata = _metadata(sdist)
     description = metadata.get_payload()
     assert isinstance(description, str)
     assert description.startswith("\nOne pytest plugin for a CI pipeline's test-quality gates.")
@@ -111,11 +117,7 @@ def test_long_description_opens_with_the_project_and_links_absolutely(sdist: Pat
 
 def test_the_published_metadata_names_only_what_users_install(sdist: Path) -> None:
     """The test dependencies are a dependency group, not an extra; pluggy comes with pytest."""
-    top, _ = members(sdist)
-    with tarfile.open(sdist) as archive:
-        info = archive.extractfile(f"{top}/PKG-INFO")
-        assert info is not None
-        metadata = email.message_from_bytes(info.read())
+    metadata = _metadata(sdist)
     assert sorted(metadata.get_all("Provides-Extra") or []) == [
         "html",
         "json-report",

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
-from tests.conftest import Gates, no_traceback
+from tests.conftest import Gates, no_traceback, run_git
 
 pytestmark = [
     pytest.mark.every_python,
@@ -70,15 +69,6 @@ def test_double():
 """
 
 
-def git(pytester: pytest.Pytester, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
-        cwd=pytester.path,
-        check=True,
-        capture_output=True,
-    )
-
-
 def make_repository(pytester: pytest.Pytester, branch: bool = True) -> None:
     """``pkg.calc`` and its test, committed on ``main``, with a coverage configuration."""
     pytester.mkpydir("pkg")
@@ -90,10 +80,10 @@ def make_repository(pytester: pytest.Pytester, branch: bool = True) -> None:
     )
     ignored = ["*.json", "stdout", "stderr", "runpytest-*", "__pycache__/", ".coverage*"]
     (pytester.path / ".gitignore").write_text("\n".join(ignored) + "\n", encoding="utf-8")
-    git(pytester, "init", "-q", "-b", "main")
-    git(pytester, "add", ".")
-    git(pytester, "commit", "-qm", "base")
-    git(pytester, "checkout", "-qb", "topic")
+    run_git(pytester, "init", "-q", "-b", "main")
+    run_git(pytester, "add", ".")
+    run_git(pytester, "commit", "-qm", "base")
+    run_git(pytester, "checkout", "-qb", "topic")
 
 
 @pytest.fixture(params=["single", "xdist"])
@@ -106,7 +96,7 @@ def test_every_uncovered_changed_line_is_named_and_fails(
 ) -> None:
     make_repository(pytester, branch=False)
     (pytester.path / "pkg" / "calc.py").write_text(CHANGED, encoding="utf-8")
-    git(pytester, "commit", "-qam", "clamp and double")  # committed on the branch
+    run_git(pytester, "commit", "-qam", "clamp and double")  # committed on the branch
     with (pytester.path / "test_calc.py").open("a", encoding="utf-8") as tests:
         tests.write(MORE_TESTS)  # unstaged
     run = measured.run("--atom-gates-changed-since=main", subprocess=True)
@@ -220,7 +210,7 @@ def test_a_change_without_executable_lines_in_the_source_has_nothing_to_judge(
 ) -> None:
     """A renamed module (renames are followed: it changed nowhere), a comment and the tests."""
     make_repository(pytester)
-    git(pytester, "mv", "pkg/calc.py", "pkg/arith.py")
+    run_git(pytester, "mv", "pkg/calc.py", "pkg/arith.py")
     arith = pytester.path / "pkg" / "arith.py"
     arith.write_text("# Sums and differences.\n" + BASE, encoding="utf-8")
     pytester.makepyfile(test_calc=TESTS.replace("pkg.calc", "pkg.arith"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_atom_gates.cov.facts import CoverageFacts, Figures
-from pytest_atom_gates.reporting.atomic import write_atomically
+from pytest_atom_gates.reporting.atomic import UnreadableJson, read_json, write_atomically
 
 VERSION = 1
 FILES_NAMED = 5
@@ -33,15 +33,11 @@ class BaselineProblem(Exception):
 def read_baseline(path: Path) -> dict[str, Any] | None:
     """The recorded figures, or None when there is no baseline yet. Raises ``BaselineProblem``."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = read_json(path)
+    except UnreadableJson as exc:
+        raise BaselineProblem(str(exc)) from None
+    if data is None:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineProblem(f"cannot be read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BaselineProblem(f"is not JSON: {exc}") from None
     if (
         not isinstance(data, dict)
         or data.get("version") != VERSION

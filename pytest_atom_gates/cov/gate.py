@@ -12,7 +12,7 @@ from pytest_atom_gates.cov.facts import (
     PackageResult,
 )
 from pytest_atom_gates.cov.measure import GATE
-from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_threshold
 
 FACTS_KEY = "coverage"
@@ -153,6 +153,6 @@ class CoverageGate:
             return GateVerdict(self.id, Verdict.PASS, measured, required, data=data)
         reason = "; ".join(reasons)
         if facts.partial_reason and not settings.strict:
-            reason += f" (partial run: {facts.partial_reason}; only --atom-gates-strict fails it)"
+            reason += partial_note(facts)
             return GateVerdict(self.id, Verdict.WARN, measured, required, reason, data=data)
         return GateVerdict(self.id, Verdict.FAIL, measured, required, reason, data=data)

@@ -23,7 +23,7 @@ from pytest_atom_gates.cov.patch import (
     uncovered_places,
 )
 from pytest_atom_gates.features import Writer
-from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_percent, format_threshold, meets_minimum
 from pytest_atom_gates.settings import GateMode, Settings
 
@@ -167,9 +167,7 @@ class PatchCoverageGate:
             )
         reason = "; ".join(reasons) or None
         if verdict is Verdict.FAIL and facts.partial_reason and not facts.settings.strict:
-            reason = (
-                f"{reason} (partial run: {facts.partial_reason}; only --atom-gates-strict fails it)"
-            )
+            reason = f"{reason}{partial_note(facts)}"
             verdict = Verdict.WARN
         return GateVerdict(self.id, verdict, measured, required, reason, data=data)
 

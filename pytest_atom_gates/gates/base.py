@@ -80,6 +80,11 @@ class RunFacts:
     """Facts contributed by optional parts (order checks, coverage, reruns)."""
 
 
+def partial_note(facts: RunFacts) -> str:
+    """What a gate adds to the reason it WARNs for instead of failing, on a partial run."""
+    return f" (partial run: {facts.partial_reason}; only --atom-gates-strict fails it)"
+
+
 class Gate(Protocol):
     """A gate reads the facts and returns a verdict. It never prints or writes files."""
 

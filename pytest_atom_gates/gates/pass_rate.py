@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
+from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_percent, format_threshold, meets_minimum
 from pytest_atom_gates.ledger import (
     FAILED,
@@ -78,9 +78,7 @@ class PassRateGate:
             ):
                 # An IDE run of one skipped test: nothing to judge, nothing wrong either.
                 verdict = Verdict.WARN
-                reasons[0] += (
-                    f" (partial run: {facts.partial_reason}; only --atom-gates-strict fails it)"
-                )
+                reasons[0] += partial_note(facts)
             return GateVerdict(self.id, verdict, measured, required, "; ".join(reasons), data=data)
 
         rate_ok = meets_minimum(passed, counted, minimum)

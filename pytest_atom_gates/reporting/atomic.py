@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def check_writable(path: Path) -> str | None:
@@ -69,3 +70,23 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+
+
+class UnreadableJson(Exception):
+    """A file of ours that exists but holds no JSON: the message says why, as ``cannot be
+    read: ...`` or ``is not JSON: ...``."""
+
+
+def read_json(path: Path) -> Any:
+    """The JSON document in ``path``; None when there is no such file. Raises
+    ``UnreadableJson``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableJson(f"cannot be read: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UnreadableJson(f"is not JSON: {exc}") from None
