@@ -8,6 +8,7 @@ covered). A REF that does not exist, or no git, is a usage error before any test
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import subprocess
@@ -23,7 +24,9 @@ GITHUB_BASE = "GITHUB_BASE_REF"
 _GIT_TIMEOUT = 60.0
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.M)
-_NEW_FILE = re.compile(rb"^\+\+\+ (?:b/(.*)|/dev/null)$", re.M)
+# The new file's name: b/NAME, quoted C-style when it holds odd characters; git ends a name that
+# holds a space with a tab.
+_NEW_FILE = re.compile(rb'^\+\+\+ (?:"b/((?:[^"\\]|\\.)*)"|b/(.*?)\t?|/dev/null)$', re.M)
 
 
 class _GitRefused(Exception):
@@ -74,6 +77,8 @@ class Base:
     top: Path
     ref: str
     commit: str
+    merge_base_found: bool = True
+    """False when REF and HEAD share no history here: the change is compared with REF itself."""
 
 
 def find_base(rootpath: Path, ref: str) -> Base:
@@ -96,8 +101,8 @@ def find_base(rootpath: Path, ref: str) -> Base:
     found = commit.decode().strip()
     try:
         merge_base = _git(top, "merge-base", found, "HEAD").decode().strip()
-    except _GitRefused:  # no common history, or no HEAD yet: compare with REF itself
-        merge_base = found
+    except _GitRefused:  # no common history (a shallow clone?), or no HEAD yet
+        return Base(top, ref, found, merge_base_found=False)
     return Base(top, ref, merge_base)
 
 
@@ -138,17 +143,21 @@ class ChangedLines:
 def changed_lines(base: Base) -> ChangedLines:
     """Every line added or modified since ``base``: ``git diff`` from it to the working tree
     (renamed files followed, so a moved file is changed only where it was edited)."""
+    # The prefixes and filters are set here: a user's diff.noprefix, diff.mnemonicPrefix or
+    # textconv would change what the diff says.
     diff = _git(
         base.top,
-        *("-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "-U0"),
-        *("--find-renames", "--diff-filter=AMRC", base.commit, "--"),
+        *("-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv"),
+        *("--src-prefix=a/", "--dst-prefix=b/", "-U0", "--find-renames", "--diff-filter=AMRC"),
+        *(base.commit, "--"),
     )
     found: dict[str, frozenset[int] | None] = {}
     for path, lines in parse_diff(diff).items():
         found[str(base.top / path)] = frozenset(lines)
     for name in _untracked(base):
         found[str(base.top / name)] = None
-    return ChangedLines(base, found)
+    # A symbolic link's one "line" is its target: the file it names is measured, not it.
+    return ChangedLines(base, {p: n for p, n in found.items() if not os.path.islink(p)})
 
 
 def parse_diff(diff: bytes) -> dict[str, set[int]]:
@@ -157,9 +166,13 @@ def parse_diff(diff: bytes) -> dict[str, set[int]]:
     current: set[int] | None = None
     for chunk in re.split(rb"^(?=diff --git )", diff, flags=re.M):
         target = _NEW_FILE.search(chunk)
-        if target is None or target.group(1) is None:  # a deletion, or no content change
+        if target is None or target.group(1) is target.group(2) is None:  # deleted, or unedited
             continue
-        current = changed.setdefault(os.fsdecode(target.group(1)), set())
+        if target.group(1) is not None:  # quoted: C escapes, octal bytes for non-ASCII
+            name = codecs.escape_decode(target.group(1))[0]
+        else:
+            name = target.group(2)
+        current = changed.setdefault(os.fsdecode(name), set())
         for hunk in _HUNK.finditer(chunk):
             start, count = int(hunk.group(1)), int(hunk.group(2) or 1)
             current.update(range(start, start + count))

@@ -357,7 +357,37 @@ def recorded_change(shard: Shard, root: Path) -> ChangedLines | None:
     record, ref, commit = section.get("change"), section.get("ref"), section.get("commit")
     if not isinstance(record, Mapping) or ref is None or commit is None:
         return None
-    return change_from_record(record, str(ref), str(commit), root)
+    try:
+        change = change_from_record(record, str(ref), str(commit), root)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise MergeRefused(
+            f"{shard.report.path}: patch_coverage.change is damaged ({exc!r})"
+        ) from None
+    if change.lines and not any(Path(path).exists() for path in change.lines):
+        raise MergeRefused(
+            f"none of the files the shards' change names is under {root}: run atom-gates "
+            "merge in the checkout the shards ran in, or give --root"
+        )
+    return change
+
+
+def _deferred_without_a_change(verdict: GateVerdict, shards: Sequence[Shard]) -> GateVerdict:
+    """TQ-06 deferred by a shard must be judged here: with no change to judge it by, it fails,
+    never turns OFF."""
+    from pytest_atom_gates.cov.patch import PATCH_GATE
+
+    deferred = any(
+        v.gate == PATCH_GATE and v.verdict is Verdict.DEFERRED
+        for shard in shards
+        for v in shard.report.verdicts
+    )
+    if verdict.gate != PATCH_GATE or verdict.verdict is not Verdict.OFF or not deferred:
+        return verdict
+    reason = (
+        "the shards deferred TQ-06 to the merge, but their reports hold no change to judge it "
+        "by (patch_coverage.change)"
+    )
+    return replace(verdict, verdict=Verdict.FAIL, measured="n/a", reason=reason)
 
 
 def with_integrity(verdict: GateVerdict, problems: Sequence[str]) -> GateVerdict:
@@ -451,7 +481,10 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
             sections, assembly.missing, settings, root, change
         )
     verdicts = [
-        with_shard_durations(with_integrity(v, assembly.problems), assembly.used)
+        with_shard_durations(
+            with_integrity(_deferred_without_a_change(v, assembly.used), assembly.problems),
+            assembly.used,
+        )
         for v in evaluate(gates, facts)
     ]
     verdicts += extension_verdicts(assembly.used)

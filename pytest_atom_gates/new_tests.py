@@ -173,9 +173,13 @@ def plan_new_tests(
     if known:
         sources.insert(0, "absent from the flake history")
     if not sources and settings.shard is None:
-        notes.append(
-            "no test counts as new: the flake history is empty (this run starts it) and "
+        why = (
             "--atom-gates-changed-since=REF is not given"
+            if settings.changed_since is None
+            else f"--atom-gates-changed-since={settings.changed_since} named no base"
+        )
+        notes.append(
+            f"no test counts as new: the flake history is empty (this run starts it) and {why}"
         )
     if not sources:
         return None, ()

@@ -280,6 +280,12 @@ def _plan_change(config: pytest.Config, run: GatesRun) -> Base | None:
         run.notes.append(note or "")
         return None
     base = run.change_base = find_base(config.rootpath, ref)
+    if not base.merge_base_found:
+        run.notes.append(
+            f"--atom-gates-changed-since={ref}: {ref} and HEAD share no history in this "
+            f"checkout (a shallow clone?), so the change is taken from {ref} itself; fetch the "
+            "history (actions/checkout's fetch-depth: 0)"
+        )
     run.changed_files = changed_files(config.rootpath, base)
     if GateMode.OFF not in (settings.mode(PATCH_GATE), settings.mode(COVERAGE_GATE)):
         run.change = changed_lines(base)

@@ -544,6 +544,19 @@ def test_pytest_cov_measures_and_tq05_takes_its_total(
 
 
 @pytest.mark.compat
+def test_a_bare_cov_is_pytest_covs_measurement_too(pytester: pytest.Pytester) -> None:
+    """``--cov`` without a source: pytest-cov measures what its configuration says."""
+    make_project(pytester)
+    run = Gates(pytester, with_coverage=True).run("--cov", "--cov-report=", subprocess=True)
+    assert run.ret == 0, run.output
+    total, shown = coverage_report(pytester.path / ".coverage")
+    section = coverage_section(run)
+    assert section["measured_by"] == "pytest-cov"
+    assert section["totals"]["percent"] == total
+    assert run.verdict("TQ-05")["measured"].startswith(f"{shown} % (pytest-cov, ")
+
+
+@pytest.mark.compat
 def test_pytest_cov_with_a_killed_worker(pytester: pytest.Pytester) -> None:
     make_project(pytester)
     pytester.makepyfile(test_crash="import os\ndef test_dies():\n    os._exit(3)\n")

@@ -190,3 +190,25 @@ def test_under_coverage_run_tq05_reads_that_measurement(
     (verdict,) = [v for v in report["verdicts"] if v["gate"] == "TQ-05"]
     assert verdict["verdict"] == "PASS"
     assert re.fullmatch(r"60 % \(coverage run, (ctrace|sysmon); early\)", verdict["measured"])
+
+
+def test_an_import_that_ends_the_process_is_said_not_taken_for_measured(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester)
+    plugin = pytester.path / "early" / "plugin.py"
+    plugin.write_text(
+        "import os, sys\nif 'pytest' not in sys.modules:\n    os._exit(0)\n" + PLUGIN,
+        encoding="utf-8",
+    )
+    run = Gates(pytester, with_coverage=True).run(
+        "-p", "early.plugin", "--atom-gates-min-coverage=90", subprocess=True
+    )
+    assert run.verdict("TQ-05")["reason"].endswith(
+        "(early, early.plugin) count as missing: importing them again ended the process before "
+        "its data was saved; `coverage run -m pytest` then `coverage report` gives the exact "
+        "figure"
+    )
+    assert any(
+        "importing them again ended the process" in w for w in run.report["coverage"]["warnings"]
+    )

@@ -350,3 +350,61 @@ def test_in_ci_shards_the_merge_judges_the_change_over_every_shards_data(
         "75.00 % (3/4 lines)",
         "1 of 4 changed lines not covered: pkg/calc.py:12",
     )
+
+
+def test_an_edited_line_inside_a_statement_counts_for_the_whole_statement(
+    pytester: pytest.Pytester,
+) -> None:
+    """coverage.py reports a statement of several lines on its first line: an edit of a later
+    line of it is an edit of that statement."""
+    make_repository(pytester, branch=False)
+    calc = pytester.path / "pkg" / "calc.py"
+    calc.write_text(
+        BASE.replace("    return a - b", "    return max(\n        a,\n        b,\n    )")
+    )
+    run_git(pytester, "commit", "-qam", "a statement of four lines")
+    calc.write_text(calc.read_text().replace("        b,", "        b - 1,"))
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=topic", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
+        "FAIL",
+        "0.00 % (0/1 lines)",
+        "1 of 1 changed lines not covered: pkg/calc.py:6",
+    )
+
+
+def test_a_file_name_with_a_space_and_a_users_diff_settings_hide_no_line(
+    pytester: pytest.Pytester,
+) -> None:
+    make_repository(pytester, branch=False)
+    run_git(pytester, "config", "diff.noprefix", "true")
+    (pytester.path / "pkg" / "my calc.py").write_text("def mul(a, b):\n    return a * b\n")
+    run_git(pytester, "add", "pkg/my calc.py")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", subprocess=True
+    )
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["reason"]) == (
+        "FAIL",
+        "changed lines coverage.py never measured: pkg/my calc.py (2)",
+    )
+
+
+def test_auto_off_a_pull_request_says_it_named_no_base(pytester: pytest.Pytester) -> None:
+    make_repository(pytester)
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=auto", subprocess=True
+    )
+    assert run.verdict("TQ-06")["verdict"] == "OFF"
+    assert run.verdict("TQ-06")["reason"] == "--atom-gates-changed-since=auto named no base"
+    run.result.stdout.fnmatch_lines(
+        [
+            "atom-gates: TQ-06 patch coverage off (auto: no base)",
+            "atom-gates: --atom-gates-changed-since=auto: GITHUB_BASE_REF is not set (not a pull "
+            "request), so no file counts as changed",
+            "atom-gates: no test counts as new: the flake history is empty (this run starts it) "
+            "and --atom-gates-changed-since=auto named no base",
+        ]
+    )

@@ -48,8 +48,11 @@ for name in names:
         failed.append(f"{name} ({type(exc).__name__}: {exc})")
 cov.stop()
 cov.save()
-print(json.dumps(failed))
+print(sys.argv[3] + json.dumps(failed))
 """
+
+_DONE = "atom-gates imported: "
+"""Starts the subprocess's last line: without it, an import ended the process early."""
 
 
 def imported_before(cov: coverage.Coverage) -> tuple[str, ...]:
@@ -124,7 +127,7 @@ def measure_imports(cov: coverage.Coverage, names: tuple[str, ...], start_dir: P
     paths = [path for path in sys.path if isinstance(path, str)]
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _SCRIPT, json.dumps([paths, list(names)]), CONFIG_ENV],
+            [sys.executable, "-c", _SCRIPT, json.dumps([paths, list(names)]), CONFIG_ENV, _DONE],
             cwd=start_dir,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -140,10 +143,10 @@ def measure_imports(cov: coverage.Coverage, names: tuple[str, ...], start_dir: P
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         return f"importing them again failed: {last}"
-    try:
-        failed = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):  # a module that printed at import time: its lines ran
-        return None
+    said = [line for line in done.stdout.splitlines() if line.startswith(_DONE)]
+    if not said:  # os._exit() in an import, say: no data was saved
+        return "importing them again ended the process before its data was saved"
+    failed = json.loads(said[-1].removeprefix(_DONE))
     if failed:
         return "importing them again failed for " + ", ".join(failed)
     return None

@@ -79,7 +79,7 @@ def start_early(config: pytest.Config) -> None:
         return
     if any(getattr(namespace, name, False) for name in _NOT_RUNNING_TESTS):
         return
-    measurement = _begin(namespace, settings)
+    measurement = _begin(config, namespace, settings)
     config.stash[MEASUREMENT_KEY] = measurement
     config.add_cleanup(measurement.abandon)
     if isinstance(measurement, OwnTracer) and not measurement.session_data_inherited:
@@ -88,8 +88,11 @@ def start_early(config: pytest.Config) -> None:
         config.pluginmanager.register(measurement, "atom-gates-coverage-pytest-cov")
 
 
-def _begin(namespace: argparse.Namespace, settings: Settings) -> Measurement:
-    if getattr(namespace, "cov_source", None) and not getattr(namespace, "no_cov", False):
+def _begin(config: pytest.Config, namespace: argparse.Namespace, settings: Settings) -> Measurement:
+    # A bare --cov is [True] until pytest-cov's own start turns it into None ("everything"),
+    # and registers its plugin.
+    asked = getattr(namespace, "cov_source", None) or config.pluginmanager.has_plugin("_cov")
+    if asked and not getattr(namespace, "no_cov", False):
         return PytestCovMeasures()
     outside = coverage_run()
     if outside is not None:

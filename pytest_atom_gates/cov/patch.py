@@ -117,9 +117,10 @@ def judge_patch(
     it does not hold are analysed by coverage.py as never measured."""
     facts = PatchFacts(change.base.ref, change.base.commit, changed_files=len(change.lines))
     in_scope = _scope(cov, start_dir)
-    for absolute, changed in sorted(change.lines.items()):
+    for absolute, edited in sorted(change.lines.items()):
         name = _report_name(absolute, start_dir)
         entry = report_files.get(name)
+        changed = None if edited is None else _statement_lines(absolute, edited)
         if entry is not None:
             patch = _from_report(name, entry, changed)
             if not entry.get("executed_lines") and patch.lines:  # reported, never imported
@@ -134,6 +135,22 @@ def judge_patch(
         if lines:
             facts.unmeasured.append(PatchFile(name, lines, lines))
     return facts
+
+
+def _statement_lines(path: str, changed: frozenset[int]) -> frozenset[int]:
+    """``changed`` with the first line of each statement a changed line belongs to: coverage.py
+    reports a statement of several lines on its first, so an edited continuation line counts
+    there."""
+    if not path.endswith(".py"):
+        return changed
+    from coverage.parser import PythonParser
+
+    try:
+        parser = PythonParser(filename=path)
+        parser.parse_source()
+        return changed | frozenset(parser.first_lines(changed))
+    except Exception:  # not Python coverage.py can parse: its lines are judged as they are
+        return changed
 
 
 def _report_name(absolute: str, start_dir: Path) -> str:
@@ -173,14 +190,28 @@ def _statements(cov: coverage.Coverage, path: str) -> set[int]:
 
 def _scope(cov: coverage.Coverage, start_dir: Path) -> Any:
     """Whether a changed file belongs to what coverage.py measures: under a ``source`` folder
-    or package (or, without one, under the starting folder), and not omitted."""
+    or package (found where it is imported from, and in the checkout as ``NAME`` or
+    ``src/NAME``, for a package the tests import installed), matching ``include`` when that is
+    set, or else under the starting folder; never omitted."""
     names = [
         *cast("list[str]", cov.get_option("run:source") or []),
         *cast("list[str]", cov.get_option("run:source_pkgs") or []),
     ]
     places = [place for place in (locate(name, start_dir) for name in names) if place]
+    for name in names:
+        relative = Path(*name.split("."))
+        places += [
+            (folder / relative).resolve()
+            for folder in (start_dir, start_dir / "src")
+            if (folder / relative).is_dir() or (folder / relative).with_suffix(".py").is_file()
+        ]
     if not names:
         places = [start_dir.resolve()]
+    include = _patterns(
+        cast("list[str]", cov.get_option("run:include") or []),
+        cast("list[str]", cov.get_option("report:include") or []),
+        start_dir,
+    )
     omit = _patterns(
         cast("list[str]", cov.get_option("run:omit") or []),
         cast("list[str]", cov.get_option("report:omit") or []),
@@ -189,7 +220,10 @@ def _scope(cov: coverage.Coverage, start_dir: Path) -> Any:
 
     def in_scope(path: str) -> bool:
         resolved = Path(path).resolve()
-        if not any(within(resolved, place) for place in places):
+        module = resolved.with_suffix("")
+        if not any(within(resolved, place) or module == place for place in places):
+            return False
+        if include and not any(fnmatch.fnmatch(str(resolved), p) for p in include):
             return False
         return not any(fnmatch.fnmatch(str(resolved), pattern) for pattern in omit)
 

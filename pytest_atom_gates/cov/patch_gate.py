@@ -184,12 +184,17 @@ class PatchCoverageFeature:
         self.ref = ref
         self.change = change
         coverage_off = settings.mode(COVERAGE_GATE) is GateMode.OFF
-        self.gate = PatchCoverageGate(ref, COVERAGE_OFF if coverage_off else None)
+        off = COVERAGE_OFF if coverage_off else None
+        if ref is None and settings.changed_since is not None:
+            off = f"--atom-gates-changed-since={settings.changed_since} named no base"
+        self.gate = PatchCoverageGate(ref, off)
 
     def header(self) -> str:
         mode = self.settings.mode(PATCH_GATE)
         if self.ref is None:
-            return f"{PATCH_GATE} patch coverage off (no --atom-gates-changed-since)"
+            given = self.settings.changed_since
+            why = "no --atom-gates-changed-since" if given is None else f"{given}: no base"
+            return f"{PATCH_GATE} patch coverage off ({why})"
         if mode is GateMode.OFF or self.gate.off:
             return f"{PATCH_GATE} patch coverage (off)"
         suffix = "" if mode is GateMode.ENFORCE else f" ({mode.value})"

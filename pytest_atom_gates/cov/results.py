@@ -275,7 +275,9 @@ def _combine_own(
         if tracer.imported_early:
             problem = measure_imports(tracer.cov, tracer.imported_early, tracer.start_dir)
             if problem:
-                facts.unmeasured_imports = unmeasured_note(tracer.imported_early, problem)
+                note = unmeasured_note(tracer.imported_early, problem)
+                facts.unmeasured_imports = note
+                facts.warnings.append(note)
         data_paths = _subprocess_data_files(tracer)
         for result in results:
             if result.data is not None:

@@ -385,3 +385,38 @@ def test_shards_of_different_change_bases_are_refused() -> None:
         "different change bases (--atom-gates-changed-since): shard 1 (r1.json) has 'aaa', "
         "shard 2 (r2.json) has 'bbb'"
     )
+
+
+@pytest.mark.parametrize(
+    ("change", "damage"),
+    [
+        ({"root": "/r", "lines": "oops"}, "AttributeError"),
+        ({"root": "/r", "lines": {"a.py": [[1]]}}, "ValueError"),
+    ],
+)
+def test_a_damaged_change_record_is_refused_naming_the_report(
+    change: dict[str, Any], damage: str
+) -> None:
+    one = shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS})
+    two = shard_document(2, 2, {"b.py::t1": PASS, "b.py::t2": PASS})
+    for document in (one, two):
+        document["patch_coverage"] = {"ref": "main", "commit": "aaa", "change": change}
+    with pytest.raises(MergeRefused) as caught:
+        merged(one, two)
+    assert str(caught.value).startswith(f"r1.json: patch_coverage.change is damaged ({damage}(")
+
+
+def test_a_deferred_patch_gate_without_a_recorded_change_fails_instead_of_turning_off() -> None:
+    documents = [
+        shard_document(1, 2, {"a.py::t1": PASS, "a.py::t2": PASS}),
+        shard_document(2, 2, {"b.py::t1": PASS, "b.py::t2": PASS}),
+    ]
+    for document in documents:
+        (patch,) = [v for v in document["verdicts"] if v["gate"] == "TQ-06"]
+        patch["verdict"] = "DEFERRED"
+    result = verdict(merged(*documents), "TQ-06")
+    assert (result.verdict, result.reason) == (
+        Verdict.FAIL,
+        "the shards deferred TQ-06 to the merge, but their reports hold no change to judge it "
+        "by (patch_coverage.change)",
+    )

@@ -71,3 +71,14 @@ def test_uncovered_places_go_file_by_file_and_the_facts_survive_the_report() -> 
     assert uncovered_places(facts) == ["pkg/a.py:5", "pkg/a.py:9", "pkg/b.py:2-3"]
     assert (facts.lines, facts.missing, facts.branches, facts.missing_branches) == (6, 4, 2, 1)
     assert PatchFacts.from_dict(facts.to_dict()) == facts
+
+
+def test_names_with_spaces_or_quotes_are_read_as_git_writes_them() -> None:
+    """git ends a name holding a space with a tab, and quotes one holding odd characters."""
+    diff = (
+        b"diff --git a/pkg/my mod.py b/pkg/my mod.py\n--- a/pkg/my mod.py\t\n"
+        b"+++ b/pkg/my mod.py\t\n@@ -1,0 +2,2 @@\n+x\n+y\n"
+        b'diff --git "a/caf\\303\\251 \\"q\\".py" "b/caf\\303\\251 \\"q\\".py"\n'
+        b'--- "a/caf\\303\\251 \\"q\\".py"\n+++ "b/caf\\303\\251 \\"q\\".py"\n@@ -3 +3 @@\n-a\n+b\n'
+    )
+    assert parse_diff(diff) == {"pkg/my mod.py": {2, 3}, 'café "q".py': {3}}
