@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -408,3 +409,26 @@ def test_auto_off_a_pull_request_says_it_named_no_base(pytester: pytest.Pytester
             "and --atom-gates-changed-since=auto named no base",
         ]
     )
+
+
+def test_on_github_each_uncovered_range_is_annotated_and_in_the_step_summary(
+    pytester: pytest.Pytester, github_summary: Path
+) -> None:
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(CHANGED, encoding="utf-8")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main", subprocess=True
+    )
+    commands = [line for line in run.result.outlines if line.startswith("::")]
+    assert commands == [
+        "::error title=atom-gates TQ-06 patch coverage::FAIL: 33.33 %25 (2/6 lines), required "
+        ">= 100 %25 of changed lines%0A4 of 6 changed lines not covered: pkg/calc.py:10-12, "
+        "pkg/calc.py:16",
+        "::error file=pkg/calc.py,line=10,endLine=12,title=atom-gates TQ-06 patch coverage::"
+        "changed since main, not covered by any test",
+        "::error file=pkg/calc.py,line=16,endLine=16,title=atom-gates TQ-06 patch coverage::"
+        "changed since main, not covered by any test",
+    ]
+    summary = github_summary.read_text(encoding="utf-8")
+    assert "#### Changed lines not covered (TQ-06, since main) (2)\n\n" in summary
+    assert "- `pkg/calc.py:10-12`\n- `pkg/calc.py:16`\n" in summary

@@ -240,7 +240,7 @@ def _patterns(run: Iterable[str], report: Iterable[str], start_dir: Path) -> lis
 
 def ranges(lines: Sequence[int]) -> list[str]:
     """``[3, 4, 5, 9]`` as ``["3-5", "9"]``."""
-    return [f"{first}" if first == last else f"{first}-{last}" for first, last in _spans(lines)]
+    return [f"{first}" if first == last else f"{first}-{last}" for first, last in spans(lines)]
 
 
 def uncovered_places(facts: PatchFacts) -> list[str]:
@@ -258,7 +258,7 @@ def change_record(change: ChangedLines, root: Path) -> dict[str, Any]:
     lines: dict[str, list[list[int]] | None] = {}
     for absolute, changed in sorted(change.lines.items()):
         name = _report_name(absolute, root)
-        lines[name] = None if changed is None else [list(span) for span in _spans(changed)]
+        lines[name] = None if changed is None else [list(span) for span in spans(changed)]
     return {"root": str(root), "lines": lines}
 
 
@@ -279,11 +279,12 @@ def change_from_record(
     return ChangedLines(Base(root, ref, commit), lines)
 
 
-def _spans(lines: Iterable[int]) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
+def spans(lines: Iterable[int]) -> list[tuple[int, int]]:
+    """``[3, 4, 5, 9]`` as ``[(3, 5), (9, 9)]``."""
+    found: list[tuple[int, int]] = []
     for line in sorted(lines):
-        if spans and line == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], line)
+        if found and line == found[-1][1] + 1:
+            found[-1] = (found[-1][0], line)
         else:
-            spans.append((line, line))
-    return spans
+            found.append((line, line))
+    return found

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_atom_gates.cov.patch import PATCH_GATE, ranges, spans, uncovered_places
 from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks
@@ -116,13 +117,20 @@ class Annotation:
     title: str
     message: str
     location: Location | None = None
+    end_line: int | None = None
+    """The last line of a range the annotation covers (GitHub's ``endLine``)."""
 
     def command(self) -> str:
         place = self.location
         if place is None:
             return workflow_command(self.level, self.message, title=self.title)
         return workflow_command(
-            self.level, self.message, file=place.file, line=place.line, title=self.title
+            self.level,
+            self.message,
+            file=place.file,
+            line=place.line,
+            endLine=self.end_line,
+            title=self.title,
         )
 
 
@@ -159,22 +167,60 @@ def _test_annotations(
         yield Annotation("warning", f"{nodeid} is flaky", text, locations.get(nodeid))
 
 
+def _changed_path(path: str, facts: RunFacts, rootpath: Path, workspace: Path | None) -> str:
+    """A TQ-06 path (relative to where coverage measured from) as annotations name files."""
+    cov = facts.extras.get("coverage")
+    absolute = (Path(cov.root) if cov is not None and cov.root else rootpath) / path
+    for base in (workspace, rootpath):
+        if base is not None and absolute.is_relative_to(base):
+            return absolute.relative_to(base).as_posix()
+    return path
+
+
+def patch_annotations(
+    facts: RunFacts, verdicts: Sequence[GateVerdict], rootpath: Path, workspace: Path | None
+) -> Iterator[Annotation]:
+    """One annotation per run of changed lines no test covered (TQ-06), on those lines."""
+    verdict = next((v for v in verdicts if v.gate == PATCH_GATE), None)
+    cov = facts.extras.get("coverage")
+    patch = None if cov is None else cov.patch
+    if verdict is None or patch is None or verdict.verdict not in (Verdict.FAIL, Verdict.WARN):
+        return
+    level = "error" if verdict.verdict is Verdict.FAIL else "warning"
+    since = f"changed since {patch.ref}"
+    for changed, what in ((patch.files, "not covered by any test"), (patch.unmeasured, None)):
+        for file in changed:
+            lines = file.missing if what else file.lines
+            said = what or "in a file coverage.py never measured"
+            for first, last in spans(lines):
+                place = Location(_changed_path(file.path, facts, rootpath, workspace), first)
+                yield Annotation(
+                    level, "atom-gates TQ-06 patch coverage", f"{since}, {said}", place, last
+                )
+
+
 def _counted(facts: RunFacts, outcome: str) -> list[str]:
     """Tests with this final outcome that are not quarantined."""
     return [n for n in facts.ledger.with_outcome(outcome) if n not in facts.quarantined]
 
 
 def run_annotations(
-    facts: RunFacts, verdicts: Sequence[GateVerdict], locations: Mapping[str, Location]
+    facts: RunFacts,
+    verdicts: Sequence[GateVerdict],
+    locations: Mapping[str, Location],
+    places: tuple[Path, Path | None] | None = None,
 ) -> list[Annotation]:
-    """Errors for failed gates and tests, warnings for WARN verdicts and flaky tests.
+    """Errors for failed gates and tests, warnings for WARN verdicts and flaky tests, and the
+    changed lines TQ-06 found uncovered (``places``: the rootdir and the workspace).
 
     Gates come first so that GitHub's per-step limit never hides them behind test failures.
     """
     emitted = {"error": 0, "warning": 0}
     chosen = []
+    changed = patch_annotations(facts, verdicts, *places) if places is not None else ()
     for annotation in (
         *gate_annotations(verdicts),
+        *changed,
         *_test_annotations(facts, verdicts, locations),
     ):
         if emitted[annotation.level] < ANNOTATION_LIMIT:
@@ -292,6 +338,17 @@ def step_summary(facts: RunFacts, verdicts: Sequence[GateVerdict], budget: int) 
         "quarantined tests, counted by no gate",
         [f"{entry(n, ledger.outcome(n))} ({reason})" for n, reason in facts.quarantined.items()],
     )
+    cov = facts.extras.get("coverage")
+    if cov is not None and cov.patch is not None:
+        lines += section(
+            f"changed lines not covered (TQ-06, since {cov.patch.ref})",
+            [f"- {_code(place)}" for place in uncovered_places(cov.patch)]
+            + [
+                f"- {_code(f'{f.path}:{span}')} (never measured)"
+                for f in cov.patch.unmeasured
+                for span in ranges(f.lines)
+            ],
+        )
     checks: OrderChecks = facts.extras.get("order_checks") or OrderChecks()
     lines += _section(
         "order-dependent tests",
@@ -357,7 +414,8 @@ class GitHubReporter:
         facts, verdicts = self.controller.facts, self.controller.verdicts
         if facts is None or verdicts is None:
             return
-        for annotation in run_annotations(facts, verdicts, self.locations):
+        places = (self.rootpath, self.workspace)
+        for annotation in run_annotations(facts, verdicts, self.locations, places):
             terminalreporter.write_line(annotation.command())
         if self.problem:
             terminalreporter.write_line(f"atom-gates: {self.problem}", yellow=True)
