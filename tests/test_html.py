@@ -347,3 +347,56 @@ def test_order_dependent_tests_read_as_in_the_terminal() -> None:
     html = page.render_page(report)
     assert "polluted by" not in html
     assert "passes:" in html
+
+
+def test_uncovered_changed_lines_are_shown_in_their_source(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    source = [f"line {n} <{n}>" for n in range(1, 13)]
+    (tmp_path / "pkg" / "calc.py").write_text("\n".join(source) + "\n", encoding="utf-8")
+    report = _report([], coverage={"totals": {"percent": 50.0}, "root": str(tmp_path)})
+    report["patch_coverage"] = {
+        "ref": "main",
+        "files": [{"path": "pkg/calc.py", "lines": [2, 3, 4, 10], "missing": [3, 4, 10]}],
+        "unmeasured": [{"path": "pkg/gone.py", "lines": [1], "missing": [1]}],
+    }
+    patch = page.view(report)["patch"]
+    assert patch == {
+        "ref": "main",
+        "left_out": 0,
+        "files": [
+            {
+                "path": "pkg/calc.py",
+                "never": False,
+                "runs": [
+                    {
+                        "first": 3,
+                        "last": 4,
+                        "lines": [
+                            (1, "line 1 <1>", False),
+                            (2, "line 2 <2>", False),
+                            (3, "line 3 <3>", True),
+                            (4, "line 4 <4>", True),
+                            (5, "line 5 <5>", False),
+                            (6, "line 6 <6>", False),
+                        ],
+                    },
+                    {
+                        "first": 10,
+                        "last": 10,
+                        "lines": [
+                            (8, "line 8 <8>", False),
+                            (9, "line 9 <9>", False),
+                            (10, "line 10 <10>", True),
+                            (11, "line 11 <11>", False),
+                            (12, "line 12 <12>", False),
+                        ],
+                    },
+                ],
+            },
+            {"path": "pkg/gone.py", "never": True, "runs": [{"first": 1, "last": 1, "lines": []}]},
+        ],
+    }
+    html = page.render_page(report)
+    assert '<span class="missed"><span class="number">3</span>line 3 &lt;3&gt;</span>' in html
+    assert "pkg/gone.py <small>(never measured)</small>" in html
+    assert '<a href="#patch">Changed lines not covered</a>' in html

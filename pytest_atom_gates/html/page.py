@@ -249,6 +249,52 @@ def _coverage(report: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+CONTEXT = 2
+"""Lines shown around each run of uncovered changed lines."""
+SNIPPETS = 50
+"""Runs of uncovered changed lines shown in their source; the JSON report holds every one."""
+
+
+def _patch(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """TQ-06's uncovered changed lines, each run shown in its source with a little context
+    (read from where coverage measured; a file no longer there shows its line numbers only)."""
+    patch = report.get("patch_coverage") or {}
+    root = Path((report.get("coverage") or {}).get("root") or ".")
+    kinds = [(f, False) for f in patch.get("files") or ()]
+    kinds += [(f, True) for f in patch.get("unmeasured") or ()]
+    files, shown = [], 0
+    for file, never in kinds:
+        missing = sorted(set(file["lines"] if never else file["missing"]))
+        if not missing:
+            continue
+        try:
+            source = (root / file["path"]).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError, ValueError):
+            source = []
+        runs = []
+        for first, last in _spans(missing):
+            shown += 1
+            if shown > SNIPPETS:
+                break
+            low, high = max(1, first - CONTEXT), min(len(source), last + CONTEXT)
+            lines = [(n, source[n - 1], n in missing) for n in range(low, high + 1)]
+            runs.append({"first": first, "last": last, "lines": lines})
+        files.append({"path": file["path"], "never": never, "runs": runs})
+    if not files:
+        return None
+    return {"ref": patch.get("ref"), "files": files, "left_out": max(0, shown - SNIPPETS)}
+
+
+def _spans(lines: Sequence[int]) -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    for line in lines:
+        if found and line == found[-1][1] + 1:
+            found[-1] = (found[-1][0], line)
+        else:
+            found.append((line, line))
+    return found
+
+
 def _all_tests(report: Mapping[str, Any]) -> tuple[str, list[tuple[str, int]]]:
     """The table of every test as compact JSON for the page's script, and the outcome counts."""
     tests = report.get("tests", ())
@@ -304,6 +350,7 @@ def view(report: Mapping[str, Any]) -> dict[str, Any]:
         "slowest": slowest,
         "histogram": histogram,
         "coverage": _coverage(report),
+        "patch": _patch(report),
         "tests_json": tests_json,
         "counts": counts,
         "total": sum(n for _, n in counts),
