@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -432,3 +434,34 @@ def test_on_github_each_uncovered_range_is_annotated_and_in_the_step_summary(
     summary = github_summary.read_text(encoding="utf-8")
     assert "#### Changed lines not covered (TQ-06, since main) (2)\n\n" in summary
     assert "- `pkg/calc.py:10-12`\n- `pkg/calc.py:16`\n" in summary
+
+
+def test_the_changed_lines_and_the_uncovered_ones_equal_diff_covers(
+    pytester: pytest.Pytester,
+) -> None:
+    """The oracle: diff-cover on the same diff and the same data names the same lines."""
+    pytest.importorskip("diff_cover")
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(CHANGED, encoding="utf-8")
+    run = Gates(pytester, with_coverage=True).run(
+        "--atom-gates-changed-since=main",
+        "--atom-gates-cov-report=xml:coverage.xml",
+        subprocess=True,
+    )
+    diff_cover = subprocess.run(
+        [
+            *(sys.executable, "-m", "diff_cover.diff_cover_tool", "coverage.xml"),
+            *("--compare-branch=main", "--json-report=diff-cover.json"),
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert diff_cover.returncode == 0, diff_cover.stdout + diff_cover.stderr
+    theirs = json.loads((pytester.path / "diff-cover.json").read_text(encoding="utf-8"))
+    stats = theirs["src_stats"]["pkg/calc.py"]
+    (ours,) = run.report["patch_coverage"]["files"]
+    assert sorted(stats["covered_lines"] + stats["violation_lines"]) == ours["lines"]
+    assert sorted(stats["violation_lines"]) == ours["missing"]
+    assert (theirs["total_num_lines"], theirs["total_num_violations"]) == (6, 4)
