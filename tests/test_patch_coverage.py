@@ -12,10 +12,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import Gates, no_traceback, run_git
+from tests.conftest import GatedRun, Gates, no_traceback, run_git
 
 pytestmark = [
     pytest.mark.every_python,
@@ -87,6 +88,14 @@ def make_repository(pytester: pytest.Pytester, branch: bool = True) -> None:
     run_git(pytester, "add", ".")
     run_git(pytester, "commit", "-qm", "base")
     run_git(pytester, "checkout", "-qb", "topic")
+
+
+def judged(pytester: pytest.Pytester, *args: str, base: str = "main") -> tuple[GatedRun, Any]:
+    """A measured run of the inner project against ``base``, and its TQ-06 verdict."""
+    run = Gates(pytester, with_coverage=True).run(
+        f"--atom-gates-changed-since={base}", *args, subprocess=True
+    )
+    return run, run.verdict("TQ-06")
 
 
 @pytest.fixture(params=["single", "xdist"])
@@ -161,10 +170,7 @@ def test_a_branch_out_of_a_changed_line_must_be_taken(pytester: pytest.Pytester)
     make_repository(pytester, branch=True)
     (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
     pytester.makepyfile(test_calc=BRANCHY_TESTS)
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=main", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    _run, verdict = judged(pytester)
     assert (verdict["verdict"], verdict["measured"]) == (
         "FAIL",
         "66.66 % (3/4 lines, 1/2 branches)",
@@ -217,10 +223,7 @@ def test_a_change_without_executable_lines_in_the_source_has_nothing_to_judge(
     arith = pytester.path / "pkg" / "arith.py"
     arith.write_text("# Sums and differences.\n" + BASE, encoding="utf-8")
     pytester.makepyfile(test_calc=TESTS.replace("pkg.calc", "pkg.arith"))
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=main", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    _run, verdict = judged(pytester)
     assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
         "PASS",
         "n/a (0 lines)",
@@ -232,10 +235,7 @@ def test_a_change_without_executable_lines_in_the_source_has_nothing_to_judge(
 def test_a_changed_module_coverage_never_measured_fails(pytester: pytest.Pytester) -> None:
     make_repository(pytester)
     (pytester.path / "pkg" / "fresh.py").write_text("def fresh():\n    return 1\n")  # untracked
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=main", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    run, verdict = judged(pytester)
     assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
         "FAIL",
         "0.00 % (0/2 lines)",
@@ -247,10 +247,7 @@ def test_a_changed_module_coverage_never_measured_fails(pytester: pytest.Pyteste
 def test_a_small_change_below_the_minimum_lines_is_not_judged(pytester: pytest.Pytester) -> None:
     make_repository(pytester)
     (pytester.path / "pkg" / "calc.py").write_text(BRANCHY, encoding="utf-8")
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=main", "--atom-gates-patch-min-lines=5", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    _run, verdict = judged(pytester, "--atom-gates-patch-min-lines=5")
     assert (verdict["verdict"], verdict["reason"]) == (
         "PASS",
         "not judged: 4 changed executable lines since main, fewer than "
@@ -367,10 +364,7 @@ def test_an_edited_line_inside_a_statement_counts_for_the_whole_statement(
     )
     run_git(pytester, "commit", "-qam", "a statement of four lines")
     calc.write_text(calc.read_text().replace("        b,", "        b - 1,"))
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=topic", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    _run, verdict = judged(pytester, base="topic")
     assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
         "FAIL",
         "0.00 % (0/1 lines)",
@@ -385,10 +379,7 @@ def test_a_file_name_with_a_space_and_a_users_diff_settings_hide_no_line(
     run_git(pytester, "config", "diff.noprefix", "true")
     (pytester.path / "pkg" / "my calc.py").write_text("def mul(a, b):\n    return a * b\n")
     run_git(pytester, "add", "pkg/my calc.py")
-    run = Gates(pytester, with_coverage=True).run(
-        "--atom-gates-changed-since=main", subprocess=True
-    )
-    verdict = run.verdict("TQ-06")
+    _run, verdict = judged(pytester)
     assert (verdict["verdict"], verdict["reason"]) == (
         "FAIL",
         "changed lines coverage.py never measured: pkg/my calc.py (2)",

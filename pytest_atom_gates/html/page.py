@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pytest_atom_gates.cov.patch import spans
 from pytest_atom_gates.report import ReportProblem, order_check
 from pytest_atom_gates.reporting import order_dependence_text, state_lines
 from pytest_atom_gates.reporting.atomic import write_atomically
@@ -272,7 +273,7 @@ def _patch(report: Mapping[str, Any]) -> dict[str, Any] | None:
         except (OSError, UnicodeDecodeError, ValueError):
             source = []
         runs = []
-        for first, last in _spans(missing):
+        for first, last in spans(missing):
             shown += 1
             if shown > SNIPPETS:
                 break
@@ -283,16 +284,6 @@ def _patch(report: Mapping[str, Any]) -> dict[str, Any] | None:
     if not files:
         return None
     return {"ref": patch.get("ref"), "files": files, "left_out": max(0, shown - SNIPPETS)}
-
-
-def _spans(lines: Sequence[int]) -> list[tuple[int, int]]:
-    found: list[tuple[int, int]] = []
-    for line in lines:
-        if found and line == found[-1][1] + 1:
-            found[-1] = (found[-1][0], line)
-        else:
-            found.append((line, line))
-    return found
 
 
 def _all_tests(report: Mapping[str, Any]) -> tuple[str, list[tuple[str, int]]]:
