@@ -183,6 +183,10 @@ def test_a_budget_stop_drains_the_queue_cleanly(pytester: pytest.Pytester, gates
     assert "previous item was not torn down" not in run.output
 
 
+@pytest.mark.skipif(
+    pytest.version_tuple < (9,),
+    reason="pytest 8's progress line prints the percentage again after each drained rerun",
+)
 def test_a_short_wait_for_deferred_reruns_leaves_the_progress_line_whole(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
