@@ -56,6 +56,7 @@ def _check_per_test_seeds(
         assert _draws(pytester, seed, *args) == drawn
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_faker_is_reseeded_per_test(pytester: pytest.Pytester) -> None:
     faker = pytest.importorskip("faker")
     pytester.makeconftest(RECORD)
@@ -80,6 +81,7 @@ def test_faker_is_reseeded_per_test(pytester: pytest.Pytester) -> None:
     _check_per_test_seeds(pytester, expected)
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_the_faker_fixture_is_seeded_with_the_tests_seed(pytester: pytest.Pytester) -> None:
     faker = pytest.importorskip("faker")
     pytester.makeconftest(RECORD)
@@ -101,6 +103,7 @@ def test_the_faker_fixture_is_seeded_with_the_tests_seed(pytester: pytest.Pytest
     _check_per_test_seeds(pytester, expected)
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_a_projects_own_faker_seed_fixture_wins(pytester: pytest.Pytester) -> None:
     faker = pytest.importorskip("faker")
     pytester.makeconftest(
@@ -143,6 +146,7 @@ class Point(factory.DictFactory):
 """
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_factory_boy_is_reseeded_per_test(pytester: pytest.Pytester) -> None:
     factory_random = pytest.importorskip("factory.random")
     pytester.makeconftest(RECORD)
@@ -166,6 +170,7 @@ def test_more(record):
     _check_per_test_seeds(pytester, expected)
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_model_bakery_is_reseeded_per_test(pytester: pytest.Pytester) -> None:
     # Its generators need Django's models imported first, not Django's settings (only
     # model_bakery.baker needs configured apps).
@@ -206,6 +211,7 @@ class PointFactory(DataclassFactory[Point]):
 """
 
 
+@pytest.mark.compat  # the libraries are installed in tox -e compat
 def test_polyfactory_is_reseeded_per_test(pytester: pytest.Pytester) -> None:
     constants = pytest.importorskip("polyfactory.constants")
     faker = pytest.importorskip("faker")
