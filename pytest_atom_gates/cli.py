@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="refresh the durations file that the next shards split by",
     )
     merge.add_argument(
+        "--coverage-baseline",
+        metavar="PATH",
+        help="TQ-05's ratchet over the combined coverage, as --atom-gates-coverage-baseline: "
+        "fail when coverage dropped below PATH's figures, else record them there",
+    )
+    merge.add_argument(
         "--root",
         metavar="DIR",
         default=".",
@@ -120,10 +126,10 @@ def merge_command(args: argparse.Namespace, out: TextIO, environ: Any) -> int:
     root = Path(args.root).resolve()
     if not root.is_dir():
         return _fail(f"--root {args.root}: not a directory")
-    for option in ("output", "junitxml", "durations"):
+    for option in ("output", "junitxml", "durations", "coverage_baseline"):
         problem = _unwritable(getattr(args, option))
         if problem:
-            return _fail(f"--{option} {getattr(args, option)}: {problem}")
+            return _fail(f"--{option.replace('_', '-')} {getattr(args, option)}: {problem}")
     verbosity = args.verbose - args.quiet
     reading = _Reading(len(args.reports))
     try:
@@ -133,7 +139,8 @@ def merge_command(args: argparse.Namespace, out: TextIO, environ: Any) -> int:
             for path in args.reports:
                 shards.append(as_shard(load(path)))
                 reading.read += 1
-            merged = merge(shards, root)
+            baseline = Path(args.coverage_baseline) if args.coverage_baseline else None
+            merged = merge(shards, root, baseline)
     except (ReportProblem, MergeRefused) as exc:
         return _fail(
             f"{exc}. Accepted: the JSON reports (--atom-gates-report) of the shards "

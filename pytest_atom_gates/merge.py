@@ -192,6 +192,7 @@ def settings_of(report: Report) -> Settings:
         order=raw.get("order", SHUFFLED_ORDER),
         min_patch_coverage=Decimal(raw.get("min_patch_coverage", "100")),
         patch_min_lines=int(raw.get("patch_min_lines", 0)),
+        coverage_drop=Decimal(raw.get("coverage_drop", "0.1")),
     )
 
 
@@ -460,12 +461,13 @@ class Merged:
     exit_status: int
 
 
-def merge(shards: Sequence[Shard], root: Path) -> Merged:
-    """Judge the shards as one run. Raises ``MergeRefused``."""
+def merge(shards: Sequence[Shard], root: Path, coverage_baseline: Path | None = None) -> Merged:
+    """Judge the shards as one run; with ``coverage_baseline``, hold the combined coverage to it
+    and record it there, as a whole run does. Raises ``MergeRefused``."""
     check_agreement(shards)
     assembly = assemble(shards)
     first = assembly.used[0]
-    settings = settings_of(first.report)
+    settings = replace(settings_of(first.report), coverage_baseline=coverage_baseline)
     ledger = build_ledger(first.facts.collection, assembly)
     facts = run_facts(assembly, ledger, settings, first.report.seed)
     change = recorded_change(first, root)
@@ -477,9 +479,13 @@ def merge(shards: Sequence[Shard], root: Path) -> Merged:
             ShardSection(s.index, s.report.path, s.report.section("coverage") or {})
             for s in assembly.used
         ]
-        facts.extras["coverage"] = shard_coverage(
+        cov = facts.extras["coverage"] = shard_coverage(
             sections, assembly.missing, settings, root, change
         )
+        if coverage_baseline is not None:
+            from pytest_atom_gates.cov.feature import ratchet
+
+            ratchet(cov, settings, facts, tuple(change.lines) if change else ())
     verdicts = [
         with_shard_durations(
             with_integrity(_deferred_without_a_change(v, assembly.used), assembly.problems),

@@ -647,3 +647,63 @@ def test_a_long_merge_says_how_far_it_is(
     assert "atom-gates merge: read 1 of 2 shard reports, 0 s" in lines
     _, quiet, _ = merge(capsys, "-q", *reports(pytester, 1, 2))
     assert "atom-gates merge: read" not in quiet
+
+
+def test_the_merge_holds_the_combined_coverage_to_the_baseline_and_records_it(
+    pytester: pytest.Pytester, markers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shard measures part of the suite, so it leaves the baseline alone and says who
+    compares; ``atom-gates merge --coverage-baseline`` holds the combined figures to it, and
+    records them only when nothing dropped."""
+    make_suite(pytester, modules=2)
+    for k in (1, 2):
+        reset(markers)
+        shard = run_shard(
+            pytester, k, 2, SEED, "--atom-gates-coverage-baseline=baseline.json", coverage=True
+        )
+        shard.stdout.fnmatch_lines(
+            [
+                "  baseline: not compared with baseline.json: a shard; atom-gates merge "
+                "--coverage-baseline compares the shards' combined coverage"
+            ]
+        )
+    assert not (pytester.path / "baseline.json").exists()
+    argv = [*reports(pytester, 1, 2), "--coverage-baseline", "baseline.json", "-o", "m.json"]
+    code, out, err = merge(capsys, *argv)
+    assert (code, err) == (1, "")  # test_broken fails TQ-02
+    assert "  baseline: recorded in baseline.json" in out.splitlines()
+    recorded = read(pytester.path / "baseline.json")
+    assert recorded["files"]["pkg/calc.py"] == {
+        "branches": 0,
+        "missing": 1,
+        "missing_branches": 0,
+        "percent": 87.5,
+        "statements": 8,
+    }
+    assert verdict(read(pytester.path / "m.json"), "TQ-05")["verdict"] == "PASS"
+    # A baseline from a run whose tests also reached never_called():
+    recorded["files"]["pkg/calc.py"].update(missing=0, percent=100.0)
+    recorded["total"].update(missing=0, percent=100.0)
+    (pytester.path / "baseline.json").write_text(json.dumps(recorded), encoding="utf-8")
+    code, out, err = merge(capsys, *argv)
+    assert (code, err) == (1, "")
+    tq05 = verdict(read(pytester.path / "m.json"), "TQ-05")
+    assert (tq05["verdict"], tq05["reason"]) == (
+        "FAIL",
+        "covered lines lost since the baseline, outside the change: pkg/calc.py (-1); the "
+        "total fell 12.50 points since the baseline (100.00 % -> 87.50 %), more than the 0.1 "
+        "allowed (--atom-gates-coverage-drop)",
+    )
+    assert "  baseline: compared with baseline.json; kept, since coverage dropped" in (
+        out.splitlines()
+    )
+    assert read(pytester.path / "baseline.json") == recorded
+
+
+def test_an_unwritable_merge_baseline_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = cli.main(["merge", "r.json", "--coverage-baseline", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert err == f"atom-gates merge: error: --coverage-baseline {tmp_path}: it is a directory\n"

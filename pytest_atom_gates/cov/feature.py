@@ -187,8 +187,13 @@ def ratchet(
     """Hold a whole run's figures to the baseline, then record them when nothing dropped."""
     path = settings.coverage_baseline
     assert path is not None
-    whole = not facts.partial_reason and settings.shard is None
-    if not whole or cov.totals is None or cov.problems or cov.missing_workers:
+    if settings.shard is not None:
+        cov.baseline_note = (
+            f"not compared with {display_path(path)}: a shard; atom-gates merge "
+            "--coverage-baseline compares the shards' combined coverage"
+        )
+        return
+    if facts.partial_reason or cov.totals is None or cov.problems or cov.missing_workers:
         cov.baseline_note = f"not compared with {display_path(path)}: not a whole, complete run"
         return
     try:

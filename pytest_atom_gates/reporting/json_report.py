@@ -87,6 +87,7 @@ def _settings(facts: RunFacts) -> dict[str, Any]:
         "min_coverage": str(settings.min_coverage),
         "min_patch_coverage": str(settings.min_patch_coverage),
         "patch_min_lines": settings.patch_min_lines,
+        "coverage_drop": str(settings.coverage_drop),
     }
 
 
