@@ -143,6 +143,28 @@ def test_every_uncovered_changed_line_is_named_and_fails(
     )
 
 
+@pytest.mark.compat
+def test_pytest_cov_measures_and_tq06_judges_its_data(
+    pytester: pytest.Pytester, measured: Gates
+) -> None:
+    """With ``--cov`` pytest-cov measures; TQ-06 reads the same combined data TQ-05 does."""
+    make_repository(pytester, branch=False)
+    (pytester.path / "pkg" / "calc.py").write_text(CHANGED, encoding="utf-8")
+    with (pytester.path / "test_calc.py").open("a", encoding="utf-8") as tests:
+        tests.write(MORE_TESTS)
+    run = measured.run(
+        "--cov=pkg", "--cov-report=", "--atom-gates-changed-since=main", subprocess=True
+    )
+    assert run.ret == 1, run.output
+    assert run.report["coverage"]["measured_by"] == "pytest-cov"
+    verdict = run.verdict("TQ-06")
+    assert (verdict["verdict"], verdict["measured"], verdict["reason"]) == (
+        "FAIL",
+        "50.00 % (3/6 lines)",
+        "3 of 6 changed lines not covered: pkg/calc.py:10-12",
+    )
+
+
 BRANCHY = (
     BASE
     + """
