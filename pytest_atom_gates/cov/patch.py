@@ -120,6 +120,8 @@ def judge_patch(
     for absolute, edited in sorted(change.lines.items()):
         name = _report_name(absolute, start_dir)
         entry = report_files.get(name)
+        if entry is None and (not absolute.endswith(".py") or not in_scope(absolute)):
+            continue  # outside what coverage.py measures: a test, a document
         changed = None if edited is None else _statement_lines(absolute, edited)
         if entry is not None:
             patch = _from_report(name, entry, changed)
@@ -127,8 +129,6 @@ def judge_patch(
                 facts.unmeasured.append(PatchFile(name, patch.lines, patch.lines))
             elif patch.lines:
                 facts.files.append(patch)
-            continue
-        if not absolute.endswith(".py") or not in_scope(absolute):
             continue
         statements = _statements(cov, absolute)
         lines = tuple(sorted(statements if changed is None else statements & changed))
