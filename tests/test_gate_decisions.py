@@ -36,23 +36,28 @@ def test_paths_that_cover_testpaths_are_a_whole_run(pytester: pytest.Pytester, a
 
 
 def test_the_per_test_budget_applies_to_each_attempt(pytester: pytest.Pytester) -> None:
+    """Each attempt takes 0.6 s, within the 1 s budget however busy the machine (0.4 s to
+    spare); the two together take more than 1 s."""
     pytester.makepyfile(
         test_s="""
         import pathlib
         import time
 
         def test_flaky():
-            time.sleep(0.2)
+            time.sleep(0.6)
             mark = pathlib.Path("attempted")
             if not mark.exists():
                 mark.write_text("once")
                 assert 0, "first attempt"
         """
     )
-    run = Gates(pytester).run("--atom-gates-max-test-duration=0.3")
+    run = Gates(pytester).run("--atom-gates-max-test-duration=1")
     assert run.outcomes() == {"test_s.py::test_flaky": "flaky"}
     (test,) = run.report["tests"]
-    assert [round(a["duration"], 1) for a in test["attempts"]] == [0.2, 0.2]
+    durations = [a["duration"] for a in test["attempts"]]
+    assert len(durations) == 2
+    assert min(durations) >= 0.6
+    assert sum(durations) > 1
     verdict = run.verdict("TQ-03")
     assert (verdict["verdict"], verdict["data"]["over_test_budget"]) == ("PASS", [])
 
