@@ -112,7 +112,13 @@ def run_shards(root: Path, folder: str, *args: str) -> list[Path]:
         report = target / "report.json"
         run_pytest(
             root,
-            [*GATES, *args, SEED, f"--atom-gates-shard={k}/{SHARDS}", f"--atom-gates-report={report}"],
+            [
+                *GATES,
+                *args,
+                SEED,
+                f"--atom-gates-shard={k}/{SHARDS}",
+                f"--atom-gates-report={report}",
+            ],
             ok=(0, 1),
         )
         shutil.move(root / ".coverage", target / ".coverage")

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from pytest_atom_gates.extension import GateRegistry
 
 
+_TAGS = frozenset((NEW_TEST_ATTRIBUTE, QUARANTINE_ATTRIBUTE, CAPPED_ATTRIBUTE))
+"""The attributes the protocol sets on a test's last report for TQ-04 (xdist carries them)."""
+
+
 class DeterminismFeature:
     """Collects what TQ-04 judges and shows: flaky tests, quarantine, the cap, the history."""
 
@@ -72,6 +76,8 @@ class DeterminismFeature:
             if not self.config.pluginmanager.has_plugin(RERUN_STATUS):
                 # Only from the first rerun on: a status hook would cost every report.
                 self.config.pluginmanager.register(RerunStatus(), RERUN_STATUS)
+            return
+        if not report.__dict__.keys() & _TAGS:  # most reports: one set operation in C
             return
         repeated = getattr(report, NEW_TEST_ATTRIBUTE, None)
         if repeated is not None:

@@ -91,9 +91,20 @@ def shuffled_order(
     Each level's key is hashed from the seed and that node's id alone; below a node named in
     ``keep_order`` the original order is kept instead. Returns indices into ``chains``.
     """
-    first_seen: dict[str, int] = {}
     hashed: dict[str, int] = {}
     keys: list[tuple[int, ...]] = []
+    if not keep_order:  # the usual case, per test: a hash per node, each node hashed once
+        known = hashed.get
+        for chain in chains:
+            key = []
+            for nodeid in chain:
+                level = known(nodeid)
+                if level is None:
+                    level = hashed[nodeid] = _digest(seed, nodeid, 8)
+                key.append(level)
+            keys.append(tuple(key))
+        return sorted(range(len(chains)), key=keys.__getitem__)
+    first_seen: dict[str, int] = {}
     for index, chain in enumerate(chains):
         key: list[int] = []
         ordered = False
@@ -137,7 +148,8 @@ def shuffle_items(
                 if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
                     keep_order.add(node.nodeid)
             known = above[id(parent)] = (parent, chain)
-        chains.append([*known[1], plain.get(item.nodeid, item.nodeid)])
+        nodeid = item.nodeid
+        chains.append([*known[1], plain.get(nodeid, nodeid)])
     items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
 
 

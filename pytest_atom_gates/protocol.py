@@ -480,9 +480,10 @@ class TestProtocol:
         reruns, delay = self.policy.budget(marks)
         reason = quarantine_reason(marks) if marks else None
         nodeid = item.nodeid
+        ihook = item.ihook  # a lookup of the conftests that apply, each time it is read
         test = _TestRun(
             item,
-            item.ihook,
+            ihook,
             test_seed(self.seed, self.plain_ids.get(nodeid, nodeid)),
             reruns,
             None if reason is None else {QUARANTINE_ATTRIBUTE: reason},
@@ -494,7 +495,7 @@ class TestProtocol:
         if new_tests is not None and new_tests.is_new(nodeid):
             test.repetitions = _Repetitions(new_tests.runs_of(nodeid))
         self.cap.started += 1
-        item.ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
+        ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
         self._run(test, 1)
         session = item.session
         if self._waiting and (nextitem is None or session.shouldstop or session.shouldfail):
@@ -515,7 +516,7 @@ class TestProtocol:
                     break
                 self._sleep(test.delay)
             _set_timeout(item)
-        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        test.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
     def _defer(self, test: _TestRun, attempt: int) -> bool:
         """Queue the rerun to run after its delay, if the test allows it; its wider nodes are

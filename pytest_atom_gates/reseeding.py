@@ -108,7 +108,8 @@ class Reseeder:
     def reseed(self, seed: int) -> None:
         """Reseed every generator found from ``seed``: the per-test call."""
         self.seed = seed
-        if self._missing:
+        # One set operation in C per test: whether a library's module has been imported since.
+        if self._find_entry_points is not None or self._missing.keys() & sys.modules.keys():
             self._look_for_libraries()
         for name, seeder in self._seeders:
             try:
