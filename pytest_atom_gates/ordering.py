@@ -96,13 +96,13 @@ def shuffled_order(
     if not keep_order:  # the usual case, per test: a hash per node, each node hashed once
         known = hashed.get
         for chain in chains:
-            key = []
+            levels = []
             for nodeid in chain:
                 level = known(nodeid)
                 if level is None:
                     level = hashed[nodeid] = _digest(seed, nodeid, 8)
-                key.append(level)
-            keys.append(tuple(key))
+                levels.append(level)
+            keys.append(tuple(levels))
         return sorted(range(len(chains)), key=keys.__getitem__)
     first_seen: dict[str, int] = {}
     for index, chain in enumerate(chains):
