@@ -22,6 +22,7 @@ Two runs of the same command on one machine give the same counts within 0.1 %.
 
     python benchmarks/bench_instructions.py                        # both shapes, cache on and off
     python benchmarks/bench_instructions.py --shape trivial --cache off --keep /tmp/counts
+    python benchmarks/bench_instructions.py --project ../previous-checkout --venv /tmp/before
 
 With ``--keep``, callgrind's output files stay in that folder: ``callgrind_annotate`` on the
 two sizes' files of one side gives the per-function costs, whose difference is where a test's
@@ -105,6 +106,9 @@ def main() -> None:
     )
     parser.add_argument("--shape", choices=tuple(SIZES), action="append", help="default: both")
     parser.add_argument("--cache", choices=("on", "off"), action="append", help="default: both")
+    parser.add_argument(
+        "--project", type=Path, default=PROJECT, help="the checkout to install (default: this one)"
+    )
     parser.add_argument("--venv", type=Path, help="keep the virtual environment here, reuse it")
     parser.add_argument("--keep", type=Path, help="keep callgrind's output files here")
     options = parser.parse_args()
@@ -118,7 +122,7 @@ def main() -> None:
         ["valgrind", "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="atom-gates-bench-instructions-") as folder:
-        python = make_installation(options.venv or Path(folder, "venv"), PROJECT, [])
+        python = make_installation(options.venv or Path(folder, "venv"), options.project, [])
         flag = "set" if env.get("PYTHONDONTWRITEBYTECODE") else "unset"
         print(
             f"{versions(python)}, {valgrind}, python {sys.version.split()[0]}; "
