@@ -35,16 +35,11 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.check_environment import PYCACHE_ENV, SERVE_ENV
 from pytest_atom_gates.ledger import Ledger
 from pytest_atom_gates.run import RUN_KEY
 from pytest_atom_gates.settings import FILE_ORDER
 
-SERVE_ENV = "ATOM_GATES_FORK_SERVER"
-"""Set in a server's environment: the file descriptors it reads questions from and replies on
-(not standard input, which pytest's capture replaces), and its folder."""
-PYCACHE_ENV = "ATOM_GATES_FORK_SERVER_PYCACHE"
-"""Set in a server's environment where the run kept its assertion rewriting
-(``kept_bytecode``): the server's bytecode goes there too."""
 THREADS = "threads"
 """A group's first reply when its modules start threads on import: it cannot fork, so its
 questions go to the ``COLLECTING`` group, whose copies collect their own tests."""

@@ -8,14 +8,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pytest_atom_gates.fork_server import FRESH_ANSWER, LOST, PYCACHE_ENV, SERVE_ENV
+from pytest_atom_gates.check_environment import PYCACHE_ENV, SERVE_ENV
+from pytest_atom_gates.fork_server import FRESH_ANSWER, LOST
 from pytest_atom_gates.gates.independence import FORKED
 from pytest_atom_gates.ledger import module_of
 from pytest_atom_gates.questions import (
@@ -26,36 +25,9 @@ from pytest_atom_gates.questions import (
     signal_name,
 )
 
-ENGINE_ENV = "ATOM_GATES_ORDER_CHECK_ENGINE"
-"""``fresh`` makes the checks start a fresh process per question; ``fork``, the default, forks
-where the platform allows it."""
-ENGINES = ("fork", "fresh")
 PROBE_OVERHEAD = 0.006
 """Seconds a probe costs beyond its two tests (``fork_server``): the fork, the copy's exit, and
 its outcome read back (measured on Linux, a copy of a process holding 10,000 tests)."""
-
-
-def engine_choice_problem(environ: Mapping[str, str]) -> str | None:
-    """What is wrong with the engine the environment asks for, or None."""
-    value = environ.get(ENGINE_ENV)
-    if value is None or value in ENGINES:
-        return None
-    return (
-        f"{ENGINE_ENV}={value}: not a way to answer TQ-01's questions. Accepted: fork (the "
-        "default: forked copies of one pytest process, where the platform allows it), fresh "
-        "(a fresh pytest process per question)."
-    )
-
-
-def fork_unavailable(environ: Mapping[str, str]) -> str | None:
-    """Why questions cannot be answered by forked copies here, or None."""
-    if environ.get(ENGINE_ENV) == "fresh":
-        return f"{ENGINE_ENV}=fresh"
-    if not hasattr(os, "fork"):
-        return "this platform has no fork()"
-    if sys.platform == "darwin":
-        return "fork() is unsafe with macOS system frameworks"
-    return None
 
 
 class FreshAnswer(Exception):

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from _pytest.assertion import rewrite
 
+from pytest_atom_gates.check_environment import fork_unavailable
 from pytest_atom_gates.run import GatesRun, is_xdist_controller, is_xdist_worker
 from pytest_atom_gates.settings import GateMode, Settings
 
@@ -53,7 +54,6 @@ def worth_keeping(config: pytest.Config, settings: Settings) -> bool:
         return False
     if not all(hasattr(rewrite, name) for name in ("_rewrite_test", "_write_pyc", "PYC_TAIL")):
         return False
-    from pytest_atom_gates.forked_copies import fork_unavailable
 
     return fork_unavailable(os.environ) is None
 

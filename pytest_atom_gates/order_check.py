@@ -17,10 +17,11 @@ from functools import partial
 from typing import TypeVar
 
 from pytest_atom_gates.check_commands import CheckCommands
+from pytest_atom_gates.check_environment import fork_unavailable
 from pytest_atom_gates.check_progress import NoProgress, Progress
 from pytest_atom_gates.check_runs import Budget, Parallel
 from pytest_atom_gates.check_verdicts import Verdicts, from_replay, progress_line
-from pytest_atom_gates.forked_copies import PROBE_OVERHEAD, ForkedCopies, fork_unavailable
+from pytest_atom_gates.forked_copies import PROBE_OVERHEAD, ForkedCopies
 from pytest_atom_gates.gates.independence import (
     CHANCE,
     FAILS_ALONE,

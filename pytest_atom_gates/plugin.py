@@ -6,6 +6,8 @@ the parts of a run are imported when a run is switched on.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from pytest_atom_gates.settings import add_options
@@ -73,9 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
     if config.getoption("atom_gates"):
         from pytest_atom_gates import determinism
+        from pytest_atom_gates.check_environment import SERVE_ENV, STATE_ENV
         from pytest_atom_gates.cov import feature as coverage
-        from pytest_atom_gates.fork_server import serve_if_asked
-        from pytest_atom_gates.process_state import record_if_asked
         from pytest_atom_gates.session import start
 
         # TQ-04 and TQ-05 come in through pytest_atom_gates_add_gates, as extensions' gates do.
@@ -83,8 +84,15 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(module, f"atom-gates-{name}-gate")
         start(config)
         coverage.setup_worker(config)
-        serve_if_asked(config)  # when TQ-01's checks started this pytest to answer questions
-        record_if_asked(config)  # when they replay a set found, with snapshots of the state
+        # The check engine is imported only in the processes TQ-01's checks start.
+        if SERVE_ENV in os.environ:  # this pytest answers the checks' questions
+            from pytest_atom_gates.fork_server import serve_if_asked
+
+            serve_if_asked(config)
+        if STATE_ENV in os.environ:  # it replays a set found, with snapshots of the state
+            from pytest_atom_gates.process_state import record_if_asked
+
+            record_if_asked(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -32,10 +32,9 @@ from typing import Any
 
 import pytest
 
+from pytest_atom_gates.check_environment import STATE_ENV
 from pytest_atom_gates.invocation import hide_secrets
 
-STATE_ENV = "ATOM_GATES_STATE_SNAPSHOTS"
-"""Set in a check's environment: the file its snapshots go to (``StateRecorder``)."""
 REPR_LIMIT = 80
 """Characters of a value's repr shown in a change."""
 KEPT_LIMIT = 2000

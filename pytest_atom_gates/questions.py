@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pytest_atom_gates.check_environment import STATE_ENV
 from pytest_atom_gates.gates.independence import FRESH
 from pytest_atom_gates.invocation import ARGS_FILES
 from pytest_atom_gates.new_tests import REPLAY_ENV
-from pytest_atom_gates.process_state import STATE_ENV, read_changes
+from pytest_atom_gates.process_state import read_changes
 
 INLINE_LIMIT = 30
 """At most this many node ids go inline into a command; more go into an argument file."""

@@ -17,12 +17,12 @@ import pytest
 
 from pytest_atom_gates.cache import PluginCache, open_cache
 from pytest_atom_gates.changes import Base
+from pytest_atom_gates.check_environment import engine_choice_problem
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.cov.measure import GATE as COVERAGE_GATE
 from pytest_atom_gates.cov.patch import PATCH_GATE
 from pytest_atom_gates.features import Feature, Writer
-from pytest_atom_gates.forked_copies import engine_choice_problem
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_atom_gates.forked_copies import ENGINE_ENV
+from pytest_atom_gates.check_environment import ENGINE_ENV
 from pytest_atom_gates.ordering import shuffled_order
 from tests.conftest import Gates
 

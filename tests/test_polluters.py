@@ -526,7 +526,7 @@ def test_probes_shorten_long_searches_and_change_no_verdict(
     check_engine: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pytest_atom_gates.forked_copies import ENGINE_ENV
+    from pytest_atom_gates.check_environment import ENGINE_ENV
     from pytest_atom_gates.pollution import search
 
     monkeypatch.setenv(ENGINE_ENV, check_engine)

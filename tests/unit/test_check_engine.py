@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from _pytest.assertion import rewrite
 
+from pytest_atom_gates.check_environment import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.fork_server import Group, evicted
-from pytest_atom_gates.forked_copies import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
 from pytest_atom_gates.kept_bytecode import cached_path
 
