@@ -14,11 +14,12 @@ Everything that changes a count is fixed or printed:
 - ``PYTHONHASHSEED=0`` (set sizes and iteration orders depend on it), ``PYTEST_ADDOPTS`` unset,
   ``PYTHONDONTWRITEBYTECODE`` as this process has it (printed: without the bytecode cache every
   run compiles the test modules again);
+- the session seed (``--atom-gates-seed=1``);
 - one uncounted warm-up run of each side in each suite, so caches written by a first run (the
   bytecode of test modules, pytest's cache folder) are there for the counted one;
 - the versions of Python, pytest, the plugin and valgrind.
 
-Two runs of the same command on one machine give the same counts within 0.1 %.
+Two counts of the same command in the same folder agree within 0.01 %.
 
     python benchmarks/bench_instructions.py                        # both shapes, cache on and off
     python benchmarks/bench_instructions.py --shape trivial --cache off --keep /tmp/counts
@@ -46,7 +47,9 @@ from bench_core import PROJECT, generate_suite, make_installation, versions
 SIZES = {"trivial": (500, 2_500), "fixtures": (300, 1_300)}
 """Two suite sizes per shape: the per-test cost is the slope between them."""
 EXTRAPOLATE_TO = 10_000
-GATES = ["--atom-gates", "--atom-gates-mode=TQ-05:off"]
+GATES = ["--atom-gates", "--atom-gates-mode=TQ-05:off", "--atom-gates-seed=1"]
+"""The gates without coverage (its tracer is its own cost), from a fixed seed: a different
+shuffle moves the count by about 50 k instructions per 100 tests."""
 TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 
 
