@@ -12,11 +12,14 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_atom_gates.failures import REPORT_LIMIT, Failure, failure_of
 from pytest_atom_gates.invocation import hide_secrets
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.failures import Failure
 
 PASSED = "passed"
 FLAKY = "flaky"
@@ -25,6 +28,10 @@ SKIPPED = "skipped"
 XFAILED = "xfailed"
 XPASSED = "xpassed"
 NOT_RUN = "not-run"
+
+REPORT_LIMIT = 5_000_000
+"""Characters of failure detail one run keeps in all; past it, failed attempts keep only their
+one-line error, and the report says how many."""
 
 OUTCOMES = (PASSED, FLAKY, FAILED, SKIPPED, XFAILED, XPASSED, NOT_RUN)
 """Final outcomes of a test, one per node id, after reruns."""
@@ -207,20 +214,22 @@ class Ledger:
         """Record one test report; the hot path, called three times per test."""
         nodeid = report.nodeid
         when = report.when
+        outcome = report.outcome
         running = self._running
+        if outcome == "passed" and nodeid not in self._records:  # a plain pass so far: its time
+            if when == "teardown":
+                self.durations[nodeid] = running.pop(nodeid, 0.0) + report.duration
+                return
+            if when == "setup" and nodeid not in running:
+                self._start(nodeid, worker)
+            running[nodeid] = running.get(nodeid, 0.0) + report.duration
+            if when == "call" and hasattr(report, "wasxfail"):
+                self._record_for(nodeid).note(XPASSED)
+            return
         if when == "setup" and nodeid not in running:
             self._start(nodeid, worker)
         running[nodeid] = running.get(nodeid, 0.0) + report.duration
-        outcome = report.outcome
-        record = self._records.get(nodeid)
-        if outcome == "passed" and record is None:
-            if when == "teardown":
-                self.durations[nodeid] = running.pop(nodeid)
-            elif when == "call" and hasattr(report, "wasxfail"):
-                self._record_for(nodeid).note(XPASSED)
-            return
-        if record is None:
-            record = self._record_for(nodeid)
+        record = self._record_for(nodeid)
         self._note(record, report, outcome, when)
         if when in ("teardown", CRASH_PHASE) or outcome in NOT_LAST:
             self._close_attempt(record, nodeid, worker, final=outcome not in NOT_LAST)
@@ -255,6 +264,8 @@ class Ledger:
         if self.failure_detail_left <= 0:
             self.failures_left_out += 1
             return None
+        from pytest_atom_gates.failures import failure_of  # a run with failures
+
         failure = failure_of(report)
         self.failure_detail_left -= failure.size()
         return failure

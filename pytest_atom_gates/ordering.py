@@ -9,7 +9,7 @@ before the failure. Each test's global RNGs are reseeded from its seed by ``rese
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 import sys
 import zlib
 from collections.abc import Mapping, Sequence, Set
@@ -24,7 +24,7 @@ KEEP_ORDER_MARKER = "atom_gates_keep_order"
 
 # pragma: no mutate start (pytest glue, reached by the pytester tests only)
 def make_seed() -> int:
-    return secrets.randbits(32)
+    return int.from_bytes(os.urandom(4), "big")  # what secrets.randbits(32) draws
 
 
 def resolve_seed(requested: int | str, cache: pytest.Cache | None) -> int:
@@ -130,27 +130,46 @@ def shuffle_items(
 
     Below a file or class marked ``atom_gates_keep_order`` the file order is kept. A test is
     placed by its ``plain_ids`` entry, when it has one (its id without xdist's ``@group``).
+    The keys are ``shuffled_order``'s, built here without a chain per test: the levels above a
+    test are its parent's, hashed once per module or class.
     """
     plain = plain_ids or {}
-    chains: list[list[str]] = []
     keep_order: set[str] = set()
-    # The chain above a test is its parent's: walked once per module or class, not per test.
-    above: dict[int, tuple[object, list[str]]] = {}  # the parent kept alive with its chain
+    # The parent kept alive with its chain of node ids and their hashes.
+    above: dict[int, tuple[object, list[str], tuple[int, ...]]] = {}
+    keys: list[tuple[int, ...]] = []
     for item in items:
         parent = item.parent
         known = above.get(id(parent))
         if known is None:
-            nodes = parent.listchain() if parent is not None else []
-            start = next((i for i, node in enumerate(nodes) if isinstance(node, pytest.File)), 1)
-            chain = []
-            for node in nodes[start:]:
-                chain.append(node.nodeid)
-                if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
-                    keep_order.add(node.nodeid)
-            known = above[id(parent)] = (parent, chain)
+            chain = _chain_of(parent, keep_order)
+            hashes = tuple(_digest(seed, nodeid, 8) for nodeid in chain)
+            known = above[id(parent)] = (parent, chain, hashes)
         nodeid = item.nodeid
-        chains.append([*known[1], plain.get(nodeid, nodeid)])
-    items[:] = [items[i] for i in shuffled_order(chains, seed, keep_order)]
+        if plain:
+            nodeid = plain.get(nodeid, nodeid)
+        keys.append((*known[2], _digest(seed, nodeid, 8)))
+    if keep_order:  # marks are rare: the general form, from each test's chain
+        chains = [
+            [*above[id(item.parent)][1], plain.get(item.nodeid, item.nodeid)] for item in items
+        ]
+        order = shuffled_order(chains, seed, keep_order)
+    else:
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+    items[:] = [items[i] for i in order]
+
+
+def _chain_of(parent: pytest.Collector | None, keep_order: set[str]) -> list[str]:
+    """The node ids from a test's file down to ``parent``; those marked to keep their order
+    are added to ``keep_order``."""
+    nodes = parent.listchain() if parent is not None else []
+    start = next((i for i, node in enumerate(nodes) if isinstance(node, pytest.File)), 1)
+    chain = []
+    for node in nodes[start:]:
+        chain.append(node.nodeid)
+        if any(mark.name == KEEP_ORDER_MARKER for mark in node.own_markers):
+            keep_order.add(node.nodeid)
+    return chain
 
 
 def seed_hypothesis_tests(config: pytest.Config, items: Sequence[pytest.Item], seed: int) -> None:

@@ -26,7 +26,6 @@ import pytest
 from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
-from pytest_atom_gates.failures import CRASH_ATTRIBUTE, crash_facts
 from pytest_atom_gates.ledger import REPEAT, RERUN, exception_text
 from pytest_atom_gates.new_tests import (
     NEW_TEST_ATTRIBUTE,
@@ -368,6 +367,8 @@ class _TestRun:
         # it costs no memory and every reader (xdist, --durations, JUnit) sees the same figure.
         report.duration = now() - start
         if call.excinfo is not None and report.failed:
+            from pytest_atom_gates.failures import CRASH_ATTRIBUTE, crash_facts
+
             crash = getattr(report.longrepr, "reprcrash", None)
             extra_threads = threading.active_count() - self.threads_at_start
             setattr(report, CRASH_ATTRIBUTE, crash_facts(call.excinfo, crash, extra_threads))
@@ -735,7 +736,8 @@ class TestProtocol:
         nextitem = test.upcoming
         if session.shouldfail or session.shouldstop:
             nextitem = None  # tear everything down, so teardown errors are reported (pytest #11706)
-        nextitem = self._after(nextitem)  # unless a waiting rerun still needs them
+        if nextitem is None and self._waiting:
+            nextitem = self._after(nextitem)  # a waiting rerun still needs them
         for report in reports:
             log(report)
         if own_teardown is None:
@@ -743,7 +745,8 @@ class TestProtocol:
         else:
             teardown = own_teardown
             _merge_teardown(teardown, _tear_down_wider(test, nextitem))
-        _merge_teardown(teardown, test.wider_teardown)
+        if test.wider_teardown is not None:
+            _merge_teardown(teardown, test.wider_teardown)
         if test.tags is not None:
             for name, value in test.tags.items():
                 setattr(teardown, name, value)
