@@ -6,7 +6,6 @@ PYTEST_DONT_REWRITE: the plugin's own asserts are invariants, not test assertion
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 
 def _import_submodules_unrewritten() -> None:
@@ -25,9 +24,20 @@ def _import_submodules_unrewritten() -> None:
 
 _import_submodules_unrewritten()
 
-try:
-    __version__ = version("pytest-atom-gates")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed metadata when first asked for: only the reports
+    and the command line print it, and a run need not parse the package's metadata for it."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("pytest-atom-gates")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value
+
 
 __all__ = ["__version__"]

@@ -21,9 +21,6 @@ TRACEBACK_LIMIT = 20_000
 """Characters of one attempt's traceback kept; a longer one loses its middle."""
 OUTPUT_LIMIT = 10_000
 """Characters kept of each captured stream (stdout, stderr, log) of one attempt."""
-REPORT_LIMIT = 5_000_000
-"""Characters of failure detail one run keeps in all; past it, failed attempts keep only their
-one-line error, and the report says how many."""
 
 CRASH_ATTRIBUTE = "atom_gates_crash"
 """Set on a failed report by the process that made it: the exception's class and the failing

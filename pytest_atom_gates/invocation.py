@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from packaging.version import Version
 
 HIDDEN = "***"
 
@@ -82,7 +81,7 @@ REPLACED_DESTS = frozenset(
 _REPLACED_PREFIXES = ("cov_", "no_cov", "json_report")
 """pytest-cov's and pytest-json-report's options: coverage and reports are the child's own."""
 
-ARGS_FILES = Version(pytest.__version__) >= Version("8.2")
+ARGS_FILES = pytest.version_tuple >= (8, 2)
 """pytest reads arguments from ``@file`` since 8.2."""
 
 _SECRET_NAME = re.compile(

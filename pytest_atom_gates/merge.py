@@ -375,7 +375,7 @@ def recorded_change(shard: Shard, root: Path) -> ChangedLines | None:
 def _deferred_without_a_change(verdict: GateVerdict, shards: Sequence[Shard]) -> GateVerdict:
     """TQ-06 deferred by a shard must be judged here: with no change to judge it by, it fails,
     never turns OFF."""
-    from pytest_atom_gates.cov.patch import PATCH_GATE
+    from pytest_atom_gates.cov.patch_gate import PATCH_GATE
 
     deferred = any(
         v.gate == PATCH_GATE and v.verdict is Verdict.DEFERRED

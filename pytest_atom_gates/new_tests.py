@@ -19,13 +19,15 @@ import os
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_atom_gates.changes import Base, changed_files
 from pytest_atom_gates.history import FlakeHistory
 from pytest_atom_gates.settings import MAX_SEED, Settings
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.changes import Base
 
 NEW_TEST_ATTRIBUTE = "atom_gates_new_test"
 """Report attribute on a new test's last teardown report: what its repetitions did."""
@@ -157,6 +159,8 @@ def plan_new_tests(
     changed: tuple[str, ...] = ()
     sources = []
     if base is not None:
+        from pytest_atom_gates.changes import changed_files  # --atom-gates-changed-since
+
         changed = changed_files(config.rootpath, base)
         count = len(changed)
         sources.append(f"changed since {base.ref}: {count} changed file{'' if count == 1 else 's'}")

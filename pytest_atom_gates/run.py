@@ -17,13 +17,13 @@ import pytest
 from pytest_atom_gates.cache import PluginCache
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.settings import Settings
-from pytest_atom_gates.shard import ShardFacts
 from pytest_atom_gates.signals import SigtermAsInterrupt
 
 if TYPE_CHECKING:
     from pytest_atom_gates.changes import Base, ChangedLines
     from pytest_atom_gates.gates.base import GateVerdict, RunFacts
     from pytest_atom_gates.new_tests import NewTestPlan
+    from pytest_atom_gates.shard import ShardFacts
 
 WORKER_SEED_KEY = "atom_gates_seed"
 WORKER_BUDGET_KEY = "atom_gates_budget_left"

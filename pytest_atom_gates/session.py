@@ -11,17 +11,15 @@ import os
 from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_atom_gates.cache import PluginCache, open_cache
-from pytest_atom_gates.changes import Base
 from pytest_atom_gates.check_environment import engine_choice_problem
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.cov.measure import GATE as COVERAGE_GATE
-from pytest_atom_gates.cov.patch import PATCH_GATE
 from pytest_atom_gates.features import Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
@@ -65,14 +63,10 @@ from pytest_atom_gates.settings import (
     load_settings,
     setting_source,
 )
-from pytest_atom_gates.shard import (
-    SHARD_KEY,
-    ShardSpec,
-    defer_whole_suite,
-    select_shard,
-    shared_seed,
-)
 from pytest_atom_gates.signals import Terminated
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.changes import Base
 
 _SUMMARY_STATUSES = frozenset(
     {
@@ -207,6 +201,8 @@ def _add_gates(config: pytest.Config, run: GatesRun, controller: GatesController
 def _seed_of(config: pytest.Config, settings: Settings) -> tuple[int, str | None]:
     """The run's seed, and a note when a shard took the one its CI run shares."""
     if settings.shard is not None and settings.seed == "random":
+        from pytest_atom_gates.shard import ShardSpec, shared_seed  # a CI shard
+
         spec = ShardSpec(*settings.shard, settings.shard_source)
         seed, name = shared_seed(os.environ, spec)
         return seed, f"shard {spec}: seed {seed} from {name}, the same on every shard of the run"
@@ -270,11 +266,12 @@ def _plan_change(config: pytest.Config, run: GatesRun) -> Base | None:
     """Where the change starts (``--atom-gates-changed-since``), decided where the run starts:
     a base git cannot find is a usage error before any test runs. TQ-06 gets the changed lines,
     unless it, or the coverage it reads (TQ-05), is off."""
-    from pytest_atom_gates.changes import changed_files, changed_lines, find_base, resolve_ref
-
     settings = run.settings
     if settings.changed_since is None:
         return None
+    from pytest_atom_gates.changes import changed_files, changed_lines, find_base, resolve_ref
+    from pytest_atom_gates.cov.patch_gate import PATCH_GATE
+
     ref, note = resolve_ref(settings.changed_since, os.environ)
     if ref is None:
         run.notes.append(note or "")
@@ -426,6 +423,8 @@ class GatesRunner:
     ) -> None:
         run = self.run
         if run.settings.shard is not None:
+            from pytest_atom_gates.shard import ShardSpec, select_shard  # a CI shard
+
             before = len(items)
             spec = ShardSpec(*run.settings.shard, run.settings.shard_source)
             run.shard = select_shard(config, items, spec, run.durations, self.seed)
@@ -692,6 +691,8 @@ class GatesController:
         facts.elapsed = run.clock.elapsed()
         verdicts = evaluate(self.gates, facts)
         if run.shard is not None:
+            from pytest_atom_gates.shard import SHARD_KEY, defer_whole_suite  # a CI shard
+
             if not run.shard.assigned:  # under xdist: what the workers collected
                 run.shard.assigned = list(self.ledger.selected or ())
             facts.extras[SHARD_KEY] = run.shard

@@ -6,12 +6,6 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-MEASURED_BY_US = "atom-gates"
-MEASURED_BY_PYTEST_COV = "pytest-cov"
-MEASURED_BY_COVERAGE_RUN = "coverage run"
-"""The process was started under coverage.py (``coverage run -m pytest``): TQ-05 reads it."""
-
-
 if TYPE_CHECKING:
     from pytest_atom_gates.cov.patch import PatchFacts
 

@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_atom_gates.cov.baseline import BaselineProblem, drops, read_baseline, write_baseline
-from pytest_atom_gates.cov.engine import Engine, SingleProcess, XdistController, XdistWorker
-from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.gate import (
     FACTS_KEY,
     CoverageGate,
@@ -24,8 +21,6 @@ from pytest_atom_gates.cov.gate import (
 )
 from pytest_atom_gates.cov.measure import GATE, MEASUREMENT_KEY
 from pytest_atom_gates.cov.patch_gate import PatchCoverageFeature
-from pytest_atom_gates.cov.reports import unwritable
-from pytest_atom_gates.cov.shards import data_digest
 from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import Gate, RunFacts
 from pytest_atom_gates.gates.numbers import format_threshold
@@ -33,7 +28,11 @@ from pytest_atom_gates.reporting.atomic import display_path
 from pytest_atom_gates.run import is_xdist_controller, is_xdist_worker
 from pytest_atom_gates.settings import SPEC_BY_NAME, GateMode, Settings, setting_source
 
+# The engine, the baseline and the reports are imported where coverage is measured: a run with
+# TQ-05 off pays for none of them.
 if TYPE_CHECKING:
+    from pytest_atom_gates.cov.engine import Engine
+    from pytest_atom_gates.cov.facts import CoverageFacts
     from pytest_atom_gates.extension import GateRegistry
 
 _LOADED_LATE = (
@@ -78,6 +77,8 @@ class CoverageFeature:
             if self.settings.coverage_baseline is not None:
                 ratchet(cov, self.settings, facts, self.changed_files)
         elif self.settings.mode(GATE) is not GateMode.OFF:
+            from pytest_atom_gates.cov.facts import CoverageFacts
+
             facts.extras[FACTS_KEY] = CoverageFacts(None, (), problems=[_LOADED_LATE])
 
     def report_section(self, facts: RunFacts) -> Mapping[str, Any]:
@@ -108,6 +109,8 @@ class CoverageFeature:
         }
         if cov is None:
             return section
+        from pytest_atom_gates.cov.shards import data_digest
+
         section.update(
             measured_by=cov.measured_by,
             core=cov.core,
@@ -196,6 +199,8 @@ def ratchet(
     if facts.partial_reason or cov.totals is None or cov.problems or cov.missing_workers:
         cov.baseline_note = f"not compared with {display_path(path)}: not a whole, complete run"
         return
+    from pytest_atom_gates.cov.baseline import BaselineProblem, drops, read_baseline, write_baseline
+
     try:
         recorded = read_baseline(path)
     except BaselineProblem as exc:
@@ -244,6 +249,8 @@ def setup_worker(config: pytest.Config) -> None:
     """An xdist worker's part in TQ-05: its coverage data, handed to the controller."""
     measurement = config.stash.get(MEASUREMENT_KEY, None)
     if is_xdist_worker(config) and measurement is not None:
+        from pytest_atom_gates.cov.engine import XdistWorker
+
         worker = XdistWorker(config, measurement)
         config.pluginmanager.register(worker, "atom-gates-coverage-worker")
 
@@ -255,6 +262,9 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
     settings = gates.run.settings
     engine: Engine | None = None
     if measurement is not None:
+        from pytest_atom_gates.cov.engine import SingleProcess, XdistController
+        from pytest_atom_gates.cov.reports import unwritable
+
         problem = unwritable(settings.coverage_reports)
         if problem:
             source, accepted = (

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_atom_gates.cov.facts import (
-    MEASURED_BY_COVERAGE_RUN,
-    MEASURED_BY_PYTEST_COV,
-    CoverageFacts,
-    PackageResult,
-)
-from pytest_atom_gates.cov.measure import GATE
+from pytest_atom_gates.cov.measure import GATE, MEASURED_BY_COVERAGE_RUN, MEASURED_BY_PYTEST_COV
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_threshold
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.cov.facts import CoverageFacts, PackageResult
 
 FACTS_KEY = "coverage"
 """Where the coverage feature leaves its ``CoverageFacts`` in ``RunFacts.extras``."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import secrets
 import sys
 import warnings
 from collections.abc import Iterator
@@ -24,12 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pytest
 
-from pytest_atom_gates.cov.facts import (
-    MEASURED_BY_COVERAGE_RUN,
-    MEASURED_BY_PYTEST_COV,
-    MEASURED_BY_US,
-    ProcessResult,
-)
 from pytest_atom_gates.cov.imported_early import imported_before
 from pytest_atom_gates.reporting.atomic import check_writable
 from pytest_atom_gates.settings import GateMode, Settings, load_settings
@@ -37,7 +30,14 @@ from pytest_atom_gates.settings import GateMode, Settings, load_settings
 if TYPE_CHECKING:
     import coverage
 
+    from pytest_atom_gates.cov.facts import ProcessResult
+
 GATE = "TQ-05"
+
+MEASURED_BY_US = "atom-gates"
+MEASURED_BY_PYTEST_COV = "pytest-cov"
+MEASURED_BY_COVERAGE_RUN = "coverage run"
+"""The process was started under coverage.py (``coverage run -m pytest``): TQ-05 reads it."""
 
 _NOT_RUNNING_TESTS = ("collectonly", "setuponly", "setupplan", "help", "version")
 """Options under which no test body runs and no gate is judged: nothing to measure."""
@@ -131,7 +131,7 @@ def _inherited_session_data() -> Path | None:
 
 def _new_session_data(configured: Path) -> Path:
     # Never the global RNG here: tests reseed that one.
-    return configured.with_name(f"{configured.name}{SESSION_MARK}{secrets.token_hex(4)}")
+    return configured.with_name(f"{configured.name}{SESSION_MARK}{os.urandom(4).hex()}")
 
 
 def _share_session_data(config: pytest.Config, session_data: Path) -> None:
@@ -162,6 +162,8 @@ class PytestCovMeasures:
         self.core = running_core()
 
     def finish(self, process: str) -> ProcessResult:
+        from pytest_atom_gates.cov.facts import ProcessResult
+
         return ProcessResult(process, self.measured_by, core=self.core)
 
     def abandon(self) -> None:
@@ -180,6 +182,8 @@ class MeasuredFromOutside:
         self.start_dir = Path.cwd()
 
     def finish(self, process: str) -> ProcessResult:
+        from pytest_atom_gates.cov.facts import ProcessResult
+
         return ProcessResult(process, self.measured_by, core=running_core())
 
     def abandon(self) -> None:
@@ -207,6 +211,8 @@ class NotMeasured:
         self.problem = problem
 
     def finish(self, process: str) -> ProcessResult:
+        from pytest_atom_gates.cov.facts import ProcessResult
+
         return ProcessResult(process, None, problem=self.problem)
 
     def abandon(self) -> None:
@@ -454,6 +460,8 @@ class OwnTracer:
     def finish(self, process: str) -> ProcessResult:
         if self._result is not None:
             return self._result
+        from pytest_atom_gates.cov.facts import ProcessResult
+
         disturbed = self._disturbed()
         with coverage_warnings(self.warnings):
             self.cov.stop()

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
     from pytest_atom_gates.changes import ChangedLines
 
-PATCH_GATE = "TQ-06"
-
 
 @dataclass(frozen=True)
 class PatchFile:

@@ -12,23 +12,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_atom_gates.cov.facts import CoverageFacts
 from pytest_atom_gates.cov.gate import FACTS_KEY
 from pytest_atom_gates.cov.measure import GATE as COVERAGE_GATE
-from pytest_atom_gates.cov.patch import (
-    PATCH_GATE,
-    PatchFacts,
-    change_record,
-    ranges,
-    uncovered_places,
-)
 from pytest_atom_gates.features import Writer
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_percent, format_threshold, meets_minimum
 from pytest_atom_gates.settings import GateMode, Settings
 
+# The judging of a change is imported when there is a change to judge.
 if TYPE_CHECKING:
     from pytest_atom_gates.changes import ChangedLines
+    from pytest_atom_gates.cov.facts import CoverageFacts
+    from pytest_atom_gates.cov.patch import PatchFacts
+
+PATCH_GATE = "TQ-06"
 
 PLACES_SHOWN = 20
 """Uncovered places named in the terminal and the reason; the rest are counted."""
@@ -117,6 +114,8 @@ class PatchCoverageGate:
             files = ", ".join(f"{f.path} ({len(f.lines)})" for f in patch.unmeasured)
             reasons.append(f"changed lines coverage.py never measured: {files}")
         if patch.missing:
+            from pytest_atom_gates.cov.patch import uncovered_places
+
             reasons.append(
                 f"{patch.missing} of {patch.lines} changed lines not covered: "
                 f"{_places(uncovered_places(patch))}"
@@ -208,6 +207,8 @@ class PatchCoverageFeature:
         patch = _patch_of(facts)
         section: dict[str, Any] = {"ref": self.ref, **({} if patch is None else patch.to_dict())}
         if self.change is not None:  # what atom-gates merge judges a shard's change by
+            from pytest_atom_gates.cov.patch import change_record
+
             cov: CoverageFacts | None = facts.extras.get(FACTS_KEY)
             root = Path(cov.root) if cov is not None and cov.root else self.change.base.top
             section["commit"] = self.change.base.commit
@@ -218,6 +219,8 @@ class PatchCoverageFeature:
         patch = _patch_of(facts)
         if patch is None or verbosity < 0 or not (patch.missing or patch.unmeasured):
             return
+        from pytest_atom_gates.cov.patch import ranges, uncovered_places
+
         places = uncovered_places(patch) + [
             f"{f.path}:{span} (never measured)"
             for f in patch.unmeasured

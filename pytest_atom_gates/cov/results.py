@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from pytest_atom_gates.cov.facts import (
-    MEASURED_BY_PYTEST_COV,
     CoverageFacts,
     Figures,
     FileFigures,
@@ -32,6 +31,7 @@ from pytest_atom_gates.cov.facts import (
 )
 from pytest_atom_gates.cov.imported_early import measure_imports, unmeasured_note
 from pytest_atom_gates.cov.measure import (
+    MEASURED_BY_PYTEST_COV,
     SESSION_MARK,
     MeasuredFromOutside,
     Measurement,

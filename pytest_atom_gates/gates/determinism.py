@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
+from decimal import Decimal
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.ledger import FLAKY, SKIPPED, XFAILED, XPASSED
@@ -34,9 +34,7 @@ class DeterminismGate:
         allowed: int | None = None
         if limit is not None:
             allowed = (
-                limit.count
-                if limit.count is not None
-                else int(Fraction(limit.percent or 0) * counted / 100)
+                limit.count if limit.count is not None else _share_of(limit.percent or 0, counted)
             )
         required = "flaky tests warn" if limit is None else f"<= {limit} flaky"
         if limit is not None and limit.percent is not None:
@@ -86,3 +84,9 @@ def _names(nodeids: list[str]) -> str:
     """The first three node ids, and how many more."""
     more = f" and {len(nodeids) - 3} more" if len(nodeids) > 3 else ""
     return ", ".join(nodeids[:3]) + more
+
+
+def _share_of(percent: Decimal | int, counted: int) -> int:
+    """``percent`` % of ``counted`` tests, rounded down, in exact arithmetic."""
+    top, bottom = percent.as_integer_ratio()
+    return (top * counted) // (bottom * 100)

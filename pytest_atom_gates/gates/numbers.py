@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
 
 
 def meets_minimum(numerator: int, denominator: int, minimum: Decimal) -> bool:
-    """``numerator / denominator * 100 >= minimum`` in exact arithmetic."""
-    return Fraction(numerator * 100, denominator) >= Fraction(minimum)
+    """``numerator / denominator * 100 >= minimum`` in exact arithmetic (integers: importing
+    ``fractions`` would cost every run more than the comparison)."""
+    if denominator == 0:
+        raise ZeroDivisionError(f"{numerator} / 0")
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    top, bottom = minimum.as_integer_ratio()
+    return numerator * 100 * bottom >= top * denominator
 
 
 def format_percent(numerator: int, denominator: int) -> str:

@@ -13,7 +13,6 @@ from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import AloneCheck
 from pytest_atom_gates.gates.numbers import format_threshold
 from pytest_atom_gates.ledger import Attempt
-from pytest_atom_gates.pollution import FLAKY_IN_ORDER, polluter_names
 from pytest_atom_gates.settings import GateMode
 
 _LINE_BREAKS = {
@@ -96,6 +95,8 @@ def state_lines(check: AloneCheck, limit: int | None = STATE_LINES) -> list[str]
 def order_dependence_text(check: AloneCheck) -> str:
     """What is known of an order-dependent test: its polluters (or, for a brittle test, the
     tests that set it up), or why they are not known."""
+    from pytest_atom_gates.pollution import FLAKY_IN_ORDER, polluter_names  # an order-dependent run
+
     runs = f"{check.search_runs} run{'' if check.search_runs == 1 else 's'}"
     if check.polluters and check.brittle:
         return f"fails alone, passes only after {polluter_names(check.polluters)} (found in {runs})"

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_atom_gates.cov.patch import PATCH_GATE, ranges, spans, uncovered_places
+from pytest_atom_gates.cov.patch import ranges, spans, uncovered_places
+from pytest_atom_gates.cov.patch_gate import PATCH_GATE
 from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks

@@ -10,7 +10,6 @@ from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks, engine_text
 from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.ledger import FAILED, NOT_RUN, Ledger
-from pytest_atom_gates.pollution import polluter_names
 from pytest_atom_gates.reporting import (
     failures_heading,
     failures_tolerated,
@@ -143,9 +142,12 @@ def _order_dependence(write: Writer, checks: OrderChecks) -> None:
     """Order-dependent tests with their polluters, then each polluter that breaks several (and
     each state-setter that several brittle tests need)."""
     dependent = checks.order_dependent
-    if dependent:
-        write("")
-        write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
+    if not dependent:
+        return
+    from pytest_atom_gates.pollution import polluter_names  # a run with order-dependent tests
+
+    write("")
+    write(f"order-dependent tests ({len(dependent)}):", bold=True, red=True)
     groups: dict[tuple[bool, tuple[str, ...]], int] = {}
     for check in dependent:
         if check.polluters:
