@@ -13,6 +13,7 @@ Where they are missing (another pytest), nothing is kept and the checks rewrite 
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 import sys
@@ -103,6 +104,10 @@ class KeptRewriting:
                 return result
             # Only pytest's rewriting calls this, so its assertion state is there.
             rewrite._write_pyc(config.stash[rewrite.assertstate_key], code, validation, pyc)
-            return result
+            # Writing made CPython keep a copy of each function's bytecode on its code object
+            # (marshal reads ``co_code``, which caches it): about 85 bytes a trivial test for
+            # the whole session. The module runs from a fresh copy instead, as it would from a
+            # cached module, and the written one goes.
+            return validation, marshal.loads(marshal.dumps(code))
 
         return rewrite_and_keep

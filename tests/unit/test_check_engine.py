@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import sys
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 import pytest
 from _pytest.assertion import rewrite
@@ -12,7 +15,7 @@ from _pytest.assertion import rewrite
 from pytest_atom_gates.check_environment import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.fork_server import Group, evicted
 from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
-from pytest_atom_gates.kept_bytecode import cached_path
+from pytest_atom_gates.kept_bytecode import KeptRewriting, cached_path
 
 
 @pytest.mark.parametrize(
@@ -114,3 +117,25 @@ def test_kept_rewriting_is_where_pytest_looks_under_a_pycache_prefix(
     expected = rewrite.get_cache_dir(source) / f"test_module{rewrite.PYC_TAIL}"
     assert cached_path(tmp_path / "kept", source) == expected
     assert str(expected).startswith(str(tmp_path / "kept" / tmp_path.relative_to("/")))
+
+
+def test_a_module_whose_rewriting_is_kept_runs_from_a_copy_of_what_was_written(
+    tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    """Writing a module's bytecode makes CPython keep a copy of each function's bytecode on the
+    code objects written: the module runs from an equal copy, so that a passing test's function
+    keeps nothing more than plain pytest's would."""
+    source = tmp_path / "test_module.py"
+    source.write_text("def test_one():\n    assert 1\n")
+    made: list[CodeType] = []
+
+    def rewriting(path: Path, config: pytest.Config) -> Any:
+        result = rewrite._rewrite_test(path, config)
+        made.append(result[1])
+        return result
+
+    folder = tmp_path / "kept"
+    _, runs = KeptRewriting(folder)._keeping(rewriting)(source, pytestconfig)
+    assert runs is not made[0]
+    assert marshal.dumps(runs) == marshal.dumps(made[0])
+    assert cached_path(folder, source).read_bytes().endswith(marshal.dumps(made[0]))
