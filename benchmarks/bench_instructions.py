@@ -17,13 +17,20 @@ Everything that changes a count is fixed or printed:
 - the session seed (``--atom-gates-seed=1``);
 - one uncounted warm-up run of each side in each suite, so caches written by a first run (the
   bytecode of test modules, pytest's cache folder) are there for the counted one;
-- the versions of Python, pytest, the plugin and valgrind.
+- the versions of Python, pytest, the plugin and valgrind;
+- where the interpreter lives: each side is counted through ``--layouts`` links to the virtual
+  environment, named with paths of different lengths, and the median is printed with the spread.
 
-Two counts of the same command in the same folder agree within 0.01 %.
+Two counts of the same command in the same folder agree within 0.01 %. The path of the
+installation is not so neutral: it moves where CPython allocates what it loads, so which names
+share a slot of its attribute cache, and a passing test's count with the gates by up to 0.5 %
+(plain pytest's by about 0.1 %); the gates' extra per test moved by 18 k between three paths.
+The median over several paths is what another machine reproduces.
 
     python benchmarks/bench_instructions.py                        # both shapes, cache on and off
     python benchmarks/bench_instructions.py --shape trivial --cache off --keep /tmp/counts
     python benchmarks/bench_instructions.py --project ../previous-checkout --venv /tmp/before
+    python benchmarks/bench_instructions.py --layouts 1                    # one path: faster
 
 With ``--keep``, callgrind's output files stay in that folder: ``callgrind_annotate`` on the
 two sizes' files of one side gives the per-function costs, whose difference is where a test's
@@ -36,6 +43,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,7 +101,8 @@ def count(python: str, root: Path, args: list[str], env: dict[str, str], keep: P
             raise SystemExit(f"no totals in callgrind's output of {' '.join(command)}")
         if keep is not None:
             name = "-".join(part.strip("-").replace(":", "") for part in args) or "plain"
-            shutil.copy(out, keep / f"{root.name}-{name}.callgrind")
+            path = len(str(Path(python).parents[1]))  # which installation path counted it
+            shutil.copy(out, keep / f"{root.name}-{name}-path{path}.callgrind")
         return int(found.group(1))
 
 
@@ -101,6 +110,24 @@ def fit(small: tuple[int, int], large: tuple[int, int]) -> Line:
     (n1, c1), (n2, c2) = small, large
     per_test = (c2 - c1) / (n2 - n1)
     return Line(per_test, c1 - per_test * n1)
+
+
+def layouts(venv: Path, folder: Path, count: int) -> list[str]:
+    """The interpreter of ``venv`` through ``count`` links whose paths differ in length: Python
+    takes its prefix from the path it was started by, so each link lays memory out anew."""
+    pythons = []
+    for index in range(count):
+        link = folder / ("layout-" + "x" * (23 * index))
+        link.symlink_to(venv, target_is_directory=True)
+        pythons.append(str(link / "bin" / "python"))
+    return pythons
+
+
+def median_line(lines: list[Line]) -> Line:
+    return Line(
+        statistics.median(line.per_test for line in lines),
+        statistics.median(line.fixed for line in lines),
+    )
 
 
 def main() -> None:
@@ -114,6 +141,12 @@ def main() -> None:
     )
     parser.add_argument("--venv", type=Path, help="keep the virtual environment here, reuse it")
     parser.add_argument("--keep", type=Path, help="keep callgrind's output files here")
+    parser.add_argument(
+        "--layouts",
+        type=int,
+        default=3,
+        help="installation paths each side is counted through; the median is printed (default 3)",
+    )
     options = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
@@ -125,36 +158,47 @@ def main() -> None:
         ["valgrind", "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="atom-gates-bench-instructions-") as folder:
-        python = make_installation(options.venv or Path(folder, "venv"), options.project, [])
+        venv = options.venv or Path(folder, "venv")
+        python = make_installation(venv, options.project, [])
+        pythons = layouts(venv.absolute(), Path(folder), max(options.layouts, 1))
         flag = "set" if env.get("PYTHONDONTWRITEBYTECODE") else "unset"
         print(
             f"{versions(python)}, {valgrind}, python {sys.version.split()[0]}; "
-            f"PYTHONHASHSEED=0, PYTHONDONTWRITEBYTECODE={flag}, one warm-up run per count"
+            f"PYTHONHASHSEED=0, PYTHONDONTWRITEBYTECODE={flag}, one warm-up run per count, "
+            f"medians over {len(pythons)} installation paths"
         )
         print(
             "\n| suite | cache | plain per test | gates per test | extra per test | "
-            f"extra fixed | {EXTRAPOLATE_TO // 1000}k ratio |"
+            f"extra per test, each path | extra fixed | {EXTRAPOLATE_TO // 1000}k ratio |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for shape in options.shape or list(SIZES):
             for cache in options.cache or ["on", "off"]:
                 common = [] if cache == "on" else ["-p", "no:cacheprovider"]
-                points: dict[str, list[tuple[int, int]]] = {"plain": [], "gates": []}
+                roots = []
                 for size in SIZES[shape]:
                     root = Path(folder, f"{shape}-{size}-cache-{cache}")
                     root.mkdir()
                     generate_suite(root, size, shape)
-                    points["plain"].append((size, count(python, root, common, env, options.keep)))
-                    gated = count(python, root, [*common, *GATES], env, options.keep)
-                    points["gates"].append((size, gated))
-                plain = fit(*points["plain"])
-                gates = fit(*points["gates"])
+                    roots.append((size, root))
+                sides: dict[str, list[Line]] = {"plain": [], "gates": []}
+                for layout in pythons:
+                    for side, args in (("plain", common), ("gates", [*common, *GATES])):
+                        points = [
+                            (n, count(layout, root, args, env, options.keep)) for n, root in roots
+                        ]
+                        sides[side].append(fit(*points))
+                plain, gates = median_line(sides["plain"]), median_line(sides["gates"])
                 extra = gates.per_test - plain.per_test
+                each = ", ".join(
+                    f"{(g.per_test - p.per_test) / 1e3:+.1f} k"
+                    for p, g in zip(sides["plain"], sides["gates"], strict=True)
+                )
                 ratio = gates.at(EXTRAPOLATE_TO) / plain.at(EXTRAPOLATE_TO)
                 print(
                     f"| {shape} | {cache} | {plain.per_test / 1e6:.3f} M | "
                     f"{gates.per_test / 1e6:.3f} M | {extra / 1e3:+.1f} k "
-                    f"({100 * extra / plain.per_test:+.1f} %) | "
+                    f"({100 * extra / plain.per_test:+.1f} %) | {each} | "
                     f"{(gates.fixed - plain.fixed) / 1e9:+.3f} G | {ratio:.3f} |",
                     flush=True,
                 )
