@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -124,3 +125,18 @@ def test_comparison_is_exact_and_display_rounds_down(
 ) -> None:
     assert meets_minimum(passed, counted, Decimal(minimum)) is meets
     assert format_percent(passed, counted) == shown
+
+
+@pytest.mark.parametrize("minimum", ["0", "50", "66.67", "98", "99.5", "100", "-5"])
+@pytest.mark.parametrize(("numerator", "denominator"), [(1, 2), (2, 3), (-1, -2), (3, -4), (0, 7)])
+def test_the_comparison_agrees_with_exact_fractions(
+    numerator: int, denominator: int, minimum: str
+) -> None:
+    """Integer arithmetic gives what ``Fraction`` gives, signs included."""
+    expected = Fraction(numerator * 100, denominator) >= Fraction(Decimal(minimum))
+    assert meets_minimum(numerator, denominator, Decimal(minimum)) is expected
+
+
+def test_a_comparison_over_no_tests_is_refused_as_by_fractions() -> None:
+    with pytest.raises(ZeroDivisionError, match=r"^3 / 0$"):
+        meets_minimum(3, 0, Decimal(98))
