@@ -135,6 +135,26 @@ def test_same_seed_same_order_printed_seed_reproduces(pytester: pytest.Pytester)
     assert _collected(plain) == sorted(_collected(plain))  # without the flag: file order
 
 
+def test_a_run_orders_its_tests_as_the_shuffle_of_their_chains(pytester: pytest.Pytester) -> None:
+    """What a run collects is ordered by the same keys ``shuffled_order`` gives its chains: a
+    file's tests, and a class's, stay together, each level shuffled by its own id."""
+    methods = "".join(f"    def test_m{i}(self):\n        pass\n" for i in range(4))
+    for name in "ab":
+        functions = "".join(f"def test_{name}{i}():\n    pass\n" for i in range(4))
+        pytester.makepyfile(**{f"test_{name}": f"{functions}class TestC:\n{methods}"})
+    plain = _collected(pytester.runpytest("--collect-only", "-q"))
+    chains = []
+    for nodeid in plain:
+        file, _, rest = nodeid.partition("::")
+        above = [file, f"{file}::TestC"] if rest.startswith("TestC::") else [file]
+        chains.append([*above, nodeid])
+    for seed in (1, 2, 3):
+        run = pytester.runpytest(
+            "--atom-gates", f"--atom-gates-seed={seed}", "--collect-only", "-q"
+        )
+        assert _collected(run) == [plain[i] for i in shuffled_order(chains, seed)]
+
+
 @pytest.mark.usefixtures("three_files")
 def test_random_seed_is_printed_and_last_replays_it(pytester: pytest.Pytester) -> None:
     first = pytester.runpytest("--atom-gates", NO_COVERAGE)
