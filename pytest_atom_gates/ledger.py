@@ -216,19 +216,17 @@ class Ledger:
         when = report.when
         outcome = report.outcome
         running = self._running
-        if outcome == "passed" and nodeid not in self._records:  # a plain pass so far: its time
-            if when == "teardown":
-                self.durations[nodeid] = running.pop(nodeid, 0.0) + report.duration
-                return
-            if when == "setup" and nodeid not in running:
-                self._start(nodeid, worker)
-            running[nodeid] = running.get(nodeid, 0.0) + report.duration
-            if when == "call" and hasattr(report, "wasxfail"):
-                self._record_for(nodeid).note(XPASSED)
+        plain_pass = outcome == "passed" and nodeid not in self._records  # only its time counts
+        if plain_pass and when == "teardown":
+            self.durations[nodeid] = running.pop(nodeid, 0.0) + report.duration
             return
         if when == "setup" and nodeid not in running:
             self._start(nodeid, worker)
         running[nodeid] = running.get(nodeid, 0.0) + report.duration
+        if plain_pass:
+            if when == "call" and hasattr(report, "wasxfail"):
+                self._record_for(nodeid).note(XPASSED)
+            return
         record = self._record_for(nodeid)
         self._note(record, report, outcome, when)
         if when in ("teardown", CRASH_PHASE) or outcome in NOT_LAST:
