@@ -18,7 +18,6 @@ from pytest_atom_gates.gates.numbers import format_seconds
 from pytest_atom_gates.history import (
     BROKEN,
     BROKEN_RUNS,
-    FlakeHistory,
     FlakeRate,
     flake_rate,
     status,
@@ -139,14 +138,14 @@ class DeterminismFeature:
         self._update_history(facts)
 
     def _update_history(self, facts: RunFacts) -> None:
-        cache = self.run.cache
         if facts.interrupted:
             return  # an interrupted run's outcomes say nothing about its tests' flakiness
-        if cache.folder is None:
-            if cache.problem:
-                self.history_warning = f"flake history was not updated: {cache.problem}"
+        history = self.run.history  # there is one where there is a cache folder
+        if history is None:
+            problem = self.run.cache.problem
+            if problem:
+                self.history_warning = f"flake history was not updated: {problem}"
             return
-        history = FlakeHistory(cache.folder)
         ran = facts.ledger.durations
         outcomes = ((n, o) for n, o in facts.ledger.outcomes() if n in ran)  # no copy per test
         recorded, self.history_warning = history.record(outcomes)

@@ -10,9 +10,10 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,8 @@ def _parse(content: bytes) -> dict[str, Outcomes]:
     tests = data.get("tests")
     if not isinstance(tests, dict):
         raise _Damaged("no 'tests' object")
+    if _all_valid(tests.values()):
+        return tests
     letters = ", ".join(_CODES.values())
     for nodeid, outcomes in tests.items():
         if isinstance(outcomes, int) and not isinstance(outcomes, bool):
@@ -89,6 +92,18 @@ def _parse(content: bytes) -> dict[str, Outcomes]:
                 f"{nodeid}: {_shown(outcomes)} is not 1 to {KEEP} of the letters {letters}"
             )
     return tests
+
+
+def _all_valid(values: Collection[Any]) -> bool:
+    """Whether every entry is a count from 0 to ``KEEP`` or a spelled-out string, checked in
+    bulk: a large suite's history holds one entry per test. A bool is not a count."""
+    kinds = set(map(type, values))
+    if not kinds <= {int, str}:
+        return False
+    counts = values if str not in kinds else [v for v in values if type(v) is int]
+    spelled = [v for v in values if type(v) is str] if str in kinds else []
+    in_range = not counts or (min(counts) >= 0 and max(counts) <= KEEP)
+    return in_range and all(map(_SPELLED.fullmatch, spelled))
 
 
 _LOCK_WAIT = 10.0
@@ -109,17 +124,35 @@ class FlakeRate:
 
 
 class FlakeHistory:
-    """The history file in a cache folder (``.pytest_cache/d/atom_gates/history.json``)."""
+    """The history file in a cache folder (``.pytest_cache/d/atom_gates/history.json``).
+
+    A run reads it where it starts (which tests are new) and again under the lock where it
+    records: the second read reuses the first when the file is the one read then, as the
+    parse costs a large suite's run more than anything else it does per test.
+    """
 
     def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+        self.folder = folder
         self.path = folder / "history.json"
         self._lock = folder / "history.lock"
         self._clock = clock
+        self._read: tuple[tuple[int, ...], dict[str, Outcomes]] | None = None
+        """The file's identity (inode, size, times) when last parsed, and what it held."""
 
     def load(self) -> tuple[dict[str, Outcomes], str | None]:
         """The recorded outcomes per test, and a warning when the file could not be used."""
         try:
-            content = self.path.read_bytes()
+            found = self.path.stat()
+            identity = (
+                found.st_ino,
+                found.st_dev,
+                found.st_size,
+                found.st_mtime_ns,
+                found.st_ctime_ns,
+            )
+            if self._read is not None and self._read[0] == identity:
+                return self._read[1], None
+            content = self.path.read_bytes()  # replaced since the stat: parsed again next time
         except FileNotFoundError:
             return {}, None
         except OSError as exc:
@@ -128,6 +161,7 @@ class FlakeHistory:
             tests = _parse(content)
         except _Damaged as exc:
             return {}, f"flake history {self.path} is damaged ({exc}); a new one is started"
+        self._read = (identity, tests)
         return tests, None
 
     def record(self, outcomes: Iterable[tuple[str, str]]) -> tuple[dict[str, Outcomes], str | None]:
@@ -135,18 +169,27 @@ class FlakeHistory:
         tests: dict[str, Outcomes] = {}
         try:
             with self._locked():
-                tests, warning = self.load()
+                loaded, warning = self.load()
+                tests = dict(loaded)  # what was read stays as read: the run's new tests use it
+                self._read = None
                 if warning and self.path.exists():
                     os.replace(self.path, self.path.with_suffix(".damaged.json"))
+                codes = _CODES
                 for nodeid, outcome in outcomes:
-                    code = _CODES.get(outcome)
-                    if code is not None:
-                        tests[nodeid] = _appended(tests.get(nodeid, 0), code)
-                payload = {"version": _FORMAT_VERSION, "tests": tests}
-                # Streamed: a large suite's history is never held twice as one string.
-                write_atomically(
-                    self.path, lambda out: json.dump(payload, out, separators=(",", ":"))
+                    code = codes.get(outcome)
+                    if code is None:
+                        continue
+                    before = tests.get(nodeid, 0)
+                    if code == "P" and type(before) is int:  # most tests: one more pass counted
+                        tests[nodeid] = before + 1 if before < KEEP else KEEP
+                    else:
+                        tests[nodeid] = _appended(before, code)
+                # One string: the C encoder makes its whole output before anything is written
+                # anyway, and written in pieces it costs four writes per test.
+                text = json.dumps(
+                    {"version": _FORMAT_VERSION, "tests": tests}, separators=(",", ":")
                 )
+                write_atomically(self.path, text)
                 return tests, warning
         except (OSError, TimeoutError) as exc:
             return tests, f"flake history {self.path} was not updated: {exc}"

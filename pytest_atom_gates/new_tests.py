@@ -130,20 +130,20 @@ def known_tests(plan: NewTestPlan | None) -> Collection[str]:
     """The node ids the flake history knows, as a worker reads them for its plan."""
     if plan is None or plan.history_folder is None:
         return ()
-    return _in_history(Path(plan.history_folder))
+    return _in_history(FlakeHistory(Path(plan.history_folder)))
 
 
-def _in_history(history_folder: Path) -> set[str]:
+def _in_history(history: FlakeHistory) -> Collection[str]:
     """The tests the flake history knows, whatever their outcomes: the others are new. A known
     flaky test warns; were it new until a clean pass, it would fail TQ-04 every run."""
-    tests, _ = FlakeHistory(history_folder).load()  # a damaged file warns at the end of the run
-    return set(tests)
+    tests, _ = history.load()  # a damaged file warns at the end of the run
+    return tests.keys()  # recording copies the history first: these stay as read
 
 
 def plan_new_tests(
     config: pytest.Config,
     settings: Settings,
-    history_folder: Path | None,
+    history: FlakeHistory | None,
     notes: list[str],
     base: Base | None,
 ) -> tuple[NewTestPlan | None, Collection[str]]:
@@ -172,8 +172,8 @@ def plan_new_tests(
             "a CI shard's flake history holds only its own part of the suite: only "
             "--atom-gates-changed-since=REF makes a test new here"
         )
-    elif history_folder is not None:
-        known = _in_history(history_folder)
+    elif history is not None:
+        known = _in_history(history)
     if known:
         sources.insert(0, "absent from the flake history")
     if not sources and settings.shard is None:
@@ -192,7 +192,7 @@ def plan_new_tests(
         settings.new_test_runs,
         settings.new_test_max_duration,
         budget,
-        str(history_folder) if known else None,
+        str(history.folder) if known and history is not None else None,
         changed,
         ", or ".join(sources),
     )

@@ -22,6 +22,7 @@ from pytest_atom_gates.signals import SigtermAsInterrupt
 if TYPE_CHECKING:
     from pytest_atom_gates.changes import Base, ChangedLines
     from pytest_atom_gates.gates.base import GateVerdict, RunFacts
+    from pytest_atom_gates.history import FlakeHistory
     from pytest_atom_gates.new_tests import NewTestPlan
     from pytest_atom_gates.shard import ShardFacts
 
@@ -44,6 +45,9 @@ class GatesRun:
     """Seconds of the session budget left when this process started."""
     cache: PluginCache = field(default_factory=lambda: PluginCache(None))
     """The plugin's cache folder; on the controller only, as workers never write the cache."""
+    history: FlakeHistory | None = None
+    """The flake history in that folder, or None without one: one object for the run, so
+    that what the start read is not parsed again when the end records."""
     notes: list[str] = field(default_factory=list)
     sigterm: SigtermAsInterrupt = field(default_factory=SigtermAsInterrupt)
     durations: dict[str, float] = field(default_factory=dict)

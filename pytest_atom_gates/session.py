@@ -303,8 +303,12 @@ def _plan_new_tests(config: pytest.Config, run: GatesRun) -> Collection[str]:
         data = config.workerinput.get(WORKER_PLAN_KEY)  # type: ignore[attr-defined]
         run.new_tests = None if data is None else NewTestPlan.from_workerinput(data)
         return known_tests(run.new_tests)
+    if run.cache.folder is not None:  # read here first, recorded at the end
+        from pytest_atom_gates.history import FlakeHistory
+
+        run.history = FlakeHistory(run.cache.folder)
     base = _plan_change(config, run)  # the change TQ-06 judges, too
-    run.new_tests, known = plan_new_tests(config, run.settings, run.cache.folder, run.notes, base)
+    run.new_tests, known = plan_new_tests(config, run.settings, run.history, run.notes, base)
     return known
 
 
