@@ -7,16 +7,15 @@ verdicts. What the run could not save is said once, in the header.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 FOLDER = "atom_gates"
 
 
-@dataclass(frozen=True)
-class PluginCache:
+class PluginCache(NamedTuple):
     """The plugin's cache folder, or why there is none (``None``: the cache is switched off)."""
 
     folder: Path | None

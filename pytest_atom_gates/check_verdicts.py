@@ -10,9 +10,9 @@ from pytest_atom_gates.gates.independence import (
     FAILS_ALONE,
     INCONCLUSIVE,
     ORDER_DEPENDENT,
-    AloneCheck,
 )
-from pytest_atom_gates.ledger import FLAKY
+from pytest_atom_gates.gates.order_findings import AloneCheck
+from pytest_atom_gates.outcomes import FLAKY
 from pytest_atom_gates.pollution import (
     CHANCE_NOT_ORDER,
     FLAKY_IN_ORDER,

@@ -11,7 +11,6 @@ import pytest
 
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS
 from pytest_atom_gates.features import Writer
-from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.numbers import format_seconds
@@ -22,7 +21,7 @@ from pytest_atom_gates.history import (
     flake_rate,
     status,
 )
-from pytest_atom_gates.ledger import FAILED, FLAKY, REPEAT, RERUN
+from pytest_atom_gates.ledger import REPEAT, RERUN
 from pytest_atom_gates.new_tests import (
     NEW_TEST_ATTRIBUTE,
     NOT_PASSED,
@@ -31,12 +30,15 @@ from pytest_atom_gates.new_tests import (
     SLOW,
     header_part,
 )
+from pytest_atom_gates.outcomes import FAILED, FLAKY
 from pytest_atom_gates.protocol import CAPPED_ATTRIBUTE, QUARANTINE_ATTRIBUTE
 from pytest_atom_gates.quarantine import QuarantineEntry, QuarantineList
 from pytest_atom_gates.run import RUN_KEY, GatesRun, is_xdist_controller
 from pytest_atom_gates.settings import setting_source
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_atom_gates.extension import GateRegistry
 
 
@@ -168,7 +170,7 @@ class DeterminismFeature:
             "flaky": [
                 {
                     "nodeid": nodeid,
-                    "evidence": flaky_evidence(facts, nodeid, self.config.rootpath),
+                    "evidence": _evidence(facts, nodeid, self.config.rootpath),
                     "history": None
                     if nodeid not in self.rates
                     else {
@@ -249,7 +251,7 @@ class DeterminismFeature:
                         f"    attempt {number}: {how} after "
                         f"{format_seconds(attempt.duration)}{error}"
                     )
-                evidence = flaky_evidence(facts, nodeid, self.config.rootpath)
+                evidence = _evidence(facts, nodeid, self.config.rootpath)
                 if evidence:
                     write(f"    evidence: {' | '.join(evidence)}")
         if self.new_entries:
@@ -408,3 +410,10 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):
         config.pluginmanager.register(CrashRerun(run.settings.reruns), "atom-gates-crash-rerun")
+
+
+def _evidence(facts: RunFacts, nodeid: str, rootpath: Path) -> list[str]:
+    """What points at a flaky test's cause; its module is imported by runs with flaky tests."""
+    from pytest_atom_gates.flaky_evidence import flaky_evidence
+
+    return flaky_evidence(facts, nodeid, rootpath)

@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_atom_gates.features import Feature, Writer
+from pytest_atom_gates.features import EXTENSIONS_KEY, Feature, Writer
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.settings import EXTENSION_GATE_ID, GATE_NAMES, GateMode, setting_source
 
 if TYPE_CHECKING:
+    from pytest_atom_gates.gate_facts import GateFacts
     from pytest_atom_gates.run import GatesRun
 
 __all__ = [
@@ -47,56 +47,15 @@ __all__ = [
     "Verdict",
 ]
 
-EXTENSIONS_KEY = "extensions"
-"""The JSON report's section that holds each extension gate's own section, by gate id."""
 
+def __getattr__(name: str) -> Any:
+    """``GateFacts``, imported where it is first asked for: only a run with an extension's
+    gate makes one, and making its class costs every run's start-up."""
+    if name == "GateFacts":
+        from pytest_atom_gates.gate_facts import GateFacts
 
-@dataclass(frozen=True)
-class GateFacts:
-    """What an extension's gate judges, read-only: the run's tests and their final outcomes."""
-
-    outcomes: Mapping[str, str]
-    """Every test's final outcome after reruns, by node id: ``passed``, ``failed``, ``flaky``,
-    ``skipped``, ``xfailed``, ``xpassed`` or ``not-run``. Quarantined tests are left out here
-    and below, as they count for no gate."""
-    durations: Mapping[str, float]
-    """Seconds spent on each finished test, over all its attempts."""
-    elapsed: float
-    """The session's wall clock so far, in seconds."""
-    seed: int
-    interrupted: str | None = None
-    """Why the run was interrupted (Ctrl+C, SIGTERM, pytest.exit()), if it was."""
-    stopped_early: str | None = None
-    """Why the run stopped before every selected test ran (-x, --maxfail, budget), if it did."""
-    partial: str | None = None
-    """Why the run covers only part of the suite (-k, -m, node ids, a CI shard), if it does."""
-    attempts: Mapping[str, int] = field(default_factory=dict)
-    """Tests that ran more than once (reruns), and how many attempts they had."""
-
-    def count(self, *outcomes: str) -> int:
-        """How many tests ended with any of these outcomes."""
-        return sum(1 for outcome in self.outcomes.values() if outcome in outcomes)
-
-    @classmethod
-    def of(cls, facts: RunFacts) -> GateFacts:
-        ledger, quarantined = facts.ledger, facts.quarantined
-        outcomes = {n: o for n, o in ledger.outcomes() if n not in quarantined}
-        attempts = {
-            n: len(ledger.attempts(n))
-            for n in ledger.with_outcome("failed", "flaky")
-            if n not in quarantined
-        }
-        durations = {n: s for n, s in ledger.durations.items() if n not in quarantined}
-        return cls(
-            outcomes=MappingProxyType(outcomes),
-            durations=MappingProxyType(durations),
-            elapsed=facts.elapsed,
-            seed=facts.seed,
-            interrupted=facts.interrupted,
-            stopped_early=facts.stopped_early,
-            partial=facts.partial_reason,
-            attempts=MappingProxyType({n: a for n, a in attempts.items() if a > 1}),
-        )
+        return GateFacts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ExtensionGate:
@@ -315,6 +274,8 @@ class _JudgedGate:
 
     def facts_of(self, facts: RunFacts) -> GateFacts:
         if self._facts is None or self._facts[0] is not facts:
+            from pytest_atom_gates.gate_facts import GateFacts
+
             self._facts = (facts, GateFacts.of(facts))
         return self._facts[1]
 

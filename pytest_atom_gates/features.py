@@ -15,6 +15,10 @@ from pytest_atom_gates.gates.base import Gate, RunFacts
 Writer = Callable[..., None]
 """``TerminalReporter.write_line``: text plus markup keywords."""
 
+EXTENSIONS_KEY = "extensions"
+"""The name every extension's feature shares: the JSON report's section that holds each
+extension gate's own section, by gate id."""
+
 
 class Feature(Protocol):
     name: str

@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.gates.base import RunFacts
 from pytest_atom_gates.gates.determinism import RerunFacts
 from pytest_atom_gates.gates.independence import OrderChecks
-from pytest_atom_gates.ledger import FAILED, PASSED, Attempt
+from pytest_atom_gates.outcomes import FAILED, PASSED
 
 SLOWER = 2.0
 """A failed attempt this many times slower than the passing ones is a fact worth stating..."""

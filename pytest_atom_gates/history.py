@@ -11,14 +11,13 @@ import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
 from pytest_atom_gates.cache import open_cache
-from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED
+from pytest_atom_gates.outcomes import FAILED, FLAKY, PASSED
 from pytest_atom_gates.reporting import one_line
 from pytest_atom_gates.reporting.atomic import write_atomically
 
@@ -110,8 +109,7 @@ _LOCK_WAIT = 10.0
 _LOCK_STALE = 60.0
 
 
-@dataclass(frozen=True)
-class FlakeRate:
+class FlakeRate(NamedTuple):
     flaky: int
     runs: int
     recent: str

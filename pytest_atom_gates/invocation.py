@@ -12,13 +12,13 @@ of any plugin or conftest is recognised with its value.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -89,16 +89,25 @@ _SECRET_NAME = re.compile(
     r"sas|signature|cookie",
     re.IGNORECASE,
 )
-# A key (and a URI's scheme) starts where a run of its characters starts: tried from inside a
-# run as well, a long run with no "=" after it (30,000 "x" in a failure message) would cost
-# quadratic time.
-_KEY = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+[=:]")
-_VALUE_END = re.compile(r"[\s,;&]|$")
-_USERINFO = re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
-@dataclass(frozen=True)
-class Argument:
+@functools.cache
+def _secret_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """A ``key=`` or ``key:``, the end of its value, and a URI's user information: compiled
+    on first use, as only failures and TQ-01's commands are searched for secrets.
+
+    A key (and a URI's scheme) starts where a run of its characters starts: tried from inside a
+    run as well, a long run with no "=" after it (30,000 "x" in a failure message) would cost
+    quadratic time.
+    """
+    return (
+        re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]+[=:]"),
+        re.compile(r"[\s,;&]|$"),
+        re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@"),
+    )
+
+
+class Argument(NamedTuple):
     """One option with its value, or one positional argument, as given."""
 
     tokens: tuple[str, ...]
@@ -130,11 +139,12 @@ class Argument:
 def hide_secrets(text: str) -> str:
     """``text`` with the values of secret-looking ``key=value`` pairs, and any user name and
     password in a URI, replaced by ``***``."""
-    text = _USERINFO.sub(rf"\g<scheme>{HIDDEN}@", text)
+    keys, value_end, userinfo = _secret_patterns()
+    text = userinfo.sub(rf"\g<scheme>{HIDDEN}@", text)
     hidden: list[tuple[int, int]] = []
-    for key in _KEY.finditer(text):  # keys inside values too: a=b=c has the keys a and b
+    for key in keys.finditer(text):  # keys inside values too: a=b=c has the keys a and b
         if _SECRET_NAME.search(key.group()):
-            end = _VALUE_END.search(text, key.end())
+            end = value_end.search(text, key.end())
             stop = end.start() if end is not None else len(text)
             if stop > key.end():
                 hidden.append((key.end(), stop))
@@ -250,8 +260,7 @@ _AS_SCRIPT = "import sys; del sys.path[0]; import pytest; sys.exit(pytest.consol
 not."""
 
 
-@dataclass(frozen=True)
-class Launcher:
+class Launcher(NamedTuple):
     """How the session was started, as far as a child must repeat it: ``python -m pytest`` puts
     the invocation directory on ``sys.path``, the ``pytest`` script does not, and a test that
     imports a root-level module passes under the one and fails under the other."""

@@ -11,23 +11,17 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
 from pytest_atom_gates.invocation import hide_secrets
+from pytest_atom_gates.outcomes import FAILED, FLAKY, NOT_RUN, PASSED, SKIPPED, XFAILED, XPASSED
 
 if TYPE_CHECKING:
+    from pytest_atom_gates.attempts import Attempt, TestRecord
     from pytest_atom_gates.failures import Failure
 
-PASSED = "passed"
-FLAKY = "flaky"
-FAILED = "failed"
-SKIPPED = "skipped"
-XFAILED = "xfailed"
-XPASSED = "xpassed"
-NOT_RUN = "not-run"
 
 REPORT_LIMIT = 5_000_000
 """Characters of failure detail one run keeps in all; past it, failed attempts keep only their
@@ -84,78 +78,7 @@ def _crash_text(report: pytest.TestReport | pytest.CollectReport) -> str:
     return chosen[:500]
 
 
-@dataclass(slots=True)
-class Attempt:
-    """One run of a test through setup, call and teardown."""
-
-    outcome: str
-    duration: float
-    phase: str | None = None
-    """Where a failed attempt failed: setup, call, teardown, or crash (its worker died)."""
-    error: str | None = None
-    """A failed attempt's one-line error; a skipped or xfailed one's reason."""
-    worker: str | None = None
-    failure: Failure | None = None
-    """A failed attempt's whole failure (``failures``), while the run's limit allows."""
-
-
-@dataclass(slots=True)
-class TestRecord:
-    """Attempt history of a test that did anything but pass at the first attempt."""
-
-    nodeid: str
-    attempts: list[Attempt] = field(default_factory=list)
-    open_outcome: str = PASSED
-    open_phase: str | None = None
-    open_error: str | None = None
-    open_failure: Failure | None = None
-
-    __test__ = False  # not a test class, despite the name
-
-    def note(self, outcome: str, phase: str | None = None, error: str | None = None) -> bool:
-        """Merge one phase's outcome into the open attempt; a failure outranks everything.
-        Whether the phase's outcome was taken."""
-        if self.open_outcome == FAILED:
-            return False
-        if outcome == FAILED or self.open_outcome == PASSED or outcome in (SKIPPED, XFAILED):
-            self.open_outcome, self.open_phase, self.open_error = outcome, phase, error
-            self.open_failure = None
-            return True
-        return False
-
-    def close(self, duration: float, worker: str | None) -> None:
-        self.attempts.append(
-            Attempt(
-                self.open_outcome,
-                duration,
-                self.open_phase,
-                self.open_error,
-                worker,
-                self.open_failure,
-            )
-        )
-        self.open_outcome, self.open_phase, self.open_error = PASSED, None, None
-        self.open_failure = None
-
-    @property
-    def final_outcome(self) -> str:
-        if not self.attempts:
-            return NOT_RUN
-        last = self.attempts[-1].outcome
-        if last == FAILED and self.attempts[-1].phase == "teardown":
-            # Its last teardown also tears down the wider fixtures the next test does not
-            # need: an error there is a failure, never flakiness of the test.
-            return FAILED
-        # Passed after a failure (a rerun), or failed after a pass (a new test's repetition).
-        if last in (PASSED, FAILED) and len(self.attempts) > 1:
-            others = {a.outcome for a in self.attempts[:-1]}
-            if (FAILED if last == PASSED else PASSED) in others:
-                return FLAKY
-        return last
-
-
-@dataclass(frozen=True)
-class CollectionError:
+class CollectionError(NamedTuple):
     nodeid: str
     message: str
     failure: Failure | None = None
@@ -254,6 +177,8 @@ class Ledger:
     def _record_for(self, nodeid: str) -> TestRecord:
         record = self._records.get(nodeid)
         if record is None:
+            from pytest_atom_gates.attempts import TestRecord  # a test that did not just pass
+
             record = self._records[nodeid] = TestRecord(nodeid)
         return record
 
@@ -343,7 +268,11 @@ class Ledger:
         if record is not None:
             return list(record.attempts)
         duration = self.durations.get(nodeid)
-        return [] if duration is None else [Attempt(PASSED, duration)]
+        if duration is None:
+            return []
+        from pytest_atom_gates.attempts import Attempt
+
+        return [Attempt(PASSED, duration)]
 
     def nodeids(self) -> Sequence[str]:
         """Every test the run knows of: the selection in order, then any reported beyond it."""

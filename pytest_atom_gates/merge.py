@@ -21,7 +21,8 @@ from pytest_atom_gates.gates.base import NOT_ENFORCED, Gate, GateVerdict, RunFac
 from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.ledger import MAIN_PROCESS, NOT_RUN, Ledger
+from pytest_atom_gates.ledger import MAIN_PROCESS, Ledger
+from pytest_atom_gates.outcomes import NOT_RUN
 from pytest_atom_gates.report import Report
 from pytest_atom_gates.settings import (
     GATE_NAMES,

@@ -57,7 +57,7 @@ def repetition_seed(seed: int, repetition: int) -> int:
     return (seed + repetition * _SEED_STEP) % (MAX_SEED + 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # one per run: no generated code it never uses
 class NewTestPlan:
     """What counts as new in this run and what repeating it may cost, for one process."""
 

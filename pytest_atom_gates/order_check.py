@@ -29,11 +29,11 @@ from pytest_atom_gates.gates.independence import (
     FRESH,
     INCONCLUSIVE,
     ORDER_DEPENDENT,
-    AloneCheck,
-    CheckEngine,
     OrderChecks,
 )
-from pytest_atom_gates.ledger import FAILED, FLAKY, PASSED, Ledger, module_of
+from pytest_atom_gates.gates.order_findings import AloneCheck, CheckEngine
+from pytest_atom_gates.ledger import Ledger, module_of
+from pytest_atom_gates.outcomes import FAILED, FLAKY, PASSED
 from pytest_atom_gates.pollution import (
     FLAKY_IN_ORDER,
     FOUND,

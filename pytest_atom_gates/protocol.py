@@ -18,7 +18,7 @@ import inspect
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import _pytest.python
@@ -113,7 +113,7 @@ class FixtureCode:
 # pragma: no mutate end
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # one per run: no generated code it never uses
 class RerunPolicy:
     """How many reruns a failure gets, and which failures get none."""
 
@@ -300,16 +300,21 @@ def _merge_teardown(teardown: pytest.TestReport, other: pytest.TestReport | None
         teardown.outcome, teardown.longrepr = "failed", other.longrepr
 
 
-@dataclass(slots=True)
 class _Repetitions:
-    """A new test's extra runs (TQ-04): how many are left, and the seed of each one run."""
+    """A new test's extra runs (TQ-04): how many are left, and the seed of each one run.
 
-    left: int
-    status: str | None = None
-    """None until the first attempt decided whether the test is repeated."""
-    seeds: list[int] = field(default_factory=list)
-    """The session seed of each repetition run, in order."""
-    first: float = 0.0
+    A plain class: a run without new tests never makes one, so it pays for no generated code.
+    """
+
+    __slots__ = ("first", "left", "seeds", "status")
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+        self.status: str | None = None
+        """None until the first attempt decided whether the test is repeated."""
+        self.seeds: list[int] = []
+        """The session seed of each repetition run, in order."""
+        self.first = 0.0
 
     @property
     def done(self) -> int:
@@ -319,7 +324,7 @@ class _Repetitions:
         return {"status": self.status, "seeds": list(self.seeds), "first": self.first}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)  # internal: no generated code it never uses
 class _TestRun:
     """One test's way through the protocol, over all its attempts."""
 
@@ -398,15 +403,18 @@ RETRY, REPEAT_NEXT = "retry", "repeat"
 """What follows an attempt that is not the last: a rerun after the delay, or a repetition."""
 
 
-@dataclass(slots=True)
 class _Waiting:
-    """A failed test whose rerun waits for its delay while other tests run."""
+    """A failed test whose rerun waits for its delay while other tests run (a plain class, as
+    ``_Repetitions``: a run without deferred reruns makes none)."""
 
-    test: _TestRun
-    attempt: int
-    due: float
-    xdist_index: Any = None
-    """Under xdist, the test's index in the worker's items, which its reports must carry."""
+    __slots__ = ("attempt", "due", "test", "xdist_index")
+
+    def __init__(self, test: _TestRun, attempt: int, due: float, xdist_index: Any = None) -> None:
+        self.test = test
+        self.attempt = attempt
+        self.due = due
+        self.xdist_index = xdist_index
+        """Under xdist, the test's index in the worker's items, which its reports must carry."""
 
 
 class TestProtocol:

@@ -11,12 +11,12 @@ import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 
-@dataclass(frozen=True)
-class QuarantineEntry:
+class QuarantineEntry(NamedTuple):
     pattern: str
     line: int
 

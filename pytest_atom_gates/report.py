@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.gates.base import GateVerdict, Verdict
-from pytest_atom_gates.gates.independence import AloneCheck
-from pytest_atom_gates.ledger import FAILED, OUTCOMES, Attempt, CollectionError
+from pytest_atom_gates.gates.order_findings import AloneCheck
+from pytest_atom_gates.ledger import OUTCOMES, CollectionError
+from pytest_atom_gates.outcomes import FAILED
 from pytest_atom_gates.settings import GateMode
 
 

@@ -34,7 +34,7 @@ DESELECTED_KEY = "atom_gates_deselected"
 PLAIN_IDS_KEY = "atom_gates_plain_ids"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # one per run, known by identity: no generated code
 class GatesRun:
     """What every part of one run shares, kept in ``config.stash``."""
 

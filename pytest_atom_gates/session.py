@@ -20,7 +20,7 @@ from pytest_atom_gates.check_environment import engine_choice_problem
 from pytest_atom_gates.clock import Stopwatch
 from pytest_atom_gates.compat import SWITCHED_OFF_RERUNNERS, switch_off_other_shufflers
 from pytest_atom_gates.cov.measure import GATE as COVERAGE_GATE
-from pytest_atom_gates.features import Feature, Writer
+from pytest_atom_gates.features import EXTENSIONS_KEY, Feature, Writer
 from pytest_atom_gates.gates import (
     Gate,
     GateVerdict,
@@ -31,13 +31,14 @@ from pytest_atom_gates.gates import (
 from pytest_atom_gates.gates.independence import OrderChecks
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
 from pytest_atom_gates.kept_bytecode import keep_rewriting
-from pytest_atom_gates.ledger import FAILED, FLAKY, MAIN_PROCESS, NOT_LAST, Ledger
+from pytest_atom_gates.ledger import MAIN_PROCESS, NOT_LAST, Ledger
 from pytest_atom_gates.ordering import (
     SEED_CACHE_KEY,
     resolve_seed,
     seed_hypothesis_tests,
     shuffle_items,
 )
+from pytest_atom_gates.outcomes import FAILED, FLAKY
 from pytest_atom_gates.partial import partial_reason
 from pytest_atom_gates.protocol import RerunPolicy, TestProtocol
 from pytest_atom_gates.reporting import one_line, running_on_github
@@ -806,8 +807,6 @@ class GatesController:
 
     def _sections(self, facts: RunFacts) -> dict[str, Any]:
         """Each built-in feature's section of the report, and the extensions' under theirs."""
-        from pytest_atom_gates.extension import EXTENSIONS_KEY
-
         sections: dict[str, Any] = {}
         for feature in self.features:
             if feature.name == EXTENSIONS_KEY:

@@ -255,9 +255,15 @@ def parse_flaky_limit(text: str) -> FlakyLimit:
 
 def parse_count(text: str) -> int:
     cleaned = text.strip()
-    if not re.fullmatch(r"[0-9]+", cleaned):
+    if not _digits(cleaned):
         raise _Invalid("not a whole number >= 0")
     return int(cleaned)
+
+
+def _digits(text: str) -> bool:
+    """One or more of 0-9 and nothing else (``int`` takes other digits and signs too): a
+    regular expression would be compiled in every run for it."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_revision(text: str) -> str:
@@ -276,9 +282,9 @@ def parse_seed(text: str) -> int | str:
     cleaned = text.strip().lower()
     if cleaned in ("random", "last"):
         return cleaned
-    if re.fullmatch(r"-[0-9]+", cleaned):
+    if cleaned.startswith("-") and _digits(cleaned[1:]):
         raise _Invalid("negative")
-    if not re.fullmatch(r"[0-9]+", cleaned):
+    if not _digits(cleaned):
         raise _Invalid("not a whole number, 'random' or 'last'")
     value = int(cleaned)
     if value > MAX_SEED:

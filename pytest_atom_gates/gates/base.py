@@ -59,7 +59,7 @@ def off_verdict(gate: str, title: str | None = None) -> GateVerdict:
     return GateVerdict(gate, Verdict.OFF, "-", "-", "switched off", GateMode.OFF, title=title)
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # one per run, known by identity: no generated code
 class RunFacts:
     """Everything the gates judge: the ledger plus facts about the run as a whole."""
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
-from pytest_atom_gates.ledger import FLAKY, SKIPPED, XFAILED, XPASSED
+from pytest_atom_gates.outcomes import FLAKY, SKIPPED, XFAILED, XPASSED
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # one per run, known by identity: no generated code
 class RerunFacts:
     """What the rerun engine reported: whether reruns ran, and where the outage cap stopped them."""
 

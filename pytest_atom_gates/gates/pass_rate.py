@@ -6,16 +6,8 @@ from typing import Any
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict, partial_note
 from pytest_atom_gates.gates.numbers import format_percent, format_threshold, meets_minimum
-from pytest_atom_gates.ledger import (
-    FAILED,
-    FLAKY,
-    NOT_RUN,
-    OUTCOMES,
-    PASSED,
-    SKIPPED,
-    XFAILED,
-    XPASSED,
-)
+from pytest_atom_gates.ledger import OUTCOMES
+from pytest_atom_gates.outcomes import FAILED, FLAKY, NOT_RUN, PASSED, SKIPPED, XFAILED, XPASSED
 
 
 def _plural(count: int, word: str) -> str:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
-from pytest_atom_gates.gates.independence import AloneCheck
 from pytest_atom_gates.gates.numbers import format_threshold
-from pytest_atom_gates.ledger import Attempt
 from pytest_atom_gates.settings import GateMode
+
+if TYPE_CHECKING:
+    from pytest_atom_gates.attempts import Attempt
+    from pytest_atom_gates.gates.order_findings import AloneCheck
 
 _LINE_BREAKS = {
     code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

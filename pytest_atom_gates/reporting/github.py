@@ -21,7 +21,8 @@ from pytest_atom_gates.cov.patch_gate import PATCH_GATE
 from pytest_atom_gates.flaky_evidence import flaky_evidence
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks
-from pytest_atom_gates.ledger import FAILED, FLAKY, NOT_RUN, RERUN
+from pytest_atom_gates.ledger import RERUN
+from pytest_atom_gates.outcomes import FAILED, FLAKY, NOT_RUN
 from pytest_atom_gates.reporting import (
     attempts_text,
     failures_heading,

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from pytest_atom_gates import __version__
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts
 from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
-from pytest_atom_gates.ledger import OUTCOMES, Attempt
+from pytest_atom_gates.ledger import OUTCOMES
 from pytest_atom_gates.reporting.atomic import write_atomically
 from pytest_atom_gates.shard import SHARD_KEY
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_atom_gates.ledger import FLAKY
+from pytest_atom_gates.outcomes import FLAKY
 from pytest_atom_gates.reporting.json_report import (
     SCHEMA_VERSION,
     attempt_record,

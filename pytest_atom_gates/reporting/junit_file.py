@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts
-from pytest_atom_gates.ledger import FAILED, NOT_RUN, SKIPPED, XFAILED, Attempt
+from pytest_atom_gates.outcomes import FAILED, NOT_RUN, SKIPPED, XFAILED
 from pytest_atom_gates.reporting import verdict_text
 from pytest_atom_gates.reporting.atomic import write_atomically
 from pytest_atom_gates.reporting.junit import PREFIX, attempt_element, attempt_kind

@@ -9,7 +9,8 @@ from typing import Any
 from pytest_atom_gates.gates.base import GateVerdict, RunFacts, Verdict
 from pytest_atom_gates.gates.independence import OrderChecks, engine_text
 from pytest_atom_gates.gates.numbers import format_seconds
-from pytest_atom_gates.ledger import FAILED, NOT_RUN, Ledger
+from pytest_atom_gates.ledger import Ledger
+from pytest_atom_gates.outcomes import FAILED, NOT_RUN
 from pytest_atom_gates.reporting import (
     failures_heading,
     failures_tolerated,

@@ -14,7 +14,8 @@ from _pytest.assertion import rewrite
 
 from pytest_atom_gates.check_environment import ENGINE_ENV, fork_unavailable
 from pytest_atom_gates.fork_server import Group, evicted
-from pytest_atom_gates.gates.independence import FORKED, FRESH, CheckEngine, engine_text
+from pytest_atom_gates.gates.independence import FORKED, FRESH, engine_text
+from pytest_atom_gates.gates.order_findings import CheckEngine
 from pytest_atom_gates.kept_bytecode import KeptRewriting, cached_path
 
 

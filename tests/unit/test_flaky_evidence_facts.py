@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.flaky_evidence import _resources, _time
-from pytest_atom_gates.ledger import Attempt
 
 
 def failed(seconds: float, exception: str = "AssertionError", *bases: str) -> Attempt:

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_atom_gates.ledger import (
-    CRASH_PHASE,
-    FAILED,
-    FLAKY,
-    NOT_RUN,
-    PASSED,
-    RERUN,
-    SKIPPED,
-    XFAILED,
-    XPASSED,
-    Ledger,
-)
+from pytest_atom_gates.ledger import CRASH_PHASE, RERUN, Ledger
+from pytest_atom_gates.outcomes import FAILED, FLAKY, NOT_RUN, PASSED, SKIPPED, XFAILED, XPASSED
 from pytest_atom_gates.protocol import OutageCap, RerunPolicy
 from tests.unit.builders import attempt, ledger_of, make_settings, report
 

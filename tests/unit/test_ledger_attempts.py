@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_atom_gates.attempts import Attempt
 from pytest_atom_gates.failures import Failure
 from pytest_atom_gates.ledger import (
     CRASH_PHASE,
     REPEAT,
     RERUN,
-    Attempt,
     CollectionError,
     Ledger,
     _crash_line,

@@ -16,8 +16,9 @@ from pytest_atom_gates.cov.shards import ShardSection, shard_coverage
 from pytest_atom_gates.gates import default_gates, evaluate
 from pytest_atom_gates.gates.base import Verdict
 from pytest_atom_gates.gates.determinism import DeterminismGate
-from pytest_atom_gates.ledger import FAILED, RERUN
+from pytest_atom_gates.ledger import RERUN
 from pytest_atom_gates.merge import Merged, MergeRefused, Shard, as_shard, merge
+from pytest_atom_gates.outcomes import FAILED
 from pytest_atom_gates.report import ReportProblem, load, parse
 from pytest_atom_gates.reporting.json_report import build_report
 from pytest_atom_gates.settings import GateMode

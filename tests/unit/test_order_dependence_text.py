@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, AloneCheck, OrderChecks
+from pytest_atom_gates.gates.independence import ORDER_DEPENDENT, OrderChecks
+from pytest_atom_gates.gates.order_findings import AloneCheck
 from pytest_atom_gates.pollution import FLAKY_IN_ORDER, FOUND, NOT_ANALYSED
 from pytest_atom_gates.reporting import order_dependence_text
 from pytest_atom_gates.reporting.github import run_annotations, step_summary

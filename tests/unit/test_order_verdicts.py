@@ -12,12 +12,13 @@ from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.independence import (
     CHANCE,
     ORDER_DEPENDENT,
-    AloneCheck,
     IndependenceGate,
     OrderChecks,
 )
+from pytest_atom_gates.gates.order_findings import AloneCheck
 from pytest_atom_gates.invocation import Launcher
-from pytest_atom_gates.ledger import FLAKY, PASSED, REPEAT, RERUN
+from pytest_atom_gates.ledger import REPEAT, RERUN
+from pytest_atom_gates.outcomes import FLAKY, PASSED
 from pytest_atom_gates.pollution import (
     FLAKY_IN_ORDER,
     FOUND,

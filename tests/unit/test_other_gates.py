@@ -10,10 +10,10 @@ from pytest_atom_gates.gates.independence import (
     FAILS_ALONE,
     INCONCLUSIVE,
     ORDER_DEPENDENT,
-    AloneCheck,
     IndependenceGate,
     OrderChecks,
 )
+from pytest_atom_gates.gates.order_findings import AloneCheck
 from pytest_atom_gates.gates.pass_rate import PassRateGate
 from pytest_atom_gates.ledger import RERUN
 from pytest_atom_gates.settings import FlakyLimit, GateMode
@@ -258,7 +258,9 @@ def test_every_process_that_stopped_its_reruns_is_in_the_reason_once() -> None:
 
 
 def test_the_slowest_list_ranks_a_test_by_its_longest_run() -> None:
-    from pytest_atom_gates.ledger import FAILED, PASSED, Attempt, Ledger
+    from pytest_atom_gates.attempts import Attempt
+    from pytest_atom_gates.ledger import Ledger
+    from pytest_atom_gates.outcomes import FAILED, PASSED
     from pytest_atom_gates.reporting.terminal import _slowest
 
     ledger = Ledger()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_atom_gates.gates.independence import AloneCheck
+from pytest_atom_gates.gates.order_findings import AloneCheck
 from pytest_atom_gates.process_state import changes, snapshot
 from pytest_atom_gates.reporting import state_lines
 

@@ -12,10 +12,10 @@ from pytest_atom_gates.gates.determinism import DeterminismGate, RerunFacts
 from pytest_atom_gates.gates.independence import (
     INCONCLUSIVE,
     ORDER_DEPENDENT,
-    AloneCheck,
     OrderChecks,
 )
 from pytest_atom_gates.gates.numbers import format_seconds, format_threshold
+from pytest_atom_gates.gates.order_findings import AloneCheck
 from pytest_atom_gates.ledger import RERUN
 from pytest_atom_gates.settings import FlakyLimit, GateMode
 from tests.unit.builders import attempt, facts_of, ledger_of, make_settings
