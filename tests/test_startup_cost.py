@@ -56,3 +56,37 @@ def test_without_the_flag_only_the_entry_points_and_their_settings_load(
         "pytest_atom_gates.plugin",
         "pytest_atom_gates.settings",
     ]
+
+
+FAILURE_PATH = [
+    "pytest_atom_gates.attempts",
+    "pytest_atom_gates.failures",
+    "pytest_atom_gates.flaky_evidence",
+    "pytest_atom_gates.gate_facts",
+    "pytest_atom_gates.gates.order_findings",
+    "pytest_atom_gates.order_check",
+    "pytest_atom_gates.pollution",
+]
+"""Modules only failures, flaky tests, TQ-01's checks or an extension's gate need: importing
+one makes its classes, which costs every run's start-up."""
+
+
+def test_a_passing_run_loads_none_of_what_failures_need(pytester: pytest.Pytester) -> None:
+    loaders = _loaders(pytester, "--atom-gates", NO_COVERAGE)
+    assert [name for name in FAILURE_PATH if name in loaders] == []
+
+
+def test_a_failing_run_loads_what_its_failure_needs(pytester: pytest.Pytester) -> None:
+    """The other side of the test above: the recorder sees these modules once they load."""
+    pytester.makepyfile(test_two="def test_two():\n    assert False\n")
+    pytester.makeconftest(RECORD_LOADERS)
+    result = pytester.runpytest_subprocess("-p", "pytest_atom_gates", "--atom-gates", NO_COVERAGE)
+    assert result.ret == 1, result.stdout.str()
+    loaders = json.loads((pytester.path / "loaders.json").read_text())
+    assert [name for name in FAILURE_PATH if name in loaders] == [
+        "pytest_atom_gates.attempts",
+        "pytest_atom_gates.failures",
+        "pytest_atom_gates.gates.order_findings",
+        "pytest_atom_gates.order_check",
+        "pytest_atom_gates.pollution",
+    ]
