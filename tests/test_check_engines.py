@@ -9,7 +9,7 @@ import pytest
 
 from pytest_atom_gates.check_environment import ENGINE_ENV
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import Gates
+from tests.conftest import CHECKS_UNTIMED, Gates
 
 pytestmark = pytest.mark.many_processes
 
@@ -72,7 +72,7 @@ ARGS = (
     "--atom-gates-reruns=1",
     "--atom-gates-min-pass-rate=0",
     "--atom-gates-order-checks=200",
-    "--atom-gates-order-check-time=100000",
+    CHECKS_UNTIMED,
     "-p",
     "no:randomly",
 )

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import Gates
+from tests.conftest import CHECKS_UNTIMED, Gates
 from tests.test_order_matrix import SUITE
 
 pytestmark = pytest.mark.many_processes
@@ -135,7 +135,7 @@ def test_a_test_that_fails_at_random_is_never_called_order_dependent(
         run = gates.run(
             f"--atom-gates-seed={seed}",
             "--atom-gates-min-pass-rate=0",
-            "--atom-gates-order-check-time=100000",  # a busy machine's checks must all run
+            CHECKS_UNTIMED,
         )
         outcome = run.outcomes()["test_coin.py::test_coin"]
         outcomes.append(outcome)

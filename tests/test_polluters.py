@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import GatedRun, Gates
+from tests.conftest import CHECKS_UNTIMED, GatedRun, Gates
 
 STATE = "flags = {'a': False, 'b': False}\n"
 KEEP_ORDER = "import pytest, state\npytestmark = pytest.mark.atom_gates_keep_order\n"
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.many_processes
 ONE_PROCESS = (
     "--atom-gates-reruns=0",
     "--atom-gates-min-pass-rate=0",
-    "--atom-gates-order-check-time=100000",  # a slow machine's checks must not run out of time
+    CHECKS_UNTIMED,
 )
 
 
