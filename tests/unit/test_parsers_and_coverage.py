@@ -293,3 +293,21 @@ def test_selection_from_the_ini_files_addopts_defines_the_suite(tmp_path: Path) 
     assert reason(deselecting, 1, frozenset({"deselect"})) == "--deselect"
     # Nothing selects in the ini file: a deselection is some plugin's, and partial.
     assert reason(_config(tmp_path, ["tests"], ["tests"]), 2, frozenset()) == "2 tests deselected"
+
+
+@pytest.mark.parametrize("text", ["", "+3", "3.0", "1_000", "٣", "²", "3\u0663", "- 3"])
+def test_a_count_and_a_seed_are_ascii_digits_only(text: str) -> None:
+    """``int`` reads signs, underscores and other scripts' digits; a count or a seed is 0-9."""
+    with pytest.raises(_Invalid, match=r"^not a whole number >= 0$"):
+        parse_count(text)
+    with pytest.raises(_Invalid, match=r"^not a whole number, 'random' or 'last'$"):
+        parse_seed(text)
+
+
+def test_only_a_minus_before_digits_is_a_negative_seed() -> None:
+    with pytest.raises(_Invalid, match=r"^negative$"):
+        parse_seed("-0")
+    with pytest.raises(_Invalid, match=r"^not a whole number, 'random' or 'last'$"):
+        parse_seed("-x")
+    with pytest.raises(_Invalid, match=r"^not a whole number, 'random' or 'last'$"):
+        parse_seed("-")
