@@ -183,6 +183,10 @@ class ServerPlugin:
         if threads > 1:
             self._reply(f"unusable {threads} threads run after start-up; a fork copies them broken")
             return
+        # What a run imports once a test fails (its attempts, its failure), made here once
+        # instead of in each copy whose tests fail. Harness modules, not state a test sees.
+        from pytest_atom_gates import attempts, failures  # noqa: F401
+
         self._reply("ready")
         # What the server holds now is left out of garbage collection: a group's collections
         # would copy every page of it. Each copy takes it back (``_answer``).
