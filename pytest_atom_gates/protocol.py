@@ -366,11 +366,14 @@ class _TestRun:
             when=when,  # type: ignore[arg-type]
             reraise=self.reraise,
         )
+        took = now() - start
         report: pytest.TestReport = self.ihook.pytest_runtest_makereport(item=item, call=call)
         # The phase timed by the plugin's own clock, bound as a default argument: pytest's clock
-        # is a module attribute, which freezegun and friends patch. Set on the report itself, so
-        # it costs no memory and every reader (xdist, --durations, JUnit) sees the same figure.
-        report.duration = now() - start
+        # is a module attribute, which freezegun and friends patch. As pytest times it: the
+        # phase alone, not the report made of it (a failure's traceback can cost more than its
+        # test). Set on the report itself, so it costs no memory and every reader (xdist,
+        # --durations, JUnit) sees the same figure.
+        report.duration = took
         if call.excinfo is not None and report.failed:
             from pytest_atom_gates.failures import CRASH_ATTRIBUTE, crash_facts
 
