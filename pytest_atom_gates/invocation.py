@@ -16,7 +16,7 @@ import functools
 import os
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -193,16 +193,15 @@ def _expand_files(tokens: Iterable[str], base: Path) -> list[str]:
 def split_arguments(actions: dict[str, argparse.Action], tokens: Sequence[str]) -> list[Argument]:
     """Group command-line tokens into options with their values and positional arguments."""
     arguments: list[Argument] = []
-    index = 0
+    # One pass over an iterator: an option that takes its value from the next token consumes it.
+    remaining = iter(tokens)
 
     def option(tokens: tuple[str, ...], action: argparse.Action, name: str) -> Argument:
         return Argument(tokens, action.dest, bool(_SECRET_NAME.search(name.lstrip("-"))))
 
-    while index < len(tokens):
-        token = tokens[index]
-        index += 1
+    for token in remaining:
         if token == "--":  # everything after it is positional
-            arguments += [Argument((rest,), "file_or_dir") for rest in tokens[index:]]
+            arguments += [Argument((rest,), "file_or_dir") for rest in remaining]
             break
         if not token.startswith("-") or token == "-":
             arguments.append(Argument((token,), "file_or_dir"))
@@ -212,9 +211,8 @@ def split_arguments(actions: dict[str, argparse.Action], tokens: Sequence[str]) 
         if token.startswith("--") or (sep and action is not None):
             if action is None:
                 arguments.append(Argument((token,), None))
-            elif _takes_value(action) and not sep and index < len(tokens):
-                arguments.append(option((token, tokens[index]), action, name))
-                index += 1
+            elif _takes_value(action) and not sep:
+                arguments.append(option(_with_value(token, remaining), action, name))
             else:
                 arguments.append(option((token,), action, name))
             continue
@@ -231,13 +229,16 @@ def split_arguments(actions: dict[str, argparse.Action], tokens: Sequence[str]) 
             value = token[position + 1 :]
             if value:
                 arguments.append(option((short + value,), action, short))
-            elif index < len(tokens):
-                arguments.append(option((short, tokens[index]), action, short))
-                index += 1
             else:
-                arguments.append(option((short,), action, short))
+                arguments.append(option(_with_value(short, remaining), action, short))
             break
     return arguments
+
+
+def _with_value(option: str, remaining: Iterator[str]) -> tuple[str, ...]:
+    """The option and the next token, its value; the option alone when it ends the line."""
+    value = next(remaining, None)
+    return (option,) if value is None else (option, value)
 
 
 def _given(config: pytest.Config, tokens: Sequence[str]) -> list[Argument]:
