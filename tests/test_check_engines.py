@@ -45,6 +45,16 @@ def test_pair_victim():
 def test_fixture_victim():
     assert not state.flags['fixture']
 """
+ONE_VICTIM = f"""{KEEP_ORDER}
+def test_set_a():
+    state.flags['a'] = True
+
+def test_between():
+    pass
+
+def test_victim():
+    assert not state.flags['a']
+"""
 BRITTLE = """import state
 
 def test_setup():
@@ -202,14 +212,14 @@ def test_a_server_with_threads_falls_back_to_fresh_processes_and_says_why(
         "def pytest_configure(config):\n"
         "    threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n"
     )
-    pytester.makepyfile(state=STATE, test_mixed=MIXED)
+    # One victim: every question is a fresh process here, and the scenarios of
+    # test_every_direction_gives_the_same_verdicts_with_either_engine cover the others.
+    pytester.makepyfile(state=STATE, test_one=ONE_VICTIM)
     pytester.syspathinsert()
     run = gates.run(*ARGS, "-v")
-    assert verdicts(run.report)["test_mixed.py::test_victim"] == (
-        "order-dependent",
-        ("test_mixed.py::test_set_a",),
-        False,
-    )
+    assert verdicts(run.report) == {
+        "test_one.py::test_victim": ("order-dependent", ("test_one.py::test_set_a",), False)
+    }
     engine = run.verdict("TQ-01")["data"]["engine"]
     fallback = "its server could not serve: 2 threads run after start-up; a fork copies them broken"
     assert (engine["mechanism"], engine["fallback"], engine["forked"]) == (

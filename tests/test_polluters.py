@@ -8,10 +8,12 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
+from pytest_atom_gates.pollution import PolluterSearch
 from tests.conftest import CHECKS_UNTIMED, GatedRun, Gates
 
 STATE = "flags = {'a': False, 'b': False}\n"
@@ -519,13 +521,12 @@ def brittle_before_its_setter(files: dict[str, str]) -> int:
     return seed_running_first("test_brittle_long.py", names, "test_brittle", "test_setup")
 
 
-@pytest.mark.parametrize("check_engine", ["fork", "fresh"])
-def test_probes_shorten_long_searches_and_change_no_verdict(
-    pytester: pytest.Pytester,
-    any_engine: Gates,
-    check_engine: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _long_prefixes_checked(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[GatedRun, dict[str, Any], PolluterSearch]:
+    """The long prefixes run and checked by ``check_engine``: the same verdicts whatever answers
+    the questions; the run, TQ-01's engine data, and the victim's search as bisecting its whole
+    prefix (as a fresh process must) makes it."""
     from pytest_atom_gates.check_environment import ENGINE_ENV
     from pytest_atom_gates.pollution import search
 
@@ -533,9 +534,9 @@ def test_probes_shorten_long_searches_and_change_no_verdict(
     files = long_prefixes()
     pytester.makepyfile(state=STATE + "flags['ready'] = False\n", **files)
     pytester.syspathinsert()
-    same_worker = ("--dist=loadfile",) if any_engine.engine == "xdist" else ()
+    same_worker = ("--dist=loadfile",) if gates.engine == "xdist" else ()
     seed = brittle_before_its_setter(files)
-    run = any_engine.run(f"--atom-gates-seed={seed}", *ONE_PROCESS, *same_worker)
+    run = gates.run(f"--atom-gates-seed={seed}", *ONE_PROCESS, *same_worker)
     checks = {c["nodeid"]: c for c in run.report["order_checks"]}
     assert {n: (c["result"], c["polluters"], c["brittle"]) for n, c in checks.items()} == {
         "test_long.py::test_victim": ("order-dependent", ["test_long.py::test_set_a"], False),
@@ -545,17 +546,29 @@ def test_probes_shorten_long_searches_and_change_no_verdict(
             True,
         ),
     }, run.output[-3000:]
-    engine = run.verdict("TQ-01")["data"]["engine"]
     victim = checks["test_long.py::test_victim"]
     prefix = victim["ran_before"]
     assert len([n for n in prefix if n.startswith("test_long.py::")]) == 604
-    # Bisecting the whole prefix, as a fresh process must: exactly these runs.
     polluters = {"test_long.py::test_set_a", "test_long.py::test_set_a_again"}
     plain = search(victim["nodeid"], prefix, lambda tests: bool(polluters & set(tests)))
-    if check_engine == "fresh":
-        assert engine["probes"] == 0
-        assert victim["search"]["runs"] == plain.runs
-        return
+    return run, victim, plain
+
+
+def test_fresh_processes_bisect_the_whole_long_prefix(
+    pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference for the probes below: fresh processes never probe. One process is enough
+    here; the scenarios of ``test_check_engines`` run fresh processes under xdist too."""
+    run, victim, plain = _long_prefixes_checked(pytester, gates, "fresh", monkeypatch)
+    assert run.verdict("TQ-01")["data"]["engine"]["probes"] == 0
+    assert victim["search"]["runs"] == plain.runs  # exactly these runs
+
+
+def test_probes_shorten_long_searches_and_change_no_verdict(
+    pytester: pytest.Pytester, any_engine: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run, victim, plain = _long_prefixes_checked(pytester, any_engine, "fork", monkeypatch)
+    engine = run.verdict("TQ-01")["data"]["engine"]
     # Probes bound the searches: never more runs than bisecting the whole prefix. How many
     # fewer depends on the tests' durations in this run, which a busy machine stretches: the
     # unit tests of ``pollution`` pin the figures for given durations.
