@@ -105,3 +105,25 @@ def test_a_new_file_follows_the_umask_and_an_old_one_keeps_its_mode(tmp_path: Pa
         assert os.umask(0o027) == 0o027  # the umask itself is left as it was
     finally:
         os.umask(previous)
+
+
+def test_a_phase_is_timed_without_the_report_made_of_it() -> None:
+    """As pytest times it: the phase alone. The report made afterwards (a failure's traceback,
+    which can take longer than the test) is not the test's time."""
+    from types import SimpleNamespace
+
+    from pytest_atom_gates.protocol import _TestRun
+
+    clock = [100.0]
+
+    def call(item: object) -> None:
+        clock[0] += 1.0  # the phase itself
+
+    def makereport(item: object, call: object) -> SimpleNamespace:
+        clock[0] += 5.0  # the report made of it
+        return SimpleNamespace(duration=None, failed=False)
+
+    hooks = SimpleNamespace(pytest_runtest_call=call, pytest_runtest_makereport=makereport)
+    test = _TestRun(object(), hooks, seed=0, reruns=0, tags=None, reraise=(), delay=0.0)  # type: ignore[arg-type]
+    report = test.phase("call", now=lambda: clock[0])
+    assert report.duration == 1.0
