@@ -18,6 +18,7 @@ import math
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
+from itertools import filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,12 +110,15 @@ class NewTests:
         """How many more times a new test runs once it passed."""
         return self.replay.get(nodeid, 0) if self.replay else self.runs
 
-    def is_new(self, nodeid: str) -> bool:
+    def among(self, nodeids: Collection[str]) -> frozenset[str]:
+        """The new tests among the collected ``nodeids``: decided once, not asked per test."""
         if self.replay:
-            return nodeid in self.replay
-        if self.known and nodeid not in self.known:
-            return True
-        return bool(self.changed) and nodeid.partition("::")[0] in self.changed
+            return frozenset(self.replay)
+        known, changed = self.known, self.changed
+        new = set(filterfalse(known.__contains__, nodeids)) if known else set()
+        if changed:
+            new.update(n for n in nodeids if n.partition("::")[0] in changed)
+        return frozenset(new)
 
     def why_not(self, first_duration: float) -> str | None:
         """Why a new test that passed in ``first_duration`` is not repeated, or None."""

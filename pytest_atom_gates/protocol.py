@@ -452,6 +452,8 @@ class TestProtocol:
         self.reseeder = session_reseeder(config)
         self.cap = OutageCap(float(policy.settings.rerun_cap) / 100, policy.settings.rerun_cap_min)
         self.new_tests = new_tests
+        self._new_ids: frozenset[str] = frozenset()
+        """The collected tests that are new (TQ-04), once collection finished."""
         self.reran = False
         """A test failed and got another attempt in this process."""
         self._sleep = sleep
@@ -477,6 +479,8 @@ class TestProtocol:
         self._collection_failed = bool(session.testsfailed) and not bool(
             session.config.getoption("continue_on_collection_errors", False)
         )
+        if self.new_tests is not None:
+            self._new_ids = self.new_tests.among([item.nodeid for item in session.items])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
@@ -503,9 +507,9 @@ class TestProtocol:
             delay,
             upcoming=nextitem,
         )
-        new_tests = self.new_tests
-        if new_tests is not None and new_tests.is_new(nodeid):
-            test.repetitions = _Repetitions(new_tests.runs_of(nodeid))
+        if nodeid in self._new_ids:
+            assert self.new_tests is not None  # only new tests planned make new ids
+            test.repetitions = _Repetitions(self.new_tests.runs_of(nodeid))
         self.cap.started += 1
         ihook.pytest_runtest_logstart(nodeid=nodeid, location=item.location)
         self._run(test, 1)
