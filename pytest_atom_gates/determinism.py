@@ -148,9 +148,10 @@ class DeterminismFeature:
             if problem:
                 self.history_warning = f"flake history was not updated: {problem}"
             return
-        ran = facts.ledger.durations
-        outcomes = ((n, o) for n, o in facts.ledger.outcomes() if n in ran)  # no copy per test
-        recorded, self.history_warning = history.record(outcomes)
+        ledger = facts.ledger
+        ran = ledger.durations  # a test that never ran has no outcome to record
+        others = [(n, o) for n, o in ledger.not_passed() if n in ran]
+        recorded, self.history_warning = history.record(ledger.passed(), others)
         self.rates = {
             nodeid: flake_rate(recorded[nodeid])
             for nodeid in facts.ledger.with_outcome(FLAKY)

@@ -11,6 +11,8 @@ import os
 import re
 import time
 from collections.abc import Callable, Collection, Iterable
+from itertools import compress, repeat
+from operator import add, not_
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,6 +45,20 @@ def _appended(outcomes: Outcomes, code: str) -> Outcomes:
         return min(outcomes + 1, KEEP)
     kept = (spelled_out(outcomes) + code)[-KEEP:]
     return len(kept) if kept.count("P") == len(kept) else kept
+
+
+def _count_passes(tests: dict[str, Outcomes], passed: Iterable[str]) -> None:
+    """One more pass for each of the ``passed`` tests. Most tests only ever passed and are a
+    count: those are counted in bulk, in loops that run in C, as a large suite's run records
+    one per test; the few spelled out are appended one by one."""
+    nodeids = list(passed)
+    before = list(map(tests.get, nodeids, repeat(0)))
+    spelled = list(map(isinstance, before, repeat(str)))
+    counted = list(map(not_, spelled))
+    more = map(add, compress(before, counted), repeat(1))
+    tests.update(zip(compress(nodeids, counted), map(min, more, repeat(KEEP)), strict=True))
+    for nodeid in compress(nodeids, spelled):
+        tests[nodeid] = _appended(tests[nodeid], "P")
 
 
 class _Damaged(ValueError):
@@ -162,8 +178,11 @@ class FlakeHistory:
         self._read = (identity, tests)
         return tests, None
 
-    def record(self, outcomes: Iterable[tuple[str, str]]) -> tuple[dict[str, Outcomes], str | None]:
-        """Append this run's final outcomes; return the history and a warning, never raise."""
+    def record(
+        self, passed: Iterable[str], others: Iterable[tuple[str, str]] = ()
+    ) -> tuple[dict[str, Outcomes], str | None]:
+        """Append this run's final outcomes: the tests that ``passed``, and the ``others`` with
+        theirs. Return the history and a warning, never raise."""
         tests: dict[str, Outcomes] = {}
         try:
             with self._locked():
@@ -172,16 +191,11 @@ class FlakeHistory:
                 self._read = None
                 if warning and self.path.exists():
                     os.replace(self.path, self.path.with_suffix(".damaged.json"))
-                codes = _CODES
-                for nodeid, outcome in outcomes:
-                    code = codes.get(outcome)
-                    if code is None:
-                        continue
-                    before = tests.get(nodeid, 0)
-                    if code == "P" and type(before) is int:  # most tests: one more pass counted
-                        tests[nodeid] = before + 1 if before < KEEP else KEEP
-                    else:
-                        tests[nodeid] = _appended(before, code)
+                _count_passes(tests, passed)
+                for nodeid, outcome in others:
+                    code = _CODES.get(outcome)
+                    if code is not None:
+                        tests[nodeid] = _appended(tests.get(nodeid, 0), code)
                 # One string: the C encoder makes its whole output before anything is written
                 # anyway, and written in pieces it costs four writes per test.
                 text = json.dumps(

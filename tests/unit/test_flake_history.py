@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_atom_gates import history
-from pytest_atom_gates.history import FlakeHistory
+from pytest_atom_gates.history import KEEP, FlakeHistory
 
 
 def _document(tests: dict[str, object]) -> bytes:
@@ -77,7 +77,7 @@ def test_the_end_of_a_run_reuses_what_its_start_read(
     flake_history = FlakeHistory(tmp_path)
     known, warning = flake_history.load()
     assert (known, warning) == ({"t.py::a": 3, "t.py::b": "PF"}, None)
-    recorded, warning = flake_history.record([("t.py::a", "passed"), ("t.py::b", "flaky")])
+    recorded, warning = flake_history.record(["t.py::a"], [("t.py::b", "flaky")])
     assert (recorded, warning) == ({"t.py::a": 4, "t.py::b": "PFK"}, None)
     assert len(parsed) == 1
     assert known == {"t.py::a": 3, "t.py::b": "PF"}, "what the start read stays as it read it"
@@ -98,6 +98,31 @@ def test_a_history_replaced_since_it_was_read_is_read_again(
     replacement = tmp_path / "other-session.json"
     replacement.write_bytes(_document({"t.py::a": 9, "t.py::other": "F"}))
     os.replace(replacement, path)
-    recorded, _ = flake_history.record([("t.py::a", "passed")])
+    recorded, _ = flake_history.record(["t.py::a"])
     assert recorded == {"t.py::a": 10, "t.py::other": "F"}
     assert len(parsed) == 2
+
+
+def test_passes_are_counted_in_bulk_and_appended_to_spelled_out_histories(
+    tmp_path: Path,
+) -> None:
+    """A count grows by one up to ``KEEP``; a spelled-out history gets a ``P``; a new test
+    starts at one; the other outcomes are appended as letters."""
+    (tmp_path / "history.json").write_bytes(
+        _document({"t.py::full": KEEP, "t.py::mixed": "PF", "t.py::counted": 3, "t.py::f": 2})
+    )
+    recorded, warning = FlakeHistory(tmp_path).record(
+        ["t.py::full", "t.py::mixed", "t.py::counted", "t.py::new"],
+        [("t.py::f", "failed"), ("t.py::k", "flaky"), ("t.py::s", "skipped")],
+    )
+    assert (recorded, warning) == (
+        {
+            "t.py::full": KEEP,
+            "t.py::mixed": "PFP",
+            "t.py::counted": 4,
+            "t.py::f": "PPF",
+            "t.py::new": 1,
+            "t.py::k": "K",
+        },
+        None,
+    )
