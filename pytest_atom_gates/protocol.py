@@ -17,16 +17,16 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import _pytest.python
 import pytest
-from _pytest.nodes import Node
 from _pytest.runner import CallInfo, check_interactive_exception, show_test_item
 
 from pytest_atom_gates.ledger import REPEAT, RERUN, exception_text
+from pytest_atom_gates.marks import MarkIndex, Marks
 from pytest_atom_gates.new_tests import (
     NEW_TEST_ATTRIBUTE,
     NOT_PASSED,
@@ -55,41 +55,7 @@ _SHOW_TAKES_SPACE = "add_space" in inspect.signature(show_test_item).parameters
 _PARAMETER_FIXTURE = getattr(_pytest.python, "get_direct_param_fixture_func", object())
 
 
-Marks = Mapping[str, pytest.Mark]
-"""The closest mark of each name this module reads, as ``item.get_closest_marker`` gives it."""
-
-
 # pragma: no mutate start (pytest glue, reached by the pytester tests only)
-class MarkIndex:
-    """The closest marks of a few names, per test, without walking the node chain every time.
-
-    Marks on modules and classes are read once per collector; a test adds its own.
-    """
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-        self._inherited: dict[pytest.Collector, dict[str, pytest.Mark]] = {}
-
-    def marks(self, item: pytest.Item) -> Marks:
-        parent = item.parent
-        assert parent is not None  # every test has a collector above it
-        inherited = self._inherited.get(parent)
-        if inherited is None:
-            inherited = self._inherited[parent] = self._collect(parent.listchain())
-        if not item.own_markers:
-            return inherited
-        own = self._collect((item,))
-        return {**inherited, **own} if own else inherited
-
-    def _collect(self, chain: Iterable[Node]) -> dict[str, pytest.Mark]:
-        found: dict[str, pytest.Mark] = {}
-        for node in chain:  # from the session down: the closest node's mark wins
-            for mark in reversed(node.own_markers):  # and of one node's marks, the first
-                if mark.name in self.names:
-                    found[mark.name] = mark
-        return found
-
-
 class FixtureCode:
     """Whether a test's setup runs fixture code, which may draw from the global RNGs.
 

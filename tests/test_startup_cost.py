@@ -46,13 +46,15 @@ def test_the_plugins_modules_are_not_rewritten_for_assertions(pytester: pytest.P
 def test_without_the_flag_only_the_entry_points_and_their_settings_load(
     pytester: pytest.Pytester,
 ) -> None:
-    # hookspecs: the extension hook's specification, which pytest needs before any conftest.
+    # hookspecs: the extension hook's specification, which pytest needs before any conftest;
+    # marks: how the LanceDB plugin finds its marked tests at collection.
     assert sorted(_loaders(pytester)) == [
         "pytest_atom_gates",
         "pytest_atom_gates.hookspecs",
         "pytest_atom_gates.lancedb",
         "pytest_atom_gates.lancedb.plugin",
         "pytest_atom_gates.lancedb.settings",
+        "pytest_atom_gates.marks",
         "pytest_atom_gates.plugin",
         "pytest_atom_gates.settings",
     ]

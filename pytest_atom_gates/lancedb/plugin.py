@@ -20,6 +20,7 @@ from pytest_atom_gates.lancedb.settings import (
     lancedb_installed,
     load_settings,
 )
+from pytest_atom_gates.marks import MarkIndex
 from pytest_atom_gates.settings import add_options
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def uses_lancedb_fixtures(item: pytest.Item) -> bool:
     A project's own ``lancedb_db`` is not ours, unless it requests ours (the one it overrides).
     """
     info = getattr(item, "_fixtureinfo", None)
-    if info is None:
+    if info is None or FIXTURES.isdisjoint(info.names_closure):  # most tests: no new set
         return False
     for name in FIXTURES.intersection(info.names_closure):
         definitions = info.name2fixturedefs.get(name, ())
@@ -138,11 +139,16 @@ def uses_lancedb_fixtures(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # tryfirst: the marker must be there before -m deselects.
+    # tryfirst: the marker must be there before -m deselects. Every pytest run with this
+    # plugin installed pays this loop, so a module's or class's marks are read once.
+    marked = MarkIndex((MARKER,))
+    lancedb_items = []
     for item in items:
         if uses_lancedb_fixtures(item):
             item.add_marker(MARKER)
-    lancedb_items = [item for item in items if item.get_closest_marker(MARKER) is not None]
+            lancedb_items.append(item)
+        elif marked.marks(item):
+            lancedb_items.append(item)
     if not lancedb_items:
         return
     try:
