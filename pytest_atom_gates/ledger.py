@@ -11,7 +11,6 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from itertools import filterfalse
 from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
@@ -311,13 +310,13 @@ class Ledger:
         """The tests that passed, in ``nodeids`` order: after ``finish``, a loop in C."""
         if self._order is None:
             return (nodeid for nodeid, outcome in self.outcomes() if outcome == PASSED)
-        return filterfalse(self._final.__contains__, self._order)
+        return itertools.filterfalse(self._final.__contains__, self._order)
 
     def not_passed(self) -> Iterator[tuple[str, str]]:
         """The tests that did not pass, with their final outcomes."""
         if self._order is None:
             return ((nodeid, outcome) for nodeid, outcome in self.outcomes() if outcome != PASSED)
-        return iter(list(self._final.items()))
+        return iter(self._final.items())
 
     def counts(self, excluding: Collection[str] = ()) -> Counter[str]:
         """How many tests ended with each outcome, leaving out the tests in ``excluding``."""
