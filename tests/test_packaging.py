@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import email
 import email.message
+import importlib.metadata
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +20,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
+import pytest_atom_gates
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "https://github.com/pytest-atom-gates/pytest-atom-gates"
@@ -141,3 +146,18 @@ def test_the_changelog_is_a_release_log_led_by_this_version() -> None:
     assert sections[0].startswith(f"{version.group(1)} - ")
     release = (root / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert 'grep -Eq "^## ${TAG#v} - [0-9]{4}-[0-9]{2}-[0-9]{2}$" CHANGELOG.md' in release
+
+
+def test_a_tox_environment_tests_the_wheel_it_installed() -> None:
+    """tox builds the wheel once and installs it in each environment, so the suite tests what is
+    released. The mutation environment's editable wheel bears the same file name, and built in
+    the same packaging environment it replaced the wheel for every environment set up after it:
+    they imported the package from the source tree."""
+    env_dir = os.environ.get("TOX_ENV_DIR")
+    if env_dir is None:
+        pytest.skip("not run by tox")
+    direct_url = importlib.metadata.distribution("pytest-atom-gates").read_text("direct_url.json")
+    if direct_url and json.loads(direct_url).get("dir_info", {}).get("editable"):
+        pytest.skip("an editable install, as asked (tox --develop)")
+    package = Path(pytest_atom_gates.__file__).resolve()
+    assert package.is_relative_to(Path(env_dir).resolve()), package
