@@ -46,6 +46,10 @@ WITHOUT_HYPOTHESIS = ("-p", "no:hypothesispytest")
 Hypothesis at the end of every session (0.3 s of CPU per process), and the inner runs' TQ-01
 checks start hundreds of processes. Without it, the fresh-process scenarios take 2.4x less."""
 
+WITHOUT_JSON_REPORT = ("-p", "no:pytest_jsonreport", "-p", "no:metadata")
+"""For inner runs that do not ask for pytest-json-report's report: its plugin and the
+pytest-metadata it needs cost every pytest process the suite starts about a tenth of its CPU."""
+
 pytest_plugins = ["pytester"]
 
 GITHUB_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE", "GITHUB_BASE_REF")
@@ -134,6 +138,8 @@ class Gates:
         if not any(arg.startswith("--atom-gates-rerun-delay") for arg in args):
             argv.append("--atom-gates-rerun-delay=0")  # the pause itself is tested on its own
         argv.extend(WITHOUT_HYPOTHESIS)
+        if not any(arg.startswith("--json-report") for arg in args):
+            argv.extend(WITHOUT_JSON_REPORT)
         if report:
             argv.append(f"--atom-gates-report={path}")
         if self.engine == "xdist":

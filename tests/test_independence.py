@@ -45,7 +45,8 @@ def test_order_dependent_test_is_found_named_and_reproducible(
     # The run had its folder on sys.path (syspathinsert), as python -m pytest gives it.
     assert command == (
         f"python -m pytest --atom-gates --atom-gates-seed={seed} --atom-gates-mode=TQ-05:off "
-        "--atom-gates-min-pass-rate=50 --atom-gates-rerun-delay=0 -p no:hypothesispytest -n 0 "
+        "--atom-gates-min-pass-rate=50 --atom-gates-rerun-delay=0 -p no:hypothesispytest "
+        "-p no:pytest_jsonreport -p no:metadata -n 0 "
         "test_polluter.py::test_polluter test_victim.py::test_victim"
     )
     run.result.stdout.fnmatch_lines(

@@ -345,7 +345,8 @@ def test_the_seed_of_a_failing_repetition_reproduces_it(
     )
     assert entry["reproduce"] == (
         f"pytest --atom-gates --atom-gates-seed={failed_seed} --atom-gates-mode=TQ-05:off "
-        f"--atom-gates-rerun-delay=0 -p no:hypothesispytest -n 0 {nodeid}"
+        "--atom-gates-rerun-delay=0 -p no:hypothesispytest -p no:pytest_jsonreport -p no:metadata "
+        f"-n 0 {nodeid}"
     )
     again = gates.run(f"--atom-gates-seed={failed_seed}", "--atom-gates-reruns=0", nodeid)
     assert again.outcomes() == {nodeid: "failed"}

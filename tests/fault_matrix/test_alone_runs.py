@@ -120,7 +120,7 @@ def test_selection_and_replaced_options_are_not_repeated(
         "--env",
         "staging",
         "--atom-gates-rerun-delay=0",
-        *("-p", "no:hypothesispytest"),
+        *("-p", "no:hypothesispytest", "-p", "no:pytest_jsonreport", "-p", "no:metadata"),
         "-n",
         "0",
         "test_a.py::test_polluter",
