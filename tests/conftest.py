@@ -33,7 +33,9 @@ for _module in pkgutil.walk_packages(pytest_atom_gates.__path__, "pytest_atom_ga
 
 NO_COVERAGE = "--atom-gates-mode=TQ-05:off"
 """For inner runs that test another gate: TQ-05 would measure them, and in process it cannot
-measure while the outer run's coverage does (another tracer is active)."""
+measure while the outer run's coverage does (another tracer is active); without that, it takes
+this suite's own modules for code imported before it started, and imports them again in a
+subprocess (seconds per run)."""
 
 CHECKS_UNTIMED = "--atom-gates-order-check-time=1000000000"
 """For inner runs whose TQ-01 checks must all run, however busy the machine: a share this large

@@ -125,7 +125,8 @@ def test_comma_separated_modes(pytester: pytest.Pytester, gates: Gates) -> None:
 
 def test_no_atom_gates_cancels_addopts(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
-    pytester.makeini("[pytest]\naddopts = --atom-gates\n")
+    # TQ-05 off: in process it costs seconds (see NO_COVERAGE).
+    pytester.makeini(f"[pytest]\naddopts = --atom-gates {NO_COVERAGE}\n")
     gated = pytester.runpytest()
     gated.stdout.fnmatch_lines(["atom-gates: seed *", "*= atom-gates =*"])
     plain = pytester.runpytest("--no-atom-gates")
