@@ -490,13 +490,11 @@ def test_a_victim_that_uses_pytests_cache_is_checked_with_the_cache(
     )
 
 
-SLOW_FILLERS = "".join(f"def test_f{i}():\n    time.sleep(0.001)\n" for i in range(150))
-
-
-def long_prefixes() -> dict[str, str]:
-    """A victim after 604 tests kept in order, two polluters among them; a brittle test after
-    450 tests in file order, its setter among them."""
-    fillers = [SLOW_FILLERS.replace("test_f", f"test_{part}_") for part in "pqrs"]
+def long_prefixes(per_part: int = 150) -> dict[str, str]:
+    """A victim after ``4 * per_part + 4`` tests kept in order, two polluters among them; a
+    brittle test after ``3 * per_part`` tests in file order, its setter among them."""
+    slow = "".join(f"def test_f{i}():\n    time.sleep(0.001)\n" for i in range(per_part))
+    fillers = [slow.replace("test_f", f"test_{part}_") for part in "pqrs"]
     kept = (
         f"{KEEP_ORDER}import signal, time\n"
         # Children ignored, as a test may leave them: the copies wait for their probes anyway.
@@ -522,7 +520,11 @@ def brittle_before_its_setter(files: dict[str, str]) -> int:
 
 
 def _long_prefixes_checked(
-    pytester: pytest.Pytester, gates: Gates, check_engine: str, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    gates: Gates,
+    check_engine: str,
+    monkeypatch: pytest.MonkeyPatch,
+    per_part: int = 150,
 ) -> tuple[GatedRun, dict[str, Any], PolluterSearch]:
     """The long prefixes run and checked by ``check_engine``: the same verdicts whatever answers
     the questions; the run, TQ-01's engine data, and the victim's search as bisecting its whole
@@ -531,7 +533,7 @@ def _long_prefixes_checked(
     from pytest_atom_gates.pollution import search
 
     monkeypatch.setenv(ENGINE_ENV, check_engine)
-    files = long_prefixes()
+    files = long_prefixes(per_part)
     pytester.makepyfile(state=STATE + "flags['ready'] = False\n", **files)
     pytester.syspathinsert()
     same_worker = ("--dist=loadfile",) if gates.engine == "xdist" else ()
@@ -548,7 +550,7 @@ def _long_prefixes_checked(
     }, run.output[-3000:]
     victim = checks["test_long.py::test_victim"]
     prefix = victim["ran_before"]
-    assert len([n for n in prefix if n.startswith("test_long.py::")]) == 604
+    assert len([n for n in prefix if n.startswith("test_long.py::")]) == 4 * per_part + 4
     polluters = {"test_long.py::test_set_a", "test_long.py::test_set_a_again"}
     plain = search(victim["nodeid"], prefix, lambda tests: bool(polluters & set(tests)))
     return run, victim, plain
@@ -558,8 +560,10 @@ def test_fresh_processes_bisect_the_whole_long_prefix(
     pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reference for the probes below: fresh processes never probe. One process is enough
-    here; the scenarios of ``test_check_engines`` run fresh processes under xdist too."""
-    run, victim, plain = _long_prefixes_checked(pytester, gates, "fresh", monkeypatch)
+    here; the scenarios of ``test_check_engines`` run fresh processes under xdist too. A prefix
+    of 164 tests is one that forked copies would probe (``probe_points``: 7 probes for tests of
+    1.5 ms), at a quarter of the fresh processes' work of the 604 tests below."""
+    run, victim, plain = _long_prefixes_checked(pytester, gates, "fresh", monkeypatch, 40)
     assert run.verdict("TQ-01")["data"]["engine"]["probes"] == 0
     assert victim["search"]["runs"] == plain.runs  # exactly these runs
 
