@@ -71,6 +71,7 @@ def test_sdist_holds_every_tracked_file(sdist: Path) -> None:
     assert tracked - files == set()
 
 
+@pytest.mark.one_python  # the sdist's files are the same for every Python
 def test_the_unpacked_sdist_collects_its_whole_suite(sdist: Path, tmp_path: Path) -> None:
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")

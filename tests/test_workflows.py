@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.one_python  # workflow files, which every Python reads alike
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = {
     ROOT / ".github" / "workflows": ROOT,  # the project's own, run from its root

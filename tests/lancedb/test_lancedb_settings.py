@@ -34,6 +34,10 @@ def test_marked_by_hand():
 def test_plain():
     pass
 """
+# Environment variables, ini keys and options, read alike by every Python: py311 runs them
+# without lancedb, tox -e lancedb with it.
+pytestmark = pytest.mark.one_python
+
 LANCEDB_TESTS = ("test_direct", "test_through_a_fixture", "test_marked_by_hand")
 USAGE_ERROR = pytest.ExitCode.USAGE_ERROR
 
