@@ -18,12 +18,11 @@ def main() -> int:
         return 0
     status = Path(pending)
     deadline = time.monotonic() + LIMIT
-    while not status.read_text(encoding="utf-8").strip():
+    while not (code := status.read_text(encoding="utf-8").strip()):
         if time.monotonic() > deadline:
             print(f"chromium's install did not end within {LIMIT} s", file=sys.stderr)
             return 1
         time.sleep(1)
-    code = status.read_text(encoding="utf-8").strip()
     if code != "0":
         print(
             f"installing chromium and chromium-driver failed: apt-get ended with {code}",
