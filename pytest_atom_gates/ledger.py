@@ -280,22 +280,23 @@ class Ledger:
 
     def _all_nodeids(self) -> list[str]:
         known = self.selected or []
-        if not self._repeated and self._reported() == sum(1 for n in known if self._knows(n)):
+        if not self._repeated and self._all_selected(known):
             return known  # the common case: every reported test was selected; no set, no copy
         seen = set(known)
         reported = itertools.chain(self.durations, self._records, self._running)
         extra = dict.fromkeys(n for n in reported if n not in seen)
         return known + list(extra)
 
-    def _knows(self, nodeid: str) -> bool:
-        return nodeid in self.durations or nodeid in self._records or nodeid in self._running
+    def _all_selected(self, known: list[str]) -> bool:
+        """Whether every reported test is among ``known`` (which names each test once).
 
-    def _reported(self) -> int:
-        """How many distinct tests were reported; the big dict is only counted."""
-        durations, records = self.durations, self._records
-        extra_records = sum(1 for n in records if n not in durations)
-        extra_running = sum(1 for n in self._running if n not in durations and n not in records)
-        return len(durations) + extra_records + extra_running
+        Counted with loops in C over the selection: the tests that finished, then the few
+        others reported (a record or still running), each counted once.
+        """
+        durations = self.durations
+        others = {n for n in itertools.chain(self._records, self._running) if n not in durations}
+        selected = sum(map(durations.__contains__, known)) + sum(map(others.__contains__, known))
+        return selected == len(durations) + len(others)
 
     def outcomes(self) -> Iterator[tuple[str, str]]:
         if self._order is not None:

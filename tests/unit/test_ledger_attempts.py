@@ -111,6 +111,30 @@ def test_reported_tests_beyond_the_selection_are_known_after_it() -> None:
     assert Ledger().nodeids() == []
 
 
+def test_tests_still_running_at_the_end_are_known_once() -> None:
+    # "b" (selected) and "c" (not selected, with a failed call) never reached their teardown:
+    # each is reported once, whether it has a record or not.
+    ledger = Ledger()
+    ledger.set_selected(["t.py::a", "t.py::b"])
+    for when in ("setup", "call", "teardown"):
+        ledger.record(_made("t.py::a", when, "passed", 0.0))
+    ledger.record(_made("t.py::b", "setup", "passed", 0.0))
+    ledger.record(_made("t.py::c", "setup", "passed", 0.0))
+    ledger.record(_made("t.py::c", "call", "failed", 0.0))
+    assert ledger.nodeids() == ["t.py::a", "t.py::b", "t.py::c"]
+    ledger.finish()
+    assert list(ledger.outcomes()) == [
+        ("t.py::a", "passed"),
+        ("t.py::b", "not-run"),
+        ("t.py::c", "failed"),
+    ]
+    selected_only = Ledger()
+    selected_only.set_selected(["t.py::a", "t.py::b"])
+    selected_only.record(_made("t.py::b", "setup", "passed", 0.0))
+    selected_only.record(_made("t.py::b", "call", "failed", 0.0))
+    assert selected_only.nodeids() == ["t.py::a", "t.py::b"]
+
+
 def _finished(selected: list[str], outcomes: dict[str, str]) -> Ledger:
     """A finished ledger where each test in ``outcomes`` ran once with that report outcome."""
     ledger = Ledger()
