@@ -71,14 +71,13 @@ class DeterminismFeature:
     # -- reports, as the controller receives them ---------------------------------------------
 
     def observe(self, report: pytest.TestReport) -> None:
-        """Quarantine marks, the rerun cap and new tests' repetitions ride on each test's last
-        report."""
+        """Quarantine marks, the rerun cap and new tests' repetitions ride on a test's last
+        report; the controller hands over the reports that carry one of ``_TAGS`` (most carry
+        none), and every rerun report."""
         if report.outcome in (RERUN, REPEAT):
             if not self.config.pluginmanager.has_plugin(RERUN_STATUS):
                 # Only from the first rerun on: a status hook would cost every report.
                 self.config.pluginmanager.register(RerunStatus(), RERUN_STATUS)
-            return
-        if not report.__dict__.keys() & _TAGS:  # most reports: one set operation in C
             return
         repeated = getattr(report, NEW_TEST_ATTRIBUTE, None)
         if repeated is not None:
@@ -406,7 +405,7 @@ def pytest_atom_gates_add_gates(config: pytest.Config, gates: GateRegistry) -> N
         QuarantineList.read(run.settings.quarantine_path, setting_source(config, "quarantine")),
     )
     config.pluginmanager.register(feature, "atom-gates-determinism")
-    gates.add_feature(feature, observe=feature.observe)
+    gates.add_feature(feature, observe=feature.observe, tags=_TAGS)
     for name in config.stash.get(SWITCHED_OFF_RERUNNERS, []):
         run.notes.append(f"{name} is switched off for this run; atom-gates reruns failed tests")
     if is_xdist_controller(config):

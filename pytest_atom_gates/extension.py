@@ -132,10 +132,15 @@ class GateRegistry:
         self.added.append(gate.id)
         self._add_feature(ExtensionFeature(gate, self.run))
 
-    def add_feature(self, feature: Feature, observe: Callable[..., None] | None = None) -> None:
+    def add_feature(
+        self,
+        feature: Feature,
+        observe: Callable[..., None] | None = None,
+        tags: frozenset[str] = frozenset(),
+    ) -> None:
         """A built-in feature (reruns, coverage): its gate, facts and outputs, and a callback
-        for each test's last report and every rerun report."""
-        self._add_feature(feature, observe)
+        for every rerun report and each test's last report that carries one of ``tags``."""
+        self._add_feature(feature, observe, tags)
 
     def check_modes(self) -> None:
         """Every gate the settings set a mode for exists in this run. Raises UsageError."""

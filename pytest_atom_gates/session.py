@@ -522,8 +522,11 @@ class GatesController:
         self.gates: list[Gate] = default_gates()
         self.features: list[Feature] = []
         self.report_observers: list[Callable[[pytest.TestReport], None]] = []
-        """Features that read each test's last report and every rerun report, without a hook of
-        their own (a hook called for every report costs every test)."""
+        """Features that read the rerun reports and the last reports that carry one of
+        ``observed_tags``, without a hook of their own (a hook called for every report costs
+        every test)."""
+        self.observed_tags: frozenset[str] = frozenset()
+        """The attributes a last report must carry to be observed: most carry none."""
         self.interrupted: str | None = None
         self.stopped_early: str | None = None
         self.facts: RunFacts | None = None
@@ -537,15 +540,19 @@ class GatesController:
     # -- facts ---------------------------------------------------------------------------
 
     def add_feature(
-        self, feature: Feature, observe: Callable[[pytest.TestReport], None] | None = None
+        self,
+        feature: Feature,
+        observe: Callable[[pytest.TestReport], None] | None = None,
+        tags: frozenset[str] = frozenset(),
     ) -> None:
         """A feature's gate joins the run: TQ-01..05 in their order, then the extensions' gates
-        in the order they were added; ``observe`` sees each last report and each earlier
-        attempt's."""
+        in the order they were added; ``observe`` sees each earlier attempt's report and each
+        last report that carries one of ``tags``."""
         self.features = sorted([*self.features, feature], key=lambda f: _gate_order(f.gate.id))
         self.gates = sorted([*self.gates, feature.gate], key=lambda gate: _gate_order(gate.id))
         if observe is not None:
             self.report_observers.append(observe)
+            self.observed_tags |= tags
 
     def pytest_report_header(self) -> list[str]:
         return header_lines(self.run, [feature.header() for feature in self.features])
@@ -564,7 +571,9 @@ class GatesController:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         node = getattr(report, "node", None)  # set by pytest-xdist: the worker that ran it
         self.ledger.record(report, MAIN_PROCESS if node is None else str(node.gateway.id))
-        if report.when == "teardown" or report.outcome in NOT_LAST:
+        if report.outcome in NOT_LAST or (
+            report.when == "teardown" and not report.__dict__.keys().isdisjoint(self.observed_tags)
+        ):
             for observe in self.report_observers:
                 observe(report)
 
