@@ -42,6 +42,7 @@ from pytest_atom_gates.pollution import (
     Replays,
     confirm,
     confirm_alone,
+    confirm_replayed,
     find_polluters,
 )
 from pytest_atom_gates.questions import (
@@ -70,6 +71,9 @@ class AloneChecker:
         """What answers the checks' questions; set up for each ``check``."""
         self.searched: dict[str, tuple[str, ...]] = {}
         """Each victim's whole process in the run: what its polluter search looks into."""
+        self.replayed_in: dict[str, tuple[str, ...]] = {}
+        """Each flaky test that failed again in the replay of its process: that replay's tests,
+        to ask it again where nothing ran before the test (``pollution.confirm_replayed``)."""
 
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
@@ -441,13 +445,15 @@ class AloneChecker:
             return {member: answer.outcome(member) for member in members}
 
         answers: dict[str, bool] = {}
-        for (_, members), answer in zip(
+        for (tests, members), answer in zip(
             replays, parallel.map(budget.guarded(one), replays), strict=True
         ):
             for member in members:
                 outcome = answer.get(member) if isinstance(answer, dict) else None
                 if outcome in (PASSED, FAILED):
                     answers[member] = outcome == PASSED
+                    if outcome == FAILED:
+                        self.replayed_in[member] = tuple(tests)
                     continue
                 result.flaky_unchecked.append(member)
                 if isinstance(answer, dict):
@@ -472,6 +478,7 @@ class AloneChecker:
         after_victim, after_brittle = asking(self.fails_after), asking(self.passes_after)
         alone_passes = asking(lambda test, _, timeout: self.replays_alone(test, PASSED, timeout))
         alone_fails = asking(lambda test, _, timeout: self.replays_alone(test, FAILED, timeout))
+        fails_in_replay = asking(self._fails_in_replay)
 
         def one(nodeid: str) -> PolluterSearch:
             if nodeid in brittle:
@@ -486,7 +493,15 @@ class AloneChecker:
             return confirm(found[nodeid], replays)
 
         def one_alone(nodeid: str) -> PolluterSearch:
-            return confirm_alone(found[nodeid], partial(alone_passes, nodeid, ()))
+            replay = self.replayed_in.get(nodeid)
+            if replay is None:  # it failed in the run itself, which cannot be asked again
+                return confirm_alone(found[nodeid], partial(alone_passes, nodeid, ()))
+            replays = Replays(
+                lambda _: fails_in_replay(nodeid, replay),
+                partial(alone_passes, nodeid, ()),
+                "failed again in the replay of its run",
+            )
+            return confirm_replayed(found[nodeid], replays)
 
         settled = [n for n, search in found.items() if search.result == FOUND]
         # Nothing ran before it: the alone-run is all there is to ask again.
@@ -501,6 +516,15 @@ class AloneChecker:
             strict=True,
         )
         return {nodeid: answer for nodeid, answer in answers if answer is not None}
+
+    def _fails_in_replay(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
+        """Does ``test`` fail again in this replay of its process (``_replay_flaky``)? None: no
+        answer."""
+        try:
+            outcome = self.ask(tests, timeout).outcome(test)
+        except (subprocess.TimeoutExpired, OSError):
+            return None
+        return None if outcome not in (PASSED, FAILED) else outcome == FAILED
 
     def _in_file_order(
         self,

@@ -348,10 +348,12 @@ def confirm(found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS
                 raise StopSearch(INCONCLUSIVE, f"confirmation run {asked} gave no result")
             if not answer:
                 tried_after, tried_alone = after + (not by_itself), alone + by_itself
+                replayed = replays.after_words
+                if found.polluters:
+                    replayed = f"{replayed} {polluter_names(found.polluters)}"
                 detail = (
-                    f"{replays.after_words} {polluter_names(found.polluters)} in {after} of "
-                    f"{tried_after} runs, {replays.alone_words} in {alone} of {tried_alone}: "
-                    f"{CHANCE_NOT_ORDER}"
+                    f"{replayed} in {after} of {tried_after} runs, {replays.alone_words} in "
+                    f"{alone} of {tried_alone}: {CHANCE_NOT_ORDER}"
                 )
                 return PolluterSearch(found.victim, FLAKY_IN_ORDER, (), found.runs + asked, detail)
             if by_itself:
@@ -365,6 +367,19 @@ def confirm(found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS
             return replace(found, result=INCONCLUSIVE, confirmations=agreed, detail=detail)
         return replace(found, confirmations=agreed, detail=detail)
     return replace(found, confirmations=asked)
+
+
+def confirm_replayed(
+    found: PolluterSearch, replays: Replays, needed: int = CONFIRMATIONS
+) -> PolluterSearch:
+    """A flaky test with nothing before it that failed again where its run was replayed: the
+    replay and its alone-run are each asked again, ``needed`` times in all (``confirm``, with
+    the replay as the set). One contradicting answer makes it chance: a question answered
+    both ways is no evidence of order."""
+    confirmed = confirm(replace(found, result=FOUND), replays, needed)
+    if confirmed.result == FLAKY_IN_ORDER:
+        return confirmed
+    return replace(found, confirmations=confirmed.confirmations)
 
 
 def confirm_alone(

@@ -145,6 +145,41 @@ def test_a_test_that_fails_at_random_is_never_called_order_dependent(
     assert {"flaky", "failed"} & set(outcomes)  # the checks ran
 
 
+def test_a_first_test_whose_replay_fails_once_more_is_flaky_not_order_dependent(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Nothing runs before the test in its process: the replay of its run and its alone-run ask
+    the same question. It fails on its 1st and 3rd runs (its first attempt, then the replay)
+    and passes on the others (its rerun, then every run after the replay): the replay is
+    asked again, passes, and the test is flaky, not order-dependent."""
+    pytester.makepyfile(
+        test_counted="""
+        from pathlib import Path
+
+        def test_counted():
+            runs = Path(__file__).with_name("runs.txt")
+            count = len(runs.read_text()) + 1 if runs.exists() else 1
+            runs.write_text("x" * count)
+            assert count not in (1, 3), f"run {count}"
+        """
+    )
+    run = any_engine.run(CHECKS_UNTIMED)
+    nodeid = "test_counted.py::test_counted"
+    assert run.outcomes() == {nodeid: "flaky"}
+    (check,) = run.report["order_checks"]
+    assert check["result"] == "flaky"
+    assert check["detail"] == (
+        "failed again after the tests before its first attempt; passed when run alone; flaky, "
+        "not order-dependent: failed again in the replay of its run in 1 of 2 runs, passed "
+        "alone in 2 of 2: chance, not order"
+    )
+    assert run.verdict("TQ-01")["verdict"] == "PASS"
+    assert run.verdict("TQ-04")["data"]["flaky"] == [nodeid]
+    # The first attempt, the rerun, the replay, the alone-run; then its confirmation: the
+    # alone-run again and the replay again, which contradicts the first replay.
+    assert (pytester.path / "runs.txt").read_text() == "x" * 6
+
+
 def test_new_test_repetitions_are_named_as_what_an_old_test_fails_after(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:

@@ -29,6 +29,7 @@ from pytest_atom_gates.pollution import (
     StopSearch,
     confirm,
     confirm_alone,
+    confirm_replayed,
 )
 from tests.unit.builders import attempt, facts_of, ledger_of
 
@@ -123,6 +124,33 @@ def test_a_victim_with_nothing_before_it_must_pass_alone_four_times() -> None:
         "passed alone in 2 of 3 runs: chance, not order",
     )
     assert confirm_alone(first, lambda: None).confirmations == 0
+
+
+def test_a_replay_with_nothing_before_it_must_fail_again_and_the_test_pass_alone() -> None:
+    first = PolluterSearch("t.py::victim", FLAKY_IN_ORDER, (), 0, "nothing ran before it")
+
+    def replayed(after: Iterator[bool | None], alone: Iterator[bool | None]) -> Replays:
+        def fails_again(tests: Sequence[str]) -> bool | None:
+            assert tuple(tests) == ()  # the replay is the set: no test is named
+            return next(after)
+
+        return Replays(fails_again, lambda: next(alone), "failed again in the replay")
+
+    # Both sides replay three more times: it stays what it was, four times confirmed each.
+    both = replayed(answers(True, True, True), answers(True, True, True))
+    assert confirm_replayed(first, both) == PolluterSearch(
+        "t.py::victim", FLAKY_IN_ORDER, (), 0, "nothing ran before it", 6
+    )
+    # Passing alone, then passing in the replay: one question, two answers, chance.
+    assert confirm_replayed(first, replayed(answers(False), answers(True))) == PolluterSearch(
+        "t.py::victim",
+        FLAKY_IN_ORDER,
+        (),
+        2,
+        "failed again in the replay in 1 of 2 runs, passed alone in 2 of 2: chance, not order",
+    )
+    # No answer before either side replayed once more: it stays, unconfirmed.
+    assert confirm_replayed(first, replayed(answers(), answers(None))) == first
 
 
 def _flaky_ledger():  # type: ignore[no-untyped-def]
