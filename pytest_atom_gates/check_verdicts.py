@@ -39,6 +39,8 @@ class Verdicts:
         if found.result == INCONCLUSIVE and found.polluters:  # found, then not confirmed
             text = f"{detail}; fails after {polluter_names(found.polluters)}, {found.detail}"
             return not_confirmed(nodeid, text, before, found)
+        if found.result == INCONCLUSIVE and not before:  # its replay, then not confirmed
+            return not_confirmed(nodeid, f"{detail}; {found.detail}", before, found)
         if found.result == FLAKY_IN_ORDER and found.runs:
             text = f"{detail}; flaky, not order-dependent: {found.detail}"
             return AloneCheck(
@@ -182,7 +184,9 @@ def progress_line(found: PolluterSearch, *, brittle: bool = False) -> str:
         does = "passes only after" if brittle else "fails after"
         names = polluter_names(found.polluters)
         return f"{found.victim} {does} {names} (found in {counted})"
+    missing = "state-setter" if brittle else "polluter"
+    if found.result == FLAKY_IN_ORDER and not found.runs:
+        return f"{found.victim}: no {missing} to search ({found.detail})"
     if found.result == FLAKY_IN_ORDER:
         return f"{found.victim} is flaky in order: {found.detail}"
-    missing = "state-setter" if brittle else "polluter"
     return f"{found.victim}: {missing} not found ({found.result}: {found.detail})"

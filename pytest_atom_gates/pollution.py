@@ -374,12 +374,15 @@ def confirm_replayed(
 ) -> PolluterSearch:
     """A flaky test with nothing before it that failed again where its run was replayed: the
     replay and its alone-run are each asked again, ``needed`` times in all (``confirm``, with
-    the replay as the set). One contradicting answer makes it chance: a question answered
-    both ways is no evidence of order."""
+    the replay as the set, and its rules for a spent budget). One contradicting answer makes
+    it chance: a question answered both ways is no evidence of order."""
     confirmed = confirm(replace(found, result=FOUND), replays, needed)
-    if confirmed.result == FLAKY_IN_ORDER:
+    if confirmed.result in (FLAKY_IN_ORDER, INCONCLUSIVE):
         return confirmed
-    return replace(found, confirmations=confirmed.confirmations)
+    detail = found.detail  # kept as the search left it, with how far a spent budget let it go
+    if confirmed.detail != found.detail:
+        detail = f"{detail}; {confirmed.detail}"
+    return replace(found, confirmations=confirmed.confirmations, detail=detail)
 
 
 def confirm_alone(

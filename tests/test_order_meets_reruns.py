@@ -145,13 +145,8 @@ def test_a_test_that_fails_at_random_is_never_called_order_dependent(
     assert {"flaky", "failed"} & set(outcomes)  # the checks ran
 
 
-def test_a_first_test_whose_replay_fails_once_more_is_flaky_not_order_dependent(
-    pytester: pytest.Pytester, any_engine: Gates
-) -> None:
-    """Nothing runs before the test in its process: the replay of its run and its alone-run ask
-    the same question. It fails on its 1st and 3rd runs (its first attempt, then the replay)
-    and passes on the others (its rerun, then every run after the replay): the replay is
-    asked again, passes, and the test is flaky, not order-dependent."""
+def counted_suite(pytester: pytest.Pytester) -> None:
+    """One test, which fails on its 1st and 3rd runs and passes on the others."""
     pytester.makepyfile(
         test_counted="""
         from pathlib import Path
@@ -163,6 +158,16 @@ def test_a_first_test_whose_replay_fails_once_more_is_flaky_not_order_dependent(
             assert count not in (1, 3), f"run {count}"
         """
     )
+
+
+def test_a_first_test_whose_replay_fails_once_more_is_flaky_not_order_dependent(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Nothing runs before the test in its process: the replay of its run and its alone-run ask
+    the same question. It fails on its 1st and 3rd runs (its first attempt, then the replay)
+    and passes on the others (its rerun, then every run after the replay): the replay is
+    asked again, passes, and the test is flaky, not order-dependent."""
+    counted_suite(pytester)
     run = any_engine.run(CHECKS_UNTIMED)
     nodeid = "test_counted.py::test_counted"
     assert run.outcomes() == {nodeid: "flaky"}
@@ -178,6 +183,29 @@ def test_a_first_test_whose_replay_fails_once_more_is_flaky_not_order_dependent(
     # The first attempt, the rerun, the replay, the alone-run; then its confirmation: the
     # alone-run again and the replay again, which contradicts the first replay.
     assert (pytester.path / "runs.txt").read_text() == "x" * 6
+
+
+def test_a_budget_spent_before_the_replay_is_asked_again_leaves_it_inconclusive(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Two questions: the replay (fails) and the alone-run (passes). Neither is asked again, so
+    TQ-01 warns that it could not tell, as for a set found and not confirmed; the test stays
+    flaky for TQ-04."""
+    counted_suite(pytester)
+    run = any_engine.run(CHECKS_UNTIMED, "--atom-gates-order-checks=2")
+    nodeid = "test_counted.py::test_counted"
+    assert run.outcomes() == {nodeid: "flaky"}
+    tq01 = run.verdict("TQ-01")
+    assert tq01["verdict"] == "WARN"
+    assert tq01["reason"] == (
+        "1 alone-runs inconclusive (failed again after the tests before its first attempt, "
+        "passed when run alone; not confirmed: 0 of 6 runs agreed, then limit of 2 questions "
+        "(--atom-gates-order-checks))"
+    )
+    assert run.verdict("TQ-04")["data"]["flaky"] == [nodeid]
+    run.result.stdout.fnmatch_lines(
+        [f"atom-gates: {nodeid}: no polluter to search (nothing ran before it)"]
+    )
 
 
 def test_new_test_repetitions_are_named_as_what_an_old_test_fails_after(

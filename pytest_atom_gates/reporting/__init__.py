@@ -110,6 +110,8 @@ def order_dependence_text(check: AloneCheck) -> str:
         text, missing = check.detail, "state-setter"
     else:
         text, missing = f"failed in the shuffled run, {check.detail}", "polluter"
+    if check.search == FLAKY_IN_ORDER and not check.search_runs:  # nothing ran before it
+        return f"{text}; no {missing} to search: {check.search_detail}"
     if check.search == FLAKY_IN_ORDER:
         return f"{text}; flaky in order: {check.search_detail}"
     if check.search:

@@ -30,7 +30,11 @@ def test_a_brittle_test_names_what_it_passes_after() -> None:
 
 def test_a_brittle_test_without_its_setter_says_why() -> None:
     for search, detail, expected in (
-        (FLAKY_IN_ORDER, "nothing ran before it", "; flaky in order: nothing ran before it"),
+        (
+            FLAKY_IN_ORDER,
+            "nothing ran before it",
+            "; no state-setter to search: nothing ran before it",
+        ),
         (NOT_ANALYSED, "budget", "; state-setter not found (not-analysed): budget"),
     ):
         check = AloneCheck(

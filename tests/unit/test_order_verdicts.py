@@ -149,8 +149,26 @@ def test_a_replay_with_nothing_before_it_must_fail_again_and_the_test_pass_alone
         2,
         "failed again in the replay in 1 of 2 runs, passed alone in 2 of 2: chance, not order",
     )
-    # No answer before either side replayed once more: it stays, unconfirmed.
-    assert confirm_replayed(first, replayed(answers(), answers(None))) == first
+    # No answer before either side replayed once more: inconclusive, as a set found would be.
+    assert confirm_replayed(first, replayed(answers(), answers(None))) == PolluterSearch(
+        "t.py::victim",
+        INCONCLUSIVE,
+        (),
+        0,
+        "not confirmed: 0 of 6 runs agreed, then confirmation run 1 gave no result",
+    )
+    # Each side replayed once more, then no answer: it stays, saying how far it was confirmed.
+    assert confirm_replayed(
+        first, replayed(answers(True, None), answers(True, True))
+    ) == PolluterSearch(
+        "t.py::victim",
+        FLAKY_IN_ORDER,
+        (),
+        0,
+        "nothing ran before it; not confirmed: 3 of 6 runs agreed, then confirmation run 4 gave "
+        "no result",
+        3,
+    )
 
 
 def _flaky_ledger():  # type: ignore[no-untyped-def]
