@@ -71,9 +71,10 @@ class AloneChecker:
         """What answers the checks' questions; set up for each ``check``."""
         self.searched: dict[str, tuple[str, ...]] = {}
         """Each victim's whole process in the run: what its polluter search looks into."""
-        self.replayed_in: dict[str, tuple[str, ...]] = {}
-        """Each flaky test that failed again in the replay of its process: that replay's tests,
-        to ask it again where nothing ran before the test (``pollution.confirm_replayed``)."""
+        self.replayed_in: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        """Each flaky test that failed again in the replay of its process: that replay's tests
+        and context, to ask it again where nothing ran before the test
+        (``pollution.confirm_replayed``)."""
 
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
@@ -179,9 +180,17 @@ class AloneChecker:
         probed = {after: o == replays for after, o in answer.probes if o in (FAILED, PASSED)}
         return (outcome == replays if outcome in (FAILED, PASSED) else None), probed
 
-    def ask(self, tests: Sequence[str], timeout: float, *, file_order: bool = False) -> Answer:
-        """Run ``tests`` by themselves, in this run's order (or file order): each outcome."""
-        return self.engine.ask(Question(tuple(tests), file_order), timeout)
+    def ask(
+        self,
+        tests: Sequence[str],
+        timeout: float,
+        *,
+        file_order: bool = False,
+        context: tuple[str, ...] = (),
+    ) -> Answer:
+        """Run ``tests`` by themselves, in this run's order (or file order): each outcome. A
+        forked copy also holds ``context``'s modules (``Question.context``)."""
+        return self.engine.ask(Question(tuple(tests), file_order, context), timeout)
 
     def check(
         self,
@@ -426,16 +435,21 @@ class AloneChecker:
                 result.flaky_reason = result.flaky_reason or "its place in the run is unknown"
             else:
                 by_process.setdefault(process, []).append(nodeid)
-        replays: list[tuple[list[str], list[str]]] = []
+        # Each replay runs its process's tests up to its last flaky test; a forked copy holds
+        # the modules of the whole process, as the run's process did when they ran (a module
+        # collected after them may have broken them at import), as a search's copies do.
+        replays: list[tuple[tuple[str, ...], list[str], tuple[str, ...]]] = []
         for process, members in by_process.items():
             sequence = ledger.sequences.get(process, [])
             last = max(sequence.index(member) for member in members)
-            replays.append((sequence[: last + 1], members))
+            replays.append((tuple(sequence[: last + 1]), members, tuple(sequence)))
 
-        def one(replay: tuple[list[str], list[str]]) -> dict[str, str | None] | str:
-            tests, members = replay
+        def one(
+            replay: tuple[tuple[str, ...], list[str], tuple[str, ...]],
+        ) -> dict[str, str | None] | str:
+            tests, members, context = replay
             try:
-                answer = self.ask(tests, self._timeout(ledger, tests))
+                answer = self.ask(tests, self._timeout(ledger, tests), context=context)
             except subprocess.TimeoutExpired:
                 return "the replay took longer than its time limit"
             except OSError as exc:
@@ -445,15 +459,14 @@ class AloneChecker:
             return {member: answer.outcome(member) for member in members}
 
         answers: dict[str, bool] = {}
-        for (tests, members), answer in zip(
-            replays, parallel.map(budget.guarded(one), replays), strict=True
-        ):
+        for replay, answer in zip(replays, parallel.map(budget.guarded(one), replays), strict=True):
+            tests, members, context = replay
             for member in members:
                 outcome = answer.get(member) if isinstance(answer, dict) else None
                 if outcome in (PASSED, FAILED):
                     answers[member] = outcome == PASSED
                     if outcome == FAILED:
-                        self.replayed_in[member] = tuple(tests)
+                        self.replayed_in[member] = (tests, context)
                     continue
                 result.flaky_unchecked.append(member)
                 if isinstance(answer, dict):
@@ -497,7 +510,7 @@ class AloneChecker:
             if replay is None:  # it failed in the run itself, which cannot be asked again
                 return confirm_alone(found[nodeid], partial(alone_passes, nodeid, ()))
             replays = Replays(
-                lambda _: fails_in_replay(nodeid, replay),
+                lambda _: fails_in_replay(nodeid, replay[0]),  # its tests time the question
                 partial(alone_passes, nodeid, ()),
                 "failed again in the replay of its run",
             )
@@ -518,10 +531,11 @@ class AloneChecker:
         return {nodeid: answer for nodeid, answer in answers if answer is not None}
 
     def _fails_in_replay(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
-        """Does ``test`` fail again in this replay of its process (``_replay_flaky``)? None: no
-        answer."""
+        """Does ``test`` fail again in the replay of its process (``_replay_flaky``), whose
+        ``tests`` these are? None: no answer."""
+        context = self.replayed_in[test][1]
         try:
-            outcome = self.ask(tests, timeout).outcome(test)
+            outcome = self.ask(tests, timeout, context=context).outcome(test)
         except (subprocess.TimeoutExpired, OSError):
             return None
         return None if outcome not in (PASSED, FAILED) else outcome == FAILED

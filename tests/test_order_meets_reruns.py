@@ -208,6 +208,46 @@ def test_a_budget_spent_before_the_replay_is_asked_again_leaves_it_inconclusive(
     )
 
 
+def test_a_first_test_broken_by_a_module_collected_after_it_stays_order_dependent(
+    pytester: pytest.Pytester, any_engine: Gates
+) -> None:
+    """Importing ``test_a_polluter`` sets a flag that the victim reads and resets: its first
+    attempt fails, its rerun passes. The victim runs first in its process, so the replay of
+    its run names only the victim; it must still hold the modules the run's process held, or
+    the flag is never set and the test is called flaky."""
+    pytester.makepyfile(
+        state="flag = False\n",
+        test_a_polluter=(
+            "import state\nstate.flag = True\ndef test_p1(): pass\ndef test_p2(): pass\n"
+        ),
+        test_b_victim=(
+            "import state\ndef test_v():\n    flag, state.flag = state.flag, False\n"
+            "    assert not flag\n"
+        ),
+    )
+    pytester.syspathinsert()
+    victim = "test_b_victim.py::test_v"
+    chains = [
+        ["test_a_polluter.py", "test_a_polluter.py::test_p1"],
+        ["test_a_polluter.py", "test_a_polluter.py::test_p2"],
+        ["test_b_victim.py", victim],
+    ]
+    seed = next(s for s in range(1000) if shuffled_order(chains, s)[0] == 2)
+    run = any_engine.run(f"--atom-gates-seed={seed}", CHECKS_UNTIMED)
+    tq01 = run.verdict("TQ-01")
+    assert tq01["verdict"] == "FAIL"
+    assert tq01["data"]["order_dependent"] == [victim]
+    check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
+    assert check["ran_before"] == []
+    assert check["search"] == {
+        "result": "flaky-in-order",
+        "runs": 0,
+        "detail": "nothing ran before it",
+        "confirmations": 6,
+    }
+    assert run.verdict("TQ-04")["data"]["flaky"] == []
+
+
 def test_new_test_repetitions_are_named_as_what_an_old_test_fails_after(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:
