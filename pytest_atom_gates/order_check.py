@@ -517,7 +517,8 @@ class AloneChecker:
             return confirm_replayed(found[nodeid], replays)
 
         settled = [n for n, search in found.items() if search.result == FOUND]
-        # Nothing ran before it: the alone-run is all there is to ask again.
+        # Nothing ran before it: its alone-run is asked again, and its replay where it failed
+        # again in one (`one_alone`).
         first = [
             n
             for n, search in found.items()
