@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pytest_atom_gates.invocation import ARGS_FILES, Invocation, Launcher
-from pytest_atom_gates.questions import INLINE_LIMIT, ChildSpec
+from pytest_atom_gates.questions import INLINE_LIMIT, ChildSpec, selection_args
 from pytest_atom_gates.settings import SHARD_ENV
 
 _CHILD_ENV_DROP = (
@@ -115,18 +115,19 @@ class CheckCommands:
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
     ) -> str:
-        """The command that replays ``nodeid`` after the tests that ran before it.
+        """The command that replays ``nodeid`` after the tests that ran before it; a file among
+        them is collected, its tests deselected (``questions.selection_args``).
 
         Long lists go into an argument file (``pytest @file``, one argument per line, pytest 8.2
         and newer) in pytest's cache, so the command stays short enough to paste.
         """
-        args = [self.cli_id(n) for n in (*ran_before, nodeid)]
+        args = selection_args((*ran_before, nodeid), (), self.cli_id, self.plain_id)
         command = [
             *self.launcher.shown,
             *self.command(self.invocation.shown_args(), file_order=file_order),
         ]
         cache = getattr(self.config, "cache", None)
-        if len(ran_before) <= INLINE_LIMIT or cache is None or not ARGS_FILES:
+        if len(args) <= INLINE_LIMIT + 1 or cache is None or not ARGS_FILES:
             return shlex.join([*command, *args])
         try:
             args_file = cache.mkdir("atom_gates") / _args_file_name(nodeid)

@@ -8,9 +8,8 @@ which collects those modules, in that order, and runs nothing; each question is 
 *copy* forked from its group, which takes the question's tests from the group's collection,
 hands them to the collection hooks as a fresh ``pytest NODEIDS`` process would, runs them
 through pytest's own run protocol, writes each outcome to a file and exits. So a copy has
-imported exactly the modules a fresh process would have (or, for a polluter search, those of the
-run's process it searches, whose findings are replayed in a fresh process), and meets the
-state a fresh process meets.
+imported exactly the modules a fresh process would have (those of its tests, and the files its
+question collects first), and meets the state a fresh process meets.
 
 Questions come on a pipe as JSON lines, each naming a file with the question; the server
 says on a pipe of its own when it is ready and when each copy has ended.

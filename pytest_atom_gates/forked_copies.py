@@ -143,9 +143,8 @@ class _Server:
             ),
             encoding="utf-8",
         )
-        # The modules a fresh process would import, in its order; a search's copies may hold
-        # those of the process it searches too.
-        modules = dict.fromkeys(module_of(n) for n in (*question.context, *question.tests))
+        # The modules a fresh process would import, in its order.
+        modules = dict.fromkeys(module_of(n) for n in (*question.collected, *question.tests))
         self._send(
             {
                 "id": request,

@@ -89,6 +89,11 @@ def module_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def is_file(nodeid: str) -> bool:
+    """A file's node id, not a test's: every test's has a ``::``."""
+    return "::" not in nodeid
+
+
 class Ledger:
     """Facts of the run, fed report by report; read by the gates once, at the end."""
 

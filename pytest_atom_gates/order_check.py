@@ -32,7 +32,7 @@ from pytest_atom_gates.gates.independence import (
     OrderChecks,
 )
 from pytest_atom_gates.gates.order_findings import AloneCheck, CheckEngine
-from pytest_atom_gates.ledger import Ledger, module_of
+from pytest_atom_gates.ledger import Ledger, is_file, module_of
 from pytest_atom_gates.outcomes import FAILED, FLAKY, PASSED
 from pytest_atom_gates.pollution import (
     FLAKY_IN_ORDER,
@@ -69,12 +69,12 @@ class AloneChecker:
         """New tests the run repeated, and how many more times: the checks repeat them too."""
         self.engine: Engine = FreshProcesses(commands.child_spec({}))
         """What answers the checks' questions; set up for each ``check``."""
-        self.searched: dict[str, tuple[str, ...]] = {}
-        """Each victim's whole process in the run: what its polluter search looks into."""
-        self.replayed_in: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-        """Each flaky test that failed again in the replay of its process: that replay's tests
-        and context, to ask it again where nothing ran before the test
-        (``pollution.confirm_replayed``)."""
+        self.collected_files: tuple[str, ...] = ()
+        """The files each process of the run collected, in order (``GatesRun``); set up for
+        each ``check``."""
+        self.failed_in_replay: set[str] = set()
+        """The flaky tests that failed again in the replay of their process, to ask again where
+        nothing ran before the test (``pollution.confirm_replayed``)."""
 
     def reproduce_command(
         self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
@@ -124,8 +124,8 @@ class AloneChecker:
     def fails_after(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does ``victim`` fail when it runs right after ``tests``? None: no answer.
 
-        A question of the polluter search: a forked copy may hold the modules of every test of
-        the victim's process (``searched``), so that one collection serves the whole search."""
+        A question of the polluter search, asked in a replay of the victim's process: having
+        collected every file it collected, unless ``tests`` name files (``_collecting``)."""
         return self.fails_after_probed(victim, tests, (), timeout)[0]
 
     def fails_after_probed(
@@ -133,10 +133,29 @@ class AloneChecker:
     ) -> tuple[bool | None, dict[str, bool]]:
         """``fails_after``, and whether ``victim`` fails right after each of the ``probes``
         (``pollution.Probes``): those a forked copy could answer."""
-        context = self.searched.get(victim, ())
+        tests, collected = self._collecting(victim, tests)
         return self._outcome_after(
-            victim, tests, timeout, file_order=False, replays=FAILED, context=context, probes=probes
+            victim,
+            tests,
+            timeout,
+            file_order=False,
+            replays=FAILED,
+            collected=collected,
+            probes=probes,
         )
+
+    def _collecting(
+        self, victim: str, tests: Sequence[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``tests`` as the tests to run and the files to collect first: the files among them
+        (a search of the collection), with the files of the tests and the victim in their
+        places; without files among them, every file the victim's process collected."""
+        named = {nodeid for nodeid in tests if is_file(nodeid)}
+        run = tuple(nodeid for nodeid in tests if nodeid not in named)
+        if not named:
+            return run, self.collected_files
+        own = {module_of(nodeid) for nodeid in (*run, victim)}
+        return run, tuple(f for f in self.collected_files if f in named or f in own)
 
     def passes_after(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
         """Does the brittle ``test`` pass right after ``tests``, in file order? None: no answer."""
@@ -162,14 +181,14 @@ class AloneChecker:
         *,
         file_order: bool,
         replays: str,
-        context: tuple[str, ...] = (),
+        collected: tuple[str, ...] = (),
         probes: Sequence[str] = (),
     ) -> tuple[bool | None, dict[str, bool]]:
         try:
             question = Question(
                 (*tests, test),
                 file_order,
-                context,
+                collected,
                 probes=tuple(probes),
                 stop_at=replays if probes else None,
             )
@@ -186,11 +205,11 @@ class AloneChecker:
         timeout: float,
         *,
         file_order: bool = False,
-        context: tuple[str, ...] = (),
+        collected: tuple[str, ...] = (),
     ) -> Answer:
-        """Run ``tests`` by themselves, in this run's order (or file order): each outcome. A
-        forked copy also holds ``context``'s modules (``Question.context``)."""
-        return self.engine.ask(Question(tuple(tests), file_order, context), timeout)
+        """Run ``tests`` by themselves, in this run's order (or file order), after collecting
+        the ``collected`` files (``Question.collected``): each outcome."""
+        return self.engine.ask(Question(tuple(tests), file_order, collected), timeout)
 
     def check(
         self,
@@ -204,6 +223,7 @@ class AloneChecker:
         progress: Progress | None = None,
         workers: int = 1,
         collected: Sequence[str] | None = None,
+        collected_files: Sequence[str] = (),
     ) -> OrderChecks:
         """Replay the ``flaky`` tests (failed, then passed on a rerun) after the tests that ran
         before them, one process per process of the run; those that fail there join the
@@ -212,12 +232,18 @@ class AloneChecker:
         those that passed alone and the state-setters of those that passed in file order, and
         confirm each set found. ``workers`` processes run at a time.
 
-        ``collected`` is the selected tests in collection order (file order), when known.
+        ``collected`` is the selected tests in collection order (file order), when known;
+        ``collected_files`` every file the run's processes collected, which replays collect too.
         ``limit`` bounds the questions of all steps together, ``seconds`` their time;
         ``budget_spent`` says when the session's own time budget is spent (the checks count
         towards it). What was left undone is reported, with the reason.
         """
         self.repetitions = ledger.repetitions()
+        self.collected_files = tuple(collected_files) or tuple(
+            dict.fromkeys(
+                map(module_of, collected or [n for s in ledger.sequences.values() for n in s])
+            )
+        )
         fresh = FreshProcesses(self.commands.child_spec(self.repetitions))
         unavailable = fork_unavailable(self.environment)
         forked = None if unavailable else ForkedCopies(fresh.spec, fresh)
@@ -280,10 +306,15 @@ class AloneChecker:
         def replayed(
             key: tuple[bool, tuple[str, ...]],
         ) -> tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]:
-            (brittle, tests), nodeid = key, groups[key][0].nodeid
+            (brittle, polluters), nodeid = key, groups[key][0].nodeid
             expected = PASSED if brittle else FAILED
+            # As its reproduce command runs it: the files found collected, the tests run.
+            tests = tuple(n for n in polluters if not is_file(n))
             question = Question(
-                (*tests, nodeid), file_order=brittle, state_between=(tests[0], tests[-1])
+                (*tests, nodeid),
+                file_order=brittle,
+                collected=tuple(n for n in polluters if is_file(n)),
+                state_between=(tests[0], tests[-1]) if tests else None,
             )
             try:
                 answer = fresh.ask(question, self._timeout(ledger, question.tests))
@@ -323,9 +354,10 @@ class AloneChecker:
         progress.settled(sum(v not in (ORDER_DEPENDENT, FAILS_ALONE) for _, v, _ in checked))
         prefixes = {nodeid: tuple(ledger.ran_before(nodeid)) for nodeid, _, _ in checked}
         victims = [nodeid for nodeid, verdict, _ in checked if verdict == ORDER_DEPENDENT]
-        for victim in victims:
-            process = ledger.process_of(victim)
-            self.searched[victim] = tuple(ledger.sequences.get(process or "", ()))
+        collections = {
+            victim: [f for f in self.collected_files if f != module_of(victim)]
+            for victim in victims
+        }
 
         fail_alone = [nodeid for nodeid, verdict, _ in checked if verdict == FAILS_ALONE]
         file_order = self._in_file_order(ledger, fail_alone, collected, budget, parallel)
@@ -348,9 +380,9 @@ class AloneChecker:
             progress.settled()
 
         found: dict[str, PolluterSearch] = {}
-        for tests, earlier, question, probed in (
-            (victims, prefixes, self.fails_after, self.fails_after_probed),
-            (brittle, file_prefixes, self.passes_after, self.passes_after_probed),
+        for tests, earlier, question, probed, files in (
+            (victims, prefixes, self.fails_after, self.fails_after_probed, collections),
+            (brittle, file_prefixes, self.passes_after, self.passes_after_probed, None),
         ):
             found |= find_polluters(
                 tests,
@@ -359,6 +391,7 @@ class AloneChecker:
                 parallel.map,
                 settled=settled,
                 probes=asked.probing(probed),
+                collections=files,
             )
         found |= self._confirmed(found, set(brittle), asking, parallel)
         verdicts = Verdicts(self.reproduce_command, self.repetitions)
@@ -435,21 +468,20 @@ class AloneChecker:
                 result.flaky_reason = result.flaky_reason or "its place in the run is unknown"
             else:
                 by_process.setdefault(process, []).append(nodeid)
-        # Each replay runs its process's tests up to its last flaky test; a forked copy holds
-        # the modules of the whole process, as the run's process did when they ran (a module
-        # collected after them may have broken them at import), as a search's copies do.
-        replays: list[tuple[tuple[str, ...], list[str], tuple[str, ...]]] = []
+        # Each replay runs its process's tests up to its last flaky test, having collected
+        # what the process collected, as it had when they ran: a module collected after them,
+        # or whose tests were deselected or ran elsewhere, may have broken them at import.
+        replays: list[tuple[tuple[str, ...], list[str]]] = []
         for process, members in by_process.items():
             sequence = ledger.sequences.get(process, [])
             last = max(sequence.index(member) for member in members)
-            replays.append((tuple(sequence[: last + 1]), members, tuple(sequence)))
+            replays.append((tuple(sequence[: last + 1]), members))
 
-        def one(
-            replay: tuple[tuple[str, ...], list[str], tuple[str, ...]],
-        ) -> dict[str, str | None] | str:
-            tests, members, context = replay
+        def one(replay: tuple[tuple[str, ...], list[str]]) -> dict[str, str | None] | str:
+            tests, members = replay
+            timeout = self._timeout(ledger, tests)
             try:
-                answer = self.ask(tests, self._timeout(ledger, tests), context=context)
+                answer = self.ask(tests, timeout, collected=self.collected_files)
             except subprocess.TimeoutExpired:
                 return "the replay took longer than its time limit"
             except OSError as exc:
@@ -460,13 +492,13 @@ class AloneChecker:
 
         answers: dict[str, bool] = {}
         for replay, answer in zip(replays, parallel.map(budget.guarded(one), replays), strict=True):
-            tests, members, context = replay
+            _, members = replay
             for member in members:
                 outcome = answer.get(member) if isinstance(answer, dict) else None
                 if outcome in (PASSED, FAILED):
                     answers[member] = outcome == PASSED
                     if outcome == FAILED:
-                        self.replayed_in[member] = (tests, context)
+                        self.failed_in_replay.add(member)
                     continue
                 result.flaky_unchecked.append(member)
                 if isinstance(answer, dict):
@@ -506,11 +538,10 @@ class AloneChecker:
             return confirm(found[nodeid], replays)
 
         def one_alone(nodeid: str) -> PolluterSearch:
-            replay = self.replayed_in.get(nodeid)
-            if replay is None:  # it failed in the run itself, which cannot be asked again
+            if nodeid not in self.failed_in_replay:  # the run cannot be asked again
                 return confirm_alone(found[nodeid], partial(alone_passes, nodeid, ()))
             replays = Replays(
-                lambda _: fails_in_replay(nodeid, replay[0]),  # its tests time the question
+                lambda _: fails_in_replay(nodeid, ()),  # nothing ran before it
                 partial(alone_passes, nodeid, ()),
                 "failed again in the replay of its run",
             )
@@ -531,12 +562,12 @@ class AloneChecker:
         )
         return {nodeid: answer for nodeid, answer in answers if answer is not None}
 
-    def _fails_in_replay(self, test: str, tests: Sequence[str], timeout: float) -> bool | None:
-        """Does ``test`` fail again in the replay of its process (``_replay_flaky``), whose
-        ``tests`` these are? None: no answer."""
-        context = self.replayed_in[test][1]
+    def _fails_in_replay(self, test: str, _: Sequence[str], timeout: float) -> bool | None:
+        """Does ``test``, which ran first in its process, fail again in the replay of it
+        (``_replay_flaky``): having collected what the process collected? The tests after it
+        cannot change its outcome, and are not run. None: no answer."""
         try:
-            outcome = self.ask(tests, timeout, context=context).outcome(test)
+            outcome = self.ask((test,), timeout, collected=self.collected_files).outcome(test)
         except (subprocess.TimeoutExpired, OSError):
             return None
         return None if outcome not in (PASSED, FAILED) else outcome == FAILED

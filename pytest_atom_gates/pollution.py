@@ -1,8 +1,9 @@
 """TQ-01 polluter search: which earlier tests make an order-dependent test fail.
 
 A victim failed in the shuffled run and passed alone. Its prefix, the tests that ran before it in
-the same process, holds whatever broke it. The search asks one question of fresh pytest
-processes: does the victim fail when it runs after just these tests (same seed, same options)?
+the same process, holds whatever broke it, or the files its process collected do. The search asks
+one question of fresh pytest processes: does the victim fail when it runs after just these tests
+(same seed, same options), having collected what its process collected?
 
 - First the whole prefix: if the victim passes after it, the failure does not replay and the
   victim is *flaky in order*, with no polluter to name.
@@ -12,6 +13,15 @@ processes: does the victim fail when it runs after just these tests (same seed, 
   the victim, this finds the first of them in the prefix.
 - When that confirmation fails, the failure needs tests from both halves: delta debugging (ddmin)
   over the whole prefix finds a smallest set whose every test is needed.
+
+What a module does when imported happens at collection, before any test: a file collected with
+the victim (its tests after it, on another worker, deselected, in another shard) can break it.
+Each question collects every file the victim's process collected, in the same order, so a
+victim broken that way fails after any test, and bisection ends at the first test of the
+prefix. Where it ends there, or nothing ran before the victim, one more question runs it with
+nothing before it: if it fails, bisection (or ddmin) over the files, each question collecting only
+those, names the smallest set of files whose collection breaks it; a polluter that is a file
+reads ``collecting a.py``.
 
 Known polluters are tried first: each victim is run right after each set found so far, one short
 run, before any new search. One polluter with 20 victims costs one search and 20 short runs.
@@ -49,12 +59,13 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from pytest_atom_gates.gates.independence import INCONCLUSIVE
+from pytest_atom_gates.ledger import is_file
 
 FOUND = "found"
 FLAKY_IN_ORDER = "flaky-in-order"
-"""The victim passed again after everything that ran before it: the failure does not replay
-from its prefix, so no earlier test is to blame (a test module's import, a test collected after
-it, or chance)."""
+"""No set to name: the victim passed again after everything that ran before it, having collected
+what its process collected, so no earlier test or file is to blame (chance); or nothing ran
+before it and its process collected no other file."""
 NOT_ANALYSED = "not-analysed"
 
 CHANCE_NOT_ORDER = "chance, not order"
@@ -214,12 +225,22 @@ def search(
     prefix: Sequence[str],
     fails_after: FailsAfter,
     probes: Probes | None = None,
+    collection: Sequence[str] = (),
 ) -> PolluterSearch:
-    """Find the smallest set of ``prefix`` tests that the victim fails after."""
+    """Find the smallest set of ``prefix`` tests that the victim fails after; or, when it
+    fails with nothing before it after its process's ``collection`` (the other files collected
+    with it), the smallest set of those files."""
     counted = _Counted(fails_after)
     try:
         if not prefix:
-            return PolluterSearch(victim, FLAKY_IN_ORDER, (), 0, "nothing ran before it")
+            files = _collection_search(collection, counted) if collection else None
+            if files is not None:
+                return PolluterSearch(victim, FOUND, tuple(files), counted.runs)
+            detail = "nothing ran before it"
+            if collection:
+                others = f"{len(collection)} other file{'' if len(collection) == 1 else 's'}"
+                detail += f", and it passed after collecting the {others} its process collected"
+            return PolluterSearch(victim, FLAKY_IN_ORDER, (), counted.runs, detail)
         after = [] if probes is None else probe_points(prefix, probes.cost(victim, prefix))
         if after:
             assert probes is not None
@@ -238,9 +259,26 @@ def search(
             if end == len(prefix) and not counted(prefix):  # unless asked: a probe ended it
                 return _passed_after_all(victim, prefix, counted.runs)
             found = ddmin(prefix[:end], counted)
+        if collection and list(found) == [prefix[0]]:
+            # Every question collected the whole collection: a victim broken by that alone
+            # fails after any test, and so after the first. Is it the test, or the files?
+            found = _collection_search(collection, counted) or found
     except StopSearch as stop:
         return PolluterSearch(victim, stop.result, (), counted.runs, stop.detail)
     return PolluterSearch(victim, FOUND, tuple(found), counted.runs)
+
+
+def _collection_search(files: Sequence[str], counted: _Counted) -> list[str] | None:
+    """The smallest set of ``files`` whose collection the victim fails after with no test
+    before it; None when it passes after collecting them all. Every other question of the
+    search collects them all too, as the run's process had."""
+    if not counted(()):
+        return None
+    counted.answers[tuple(files)] = True  # the same question: no other file is collected
+    found = bisect(files, counted)
+    if found is not None and not counted(found):  # a single file, asked now
+        found = None
+    return found if found is not None else ddmin(files, counted)
 
 
 def _passed_after_all(victim: str, prefix: Sequence[str], runs: int) -> PolluterSearch:
@@ -266,13 +304,16 @@ def find_polluters(
     *,
     settled: Callable[[PolluterSearch], None] = lambda found: None,
     probes: Probes | None = None,
+    collections: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, PolluterSearch]:
     """Search the victims in order; each polluter set found is tried on the others first.
 
-    Once a set is found, every victim still open that ran after all of it gets one short run
-    right after it, ``in_parallel``; those that fail there are settled without a search of their
-    own. ``settled`` hears of each victim as its result is known.
+    Once a set is found, every victim still open that ran after all of it (and whose process
+    collected its files) gets one short run right after it, ``in_parallel``; those that fail
+    there are settled without a search of their own. ``settled`` hears of each victim as its
+    result is known. ``collections``: each victim's other files collected (``search``).
     """
+    collections = collections or {}
     results: dict[str, PolluterSearch] = {}
     short_runs: dict[str, int] = {}
     pending = list(victims)
@@ -284,12 +325,18 @@ def find_polluters(
     try:
         while pending:
             victim = pending[0]
-            found = search(victim, prefixes[victim], partial(ask, victim), probes)
+            found = search(
+                victim, prefixes[victim], partial(ask, victim), probes, collections.get(victim, ())
+            )
             pending.pop(0)
             settle(_plus_runs(found, short_runs.get(victim, 0)))
             if found.result != FOUND:
                 continue
-            group = [v for v in pending if set(found.polluters) <= set(prefixes[v])]
+            group = [
+                v
+                for v in pending
+                if set(found.polluters) <= {*prefixes[v], *collections.get(v, ())}
+            ]
 
             def short_run(v: str, polluters: tuple[str, ...] = found.polluters) -> bool | None:
                 try:
@@ -406,7 +453,9 @@ def confirm_alone(
 
 
 def polluter_names(polluters: Sequence[str]) -> str:
-    """``a``, or ``a and b together``: the tests a victim fails after."""
-    if len(polluters) == 1:
-        return polluters[0]
-    return f"{', '.join(polluters[:-1])} and {polluters[-1]} together"
+    """``a``, or ``a and b together``: the tests a victim fails after; a file reads
+    ``collecting a.py``."""
+    names = [f"collecting {p}" if is_file(p) else p for p in polluters]
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} and {names[-1]} together"

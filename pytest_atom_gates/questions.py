@@ -22,6 +22,7 @@ from typing import Protocol
 from pytest_atom_gates.check_environment import STATE_ENV
 from pytest_atom_gates.gates.independence import FRESH
 from pytest_atom_gates.invocation import ARGS_FILES
+from pytest_atom_gates.ledger import is_file, module_of
 from pytest_atom_gates.new_tests import REPLAY_ENV
 from pytest_atom_gates.process_state import read_changes
 
@@ -35,10 +36,10 @@ class Question:
 
     tests: tuple[str, ...]
     file_order: bool = False
-    context: tuple[str, ...] = ()
-    """Tests whose modules a forked copy may have imported besides the question's own: the
-    tests of the run's process that a polluter search looks into. What a search finds is
-    replayed in a fresh process, which imports only its own."""
+    collected: tuple[str, ...] = ()
+    """Files collected first, in this order, as the run's process had (``GatesRun``), their
+    other tests deselected: a replay of that process, or a search in it, meets the state
+    their imports left. Both engines collect them."""
     state_between: tuple[str, str] | None = None
     """Snapshots of the process state before the first of these tests and after the second
     (``process_state``): what they changed comes back in ``Answer.state``. Fresh processes
@@ -113,9 +114,12 @@ class ChildSpec:
     """The run's assertion rewriting, kept under ``PYTHONDONTWRITEBYTECODE``: a server's
     copies read their test modules from there."""
 
-    def selection(self, nodeids: Sequence[str], folder: Path) -> list[str]:
-        """The node ids as arguments; many go into an argument file, past the OS's limits."""
-        return self.arguments([self.cli_id(n) for n in nodeids], folder)
+    def selection(
+        self, nodeids: Sequence[str], folder: Path, collected: Sequence[str] = ()
+    ) -> list[str]:
+        """The node ids as arguments, after the ``collected`` files (``Question.collected``);
+        many go into an argument file, past the OS's limits."""
+        return self.arguments(selection_args(nodeids, collected, self.cli_id, self.node_id), folder)
 
     def arguments(self, args: Sequence[str], folder: Path) -> list[str]:
         """``args``, or an argument file in ``folder`` that holds them when they are many."""
@@ -135,6 +139,35 @@ class ChildSpec:
             replay.write_text(json.dumps(repeated), encoding="utf-8")
             env[REPLAY_ENV] = str(replay)
         return env
+
+
+def selection_args(
+    nodeids: Sequence[str],
+    collected: Sequence[str],
+    cli_id: Callable[[str], str],
+    node_id: Callable[[str], str],
+) -> list[str]:
+    """``nodeids`` as arguments, each file of ``collected`` in its place before them: a file
+    that holds none of them is collected and its tests deselected (``--deselect`` takes node
+    ids from the root directory), one that holds some collects only those. A file among the
+    ``nodeids`` (a polluter that is a file's collection) is collected the same way."""
+    if not collected and not any(map(is_file, nodeids)):
+        return [cli_id(nodeid) for nodeid in nodeids]
+    own: dict[str, list[str]] = {}
+    files: list[str] = []
+    for nodeid in nodeids:
+        if is_file(nodeid):
+            files.append(nodeid)
+        else:
+            own.setdefault(module_of(node_id(nodeid)), []).append(cli_id(nodeid))
+    args: list[str] = []
+    for file in (*collected, *files):
+        plain = node_id(file)
+        if plain in own:
+            args += own.pop(plain)
+        else:
+            args += [cli_id(file), f"--deselect={plain}::"]
+    return [*args, *(arg for rest in own.values() for arg in rest)]
 
 
 class Children:
@@ -204,7 +237,7 @@ class FreshProcesses:
                 # Its own cache: the run's seed and last failures stay the run's.
                 "-o",
                 f"cache_dir={folder / 'cache'}",
-                *spec.selection(question.tests, folder),
+                *spec.selection(question.tests, folder, question.collected),
             ]
             env = spec.replay_environment(question.tests, folder)
             snapshots = folder / "state.json"

@@ -32,6 +32,7 @@ FILE_ORDER_KEY = "atom_gates_file_order"
 LATE_GATE_HOOKS_KEY = "atom_gates_late_gate_hooks"
 DESELECTED_KEY = "atom_gates_deselected"
 PLAIN_IDS_KEY = "atom_gates_plain_ids"
+COLLECTED_FILES_KEY = "atom_gates_collected_files"
 
 
 @dataclass(eq=False, repr=False)  # one per run, known by identity: no generated code
@@ -57,6 +58,10 @@ class GatesRun:
     shard_deselected: int = 0
     file_order: list[str] | None = None
     """The selected tests in collection order, before the shuffle."""
+    collected_files: list[str] = field(default_factory=list)
+    """Every file collected, in collection order, those whose tests were all deselected
+    included: what the process imported before its first test. TQ-01's replays of a process
+    collect them too. Workers send theirs."""
     started: bool = False
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
     change_base: Base | None = None

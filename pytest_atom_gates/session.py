@@ -45,6 +45,7 @@ from pytest_atom_gates.reporting import one_line, running_on_github
 from pytest_atom_gates.reporting.atomic import check_writable, display_path
 from pytest_atom_gates.reporting.terminal import closing_line, render_summary
 from pytest_atom_gates.run import (
+    COLLECTED_FILES_KEY,
     DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
@@ -457,14 +458,18 @@ class GatesRunner:
             if shown not in self.run.late_gate_hooks:
                 self.run.late_gate_hooks.append(shown)
 
+    def pytest_collectstart(self, collector: pytest.Collector) -> None:
+        if isinstance(collector, pytest.File):
+            self.run.collected_files.append(collector.nodeid)
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         if self.run.settings.quarantine_path is not None:
             self.run.deselected += [item.nodeid for item in items]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """An xdist worker whose tests failed (or were rerun) hands the file order to the
-        controller, which never collects; so do the late gate hooks and the deselected tests.
-        xdist sends the worker's output after this hook."""
+        """An xdist worker whose tests failed (or were rerun) hands the file order and the files
+        it collected to the controller, which never collects; so do the late gate hooks and the
+        deselected tests. xdist sends the worker's output after this hook."""
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is None:
             return
@@ -472,6 +477,7 @@ class GatesRunner:
         failed = session.testsfailed or getattr(protocol, "reran", False)  # flaky ones too
         if failed and self.run.file_order is not None:
             workeroutput[FILE_ORDER_KEY] = self.run.file_order
+            workeroutput[COLLECTED_FILES_KEY] = self.run.collected_files
         if self.run.late_gate_hooks:
             workeroutput[LATE_GATE_HOOKS_KEY] = self.run.late_gate_hooks
         if self.run.deselected:
@@ -650,6 +656,7 @@ class GatesController:
                 progress=progress,
                 workers=len(facts.ledger.sequences),  # under xdist, as many as ran tests
                 collected=run.file_order,
+                collected_files=run.collected_files,
             )
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pytest_atom_gates.ledger import Ledger
 from pytest_atom_gates.run import (
+    COLLECTED_FILES_KEY,
     DESELECTED_KEY,
     FILE_ORDER_KEY,
     LATE_GATE_HOOKS_KEY,
@@ -52,6 +53,8 @@ class XdistControllerHooks:
         output = getattr(node, "workeroutput", {})
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = output.get(FILE_ORDER_KEY)
+        if not self.run.collected_files:
+            self.run.collected_files = list(output.get(COLLECTED_FILES_KEY, ()))
         self.run.plain_ids.update(output.get(PLAIN_IDS_KEY, {}))
         if not self.run.deselected:  # every worker collects and deselects alike
             self.run.deselected = list(output.get(DESELECTED_KEY, ()))

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_atom_gates.check_environment import ENGINE_ENV
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import CHECKS_UNTIMED, Gates
+from tests.conftest import CHECKS_UNTIMED, Gates, reproduce_arguments
 
 pytestmark = pytest.mark.many_processes
 
@@ -168,37 +168,53 @@ def test_every_direction_gives_the_same_verdicts_with_either_engine(
         assert engine["fresh_processes"] > 10
 
 
-def importer_first_seed() -> int:
-    """A seed that runs the importing module's tests before the victim's."""
-    chains = [["test_importer.py", f"test_importer.py::test_{n}"] for n in ("a", "b")]
-    chains.append(["test_victim.py", "test_victim.py::test_victim"])
+def victim_last_seed(chains: list[list[str]]) -> int:
+    """A seed that runs the last of these tests last."""
     for seed in range(1000):
-        if shuffled_order(chains, seed)[-1] == 2:
+        if shuffled_order(chains, seed)[-1] == len(chains) - 1:
             return seed
     raise AssertionError("no such seed")
 
 
+@pytest.mark.parametrize("deselected", [False, True], ids=["its-tests-ran", "its-tests-deselected"])
 def test_a_module_that_pollutes_when_imported_is_named_by_either_engine(
-    pytester: pytest.Pytester, gates: Gates, check_engine: str
+    pytester: pytest.Pytester, gates: Gates, check_engine: str, deselected: bool
 ) -> None:
-    """A forked copy collects its own tests: it imports what a fresh process would, so a module
-    that pollutes on import pollutes only the questions that name its tests. Each of its tests
-    brings the import; both engines name the first in the victim's prefix."""
+    """Every question of the search collects what the victim's process collected, as a fresh
+    process given the same files would: the victim fails after any test, then with nothing
+    before it, and the collection of ``test_importer.py`` is what it fails after, whether the
+    module's tests ran before it or were deselected."""
     pytester.makepyfile(
         state=STATE,
         test_importer=(
             "import state\nstate.flags['imported'] = True\n\n"
             "def test_a():\n    pass\n\ndef test_b():\n    pass\n"
         ),
+        test_other="def test_x():\n    pass\n",
         test_victim="import state\n\ndef test_victim():\n    assert not state.flags['imported']\n",
     )
     pytester.syspathinsert()
-    run = gates.run(f"--atom-gates-seed={importer_first_seed()}", *ARGS)
-    assert verdicts(run.report) == {
-        "test_victim.py::test_victim": ("order-dependent", ("test_importer.py::test_b",), False)
-    }
+    victim = "test_victim.py::test_victim"
+    importer = [["test_importer.py", f"test_importer.py::test_{n}"] for n in ("a", "b")]
+    chains = [*([] if deselected else importer), ["test_other.py", "test_other.py::test_x"]]
+    seed = victim_last_seed([*chains, ["test_victim.py", victim]])
+    selection = ("--deselect=test_importer.py",) if deselected else ()
+    run = gates.run(f"--atom-gates-seed={seed}", *ARGS, *selection)
+    assert verdicts(run.report) == {victim: ("order-dependent", ("test_importer.py",), False)}
     (check,) = run.report["order_checks"]
-    assert check["ran_before"] == ["test_importer.py::test_b", "test_importer.py::test_a"]
+    assert len(check["ran_before"]) == len(chains)
+    # The whole prefix (and its first test, when it holds more), then nothing but the
+    # collection, then collecting test_importer.py alone.
+    runs = 3 if deselected else 4
+    assert check["search"] == {"result": "found", "runs": runs, "detail": "", "confirmations": 6}
+    assert reproduce_arguments(check["reproduce"])[-3:] == [
+        "test_importer.py",
+        "--deselect=test_importer.py::",
+        victim,
+    ]
+    run.result.stdout.fnmatch_lines(
+        [f"  {victim} - fails after collecting test_importer.py (found in {runs} runs)"]
+    )
     assert run.verdict("TQ-01")["data"]["engine"]["refreshed"] == []
 
 

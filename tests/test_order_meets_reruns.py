@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from pytest_atom_gates.ordering import shuffled_order
-from tests.conftest import CHECKS_UNTIMED, Gates
+from tests.conftest import CHECKS_UNTIMED, Gates, reproduce_arguments
 from tests.test_order_matrix import SUITE
 
 pytestmark = pytest.mark.many_processes
@@ -208,13 +208,30 @@ def test_a_budget_spent_before_the_replay_is_asked_again_leaves_it_inconclusive(
     )
 
 
-def test_a_first_test_broken_by_a_module_collected_after_it_stays_order_dependent(
-    pytester: pytest.Pytester, any_engine: Gates
+@pytest.mark.parametrize(
+    ("selection", "engine"),
+    [
+        pytest.param((), "fork", id="all-tests"),
+        pytest.param((), "fresh", id="all-tests-fresh-processes"),
+        pytest.param(("-k", "test_v"), "fresh", id="its-tests-deselected-fresh-processes"),
+        pytest.param(("--atom-gates-shard=2/2",), "fork", id="its-tests-in-another-shard"),
+    ],
+)
+def test_a_first_test_broken_by_a_module_collected_with_it_fails_after_that_collection(
+    pytester: pytest.Pytester,
+    any_engine: Gates,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: tuple[str, ...],
+    engine: str,
 ) -> None:
     """Importing ``test_a_polluter`` sets a flag that the victim reads and resets: its first
     attempt fails, its rerun passes. The victim runs first in its process, so the replay of
-    its run names only the victim; it must still hold the modules the run's process held, or
-    the flag is never set and the test is called flaky."""
+    its run names only the victim; it must still collect every file the run's process
+    collected, or the flag is never set and the test is called flaky. Then, with nothing
+    before it, what it fails after is the collection of that file. That holds whether the
+    module's tests ran after it, ran on another worker, were deselected or went to another
+    shard, and whichever engine answers."""
+    monkeypatch.setenv("ATOM_GATES_ORDER_CHECK_ENGINE", engine)
     pytester.makepyfile(
         state="flag = False\n",
         test_a_polluter=(
@@ -233,18 +250,25 @@ def test_a_first_test_broken_by_a_module_collected_after_it_stays_order_dependen
         ["test_b_victim.py", victim],
     ]
     seed = next(s for s in range(1000) if shuffled_order(chains, s)[0] == 2)
-    run = any_engine.run(f"--atom-gates-seed={seed}", CHECKS_UNTIMED)
+    run = any_engine.run(f"--atom-gates-seed={seed}", CHECKS_UNTIMED, *selection)
+    if selection:
+        assert [t["nodeid"] for t in run.report["tests"]] == [victim]
     tq01 = run.verdict("TQ-01")
     assert tq01["verdict"] == "FAIL"
     assert tq01["data"]["order_dependent"] == [victim]
+    assert tq01["data"]["engine"]["mechanism"] == (
+        "forked copies" if engine == "fork" else "fresh processes"
+    )
     check = next(c for c in run.report["order_checks"] if c["nodeid"] == victim)
     assert check["ran_before"] == []
-    assert check["search"] == {
-        "result": "flaky-in-order",
-        "runs": 0,
-        "detail": "nothing ran before it",
-        "confirmations": 6,
-    }
+    assert check["polluters"] == ["test_a_polluter.py"]
+    # The replay of its process's collection, with one other file: nothing to narrow.
+    assert check["search"] == {"result": "found", "runs": 1, "detail": "", "confirmations": 6}
+    assert reproduce_arguments(check["reproduce"])[-3:] == [
+        "test_a_polluter.py",
+        "--deselect=test_a_polluter.py::",
+        victim,
+    ]
     assert run.verdict("TQ-04")["data"]["flaky"] == []
 
 
@@ -279,7 +303,7 @@ def test_new_test_repetitions_are_named_as_what_an_old_test_fails_after(
     assert (check["result"], check["polluters"]) == ("order-dependent", ["test_a_new.py::test_new"])
     run.result.stdout.fnmatch_lines(
         [
-            "  test_b_old.py::test_old - fails after test_a_new.py::test_new (found in 1 run; "
+            "  test_b_old.py::test_old - fails after test_a_new.py::test_new (found in 2 runs; "
             "it ran 4 times, with its new-test repetitions)",
         ]
     )

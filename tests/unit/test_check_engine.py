@@ -17,6 +17,7 @@ from pytest_atom_gates.fork_server import Group, evicted
 from pytest_atom_gates.gates.independence import FORKED, FRESH, engine_text
 from pytest_atom_gates.gates.order_findings import CheckEngine
 from pytest_atom_gates.kept_bytecode import KeptRewriting, cached_path
+from pytest_atom_gates.questions import selection_args
 
 
 @pytest.mark.parametrize(
@@ -140,3 +141,25 @@ def test_a_module_whose_rewriting_is_kept_runs_from_a_copy_of_what_was_written(
     assert runs is not made[0]
     assert marshal.dumps(runs) == marshal.dumps(made[0])
     assert cached_path(folder, source).read_bytes().endswith(marshal.dumps(made[0]))
+
+
+def test_a_question_names_the_files_its_process_collected_in_their_place() -> None:
+    """Files that hold none of the question's tests are collected with their tests deselected
+    (by node id, from the root directory); a file that holds some collects only those, in the
+    place the run collected it."""
+    args = selection_args(
+        ["sub/test_b.py::test_v", "sub/test_b.py::test_w", "test_z.py::test_late"],
+        ["sub/test_a.py", "sub/test_b.py", "sub/test_c.py"],
+        lambda nodeid: f"../{nodeid}",
+        lambda nodeid: nodeid.removesuffix("@group"),
+    )
+    assert args == [
+        "../sub/test_a.py",
+        "--deselect=sub/test_a.py::",
+        "../sub/test_b.py::test_v",
+        "../sub/test_b.py::test_w",
+        "../sub/test_c.py",
+        "--deselect=sub/test_c.py::",
+        "../test_z.py::test_late",
+    ]
+    assert selection_args(["t.py::a"], [], str, str) == ["t.py::a"]

@@ -60,3 +60,17 @@ def test_github_outputs_give_both_commands_of_a_brittle_test() -> None:
         "order-dependent: fails alone, passes only after t.py::test_enable (found in 3 runs). "
         f"Reproduce:\n{BRITTLE.reproduce}\nPasses:\n{BRITTLE.passes}"
     )
+
+
+def test_a_victim_of_a_files_collection_names_the_file_and_the_test_with_it() -> None:
+    check = AloneCheck(
+        "t.py::test_v",
+        ORDER_DEPENDENT,
+        "passed when run alone",
+        polluters=("sub/conftest_like.py", "t.py::test_a"),
+        search=FOUND,
+        search_runs=5,
+    )
+    assert order_dependence_text(check) == (
+        "fails after collecting sub/conftest_like.py and t.py::test_a together (found in 5 runs)"
+    )

@@ -375,3 +375,94 @@ def test_a_probe_that_ended_the_first_question_wrongly_leaves_the_victim_flaky_i
     # prefix once more, then the whole prefix.
     assert never.asked[-2:] == [tests[: len(never.asked[-2])], tests]
     assert found.runs == len(never.asked) + 1
+
+
+class CollectingSuite(Suite):
+    """``Suite``, where a question that names no file collects every one of ``files`` too, as
+    the victim's process did (``order_check``), and one that names files collects only
+    those."""
+
+    def __init__(self, files: Sequence[str], *polluter_sets: Sequence[str]) -> None:
+        super().__init__(*polluter_sets)
+        self.files = list(files)
+
+    def __call__(self, tests: Sequence[str]) -> bool:
+        named = [t for t in tests if "::" not in t]
+        collected = set(named) if named else set(self.files)
+        assert len(self.asked) < QUESTION_LIMIT, "the search does not end"
+        self.asked.append(list(tests))
+        return any(s <= {*tests, *collected} for s in self.sets)
+
+
+FILES = ["a.py", "b.py", "c.py", "d.py"]
+
+
+def test_a_first_test_broken_by_collecting_a_file_names_that_file() -> None:
+    suite = CollectingSuite(FILES, ["c.py"])
+    found = search("v.py::victim", [], suite, collection=FILES)
+    assert found == PolluterSearch("v.py::victim", FOUND, ("c.py",), 3)
+    # Nothing but the collection; then bisection of the files, known to fail all together.
+    assert suite.asked == [[], ["a.py", "b.py"], ["c.py"]]
+
+
+def test_a_first_test_that_passes_after_the_collection_is_flaky_in_order() -> None:
+    suite = CollectingSuite(FILES)
+    found = search("v.py::victim", [], suite, collection=FILES)
+    detail = (
+        "nothing ran before it, and it passed after collecting the 4 other files its process "
+        "collected"
+    )
+    assert found == PolluterSearch("v.py::victim", FLAKY_IN_ORDER, (), 1, detail)
+    assert search("v.py::victim", [], suite) == PolluterSearch(
+        "v.py::victim", FLAKY_IN_ORDER, (), 0, "nothing ran before it"
+    )
+
+
+def test_two_files_needed_together_are_both_named() -> None:
+    suite = CollectingSuite(FILES, ["a.py", "d.py"])
+    found = search("v.py::victim", [], suite, collection=FILES)
+    assert (found.result, found.polluters) == (FOUND, ("a.py", "d.py"))
+
+
+def test_a_victim_broken_by_the_collection_is_not_blamed_on_the_first_test_before_it() -> None:
+    """Every question collects the files, so the victim fails after any test: bisection ends
+    at the first one, which is then asked about without it."""
+    tests = prefix(8)
+    suite = CollectingSuite(FILES, ["b.py"])
+    found = search("v.py::victim", tests, suite, collection=FILES)
+    assert found == PolluterSearch("v.py::victim", FOUND, ("b.py",), 8)
+    assert suite.asked[3:] == [["t.py::test_0"], [], ["a.py", "b.py"], ["a.py"], ["b.py"]]
+
+
+def test_a_first_test_that_pollutes_is_asked_about_once_more_without_it() -> None:
+    tests = prefix(8)
+    suite = CollectingSuite(FILES, ["t.py::test_0"])
+    found = search("v.py::victim", tests, suite, collection=FILES)
+    assert found == PolluterSearch("v.py::victim", FOUND, ("t.py::test_0",), 5)
+    assert suite.asked[-1] == []
+    # Any other polluter costs no question more.
+    other = CollectingSuite(FILES, ["t.py::test_5"])
+    assert search("v.py::victim", tests, other, collection=FILES).runs == 5
+    assert [] not in other.asked
+
+
+def test_a_file_found_once_is_tried_on_every_victim_whose_process_collected_it() -> None:
+    collections = {"v.py::first": FILES, "v.py::second": FILES, "w.py::third": ["a.py"]}
+    suites = {victim: CollectingSuite(files, ["c.py"]) for victim, files in collections.items()}
+    found = find_polluters(
+        list(collections),
+        {"v.py::first": [], "v.py::second": prefix(3), "w.py::third": []},
+        lambda victim, tests: suites[victim](tests),
+        collections=collections,
+    )
+    assert found["v.py::first"] == PolluterSearch("v.py::first", FOUND, ("c.py",), 3)
+    assert found["v.py::second"] == PolluterSearch("v.py::second", FOUND, ("c.py",), 1)
+    # The third's process did not collect c.py: it is searched on its own.
+    assert found["w.py::third"] == PolluterSearch(
+        "w.py::third",
+        FLAKY_IN_ORDER,
+        (),
+        1,
+        "nothing ran before it, and it passed after collecting the 1 other file its process "
+        "collected",
+    )
