@@ -82,6 +82,8 @@ class CheckCommands:
         self.one_process = _engine_overrides(config)
         self.plain_ids: Mapping[str, str] = {}
         """Node ids with pytest-xdist's ``@group`` suffix, and without it (``GatesRun``)."""
+        self.file_paths: Mapping[str, str] = {}
+        """The path of each file collected, by node id (``GatesRun.collected_files``)."""
         self.kept_bytecode: Path | None = None
         """Where the run kept its assertion rewriting (``GatesRun``)."""
 
@@ -93,7 +95,8 @@ class CheckCommands:
         """A node id as an argument that works from the invocation directory."""
         nodeid = self.plain_id(nodeid)
         path, sep, rest = nodeid.partition("::")
-        target = self.config.rootpath / path
+        # Outside the root directory a file's node id is no path from there.
+        target = Path(self.file_paths.get(path) or self.config.rootpath / path)
         try:
             relative = os.path.relpath(target, self.invocation_dir)
         except ValueError:  # another drive on Windows
@@ -113,15 +116,21 @@ class CheckCommands:
         ]
 
     def reproduce_command(
-        self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
+        self,
+        nodeid: str,
+        ran_before: Sequence[str],
+        *,
+        file_order: bool = False,
+        collected: Sequence[str] = (),
     ) -> str:
-        """The command that replays ``nodeid`` after the tests that ran before it; a file among
-        them is collected, its tests deselected (``questions.selection_args``).
+        """The command that replays ``nodeid`` after the tests that ran before it, having
+        collected the ``collected`` files first; a file among the tests is collected too, its
+        tests deselected (``questions.selection_args``).
 
         Long lists go into an argument file (``pytest @file``, one argument per line, pytest 8.2
         and newer) in pytest's cache, so the command stays short enough to paste.
         """
-        args = selection_args((*ran_before, nodeid), (), self.cli_id, self.plain_id)
+        args = selection_args((*ran_before, nodeid), collected, self.cli_id, self.plain_id)
         command = [
             *self.launcher.shown,
             *self.command(self.invocation.shown_args(), file_order=file_order),

@@ -25,11 +25,20 @@ from pytest_atom_gates.pollution import (
 
 class Verdicts:
     """Builds the checks' verdicts; ``reproduce`` gives the command that runs a test after
-    others (``file_order`` for a brittle test's passing order)."""
+    others (``file_order`` for a brittle test's passing order), having collected files
+    (``collected``)."""
 
-    def __init__(self, reproduce: Callable[..., str], repetitions: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        reproduce: Callable[..., str],
+        repetitions: Mapping[str, int],
+        collected: Sequence[str] = (),
+    ) -> None:
         self.reproduce = reproduce
         self.repetitions = repetitions
+        self.collected = tuple(collected)
+        """The files the run's processes collected: a victim's failure without a set found
+        was seen after them, so its command collects them too."""
 
     def judged(
         self, nodeid: str, detail: str, before: tuple[str, ...], found: PolluterSearch
@@ -52,13 +61,16 @@ class Verdicts:
                 search_runs=found.runs,
                 search_detail=found.detail,
             )
-        polluters = found.polluters if found.result == FOUND else before
+        if found.result == FOUND:
+            reproduce = self.reproduce(nodeid, found.polluters)
+        else:
+            reproduce = self.reproduce(nodeid, before, collected=self.collected)
         return AloneCheck(
             nodeid,
             ORDER_DEPENDENT,
             detail,
             before,
-            self.reproduce(nodeid, polluters),
+            reproduce,
             polluters=found.polluters,
             search=found.result,
             search_runs=found.runs,

@@ -11,10 +11,10 @@ fresh process.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from pytest_atom_gates.check_commands import CheckCommands
 from pytest_atom_gates.check_environment import fork_unavailable
@@ -77,9 +77,16 @@ class AloneChecker:
         nothing ran before the test (``pollution.confirm_replayed``)."""
 
     def reproduce_command(
-        self, nodeid: str, ran_before: Sequence[str], *, file_order: bool = False
+        self,
+        nodeid: str,
+        ran_before: Sequence[str],
+        *,
+        file_order: bool = False,
+        collected: Sequence[str] = (),
     ) -> str:
-        return self.commands.reproduce_command(nodeid, ran_before, file_order=file_order)
+        return self.commands.reproduce_command(
+            nodeid, ran_before, file_order=file_order, collected=collected
+        )
 
     def run_alone(self, nodeid: str, timeout: float) -> tuple[str, str]:
         """Run one test alone; return its classification and a short detail."""
@@ -223,7 +230,7 @@ class AloneChecker:
         progress: Progress | None = None,
         workers: int = 1,
         collected: Sequence[str] | None = None,
-        collected_files: Sequence[str] = (),
+        collected_files: Iterable[str] = (),
     ) -> OrderChecks:
         """Replay the ``flaky`` tests (failed, then passed on a rerun) after the tests that ran
         before them, one process per process of the run; those that fail there join the
@@ -263,15 +270,15 @@ class AloneChecker:
         try:
             result = checking(failed, flaky)
             replays = self._replays(result, fresh, ledger, parallel)
-            result = _with_state(result, replays)
+            result = self._with_replays(result, replays)
             if forked is not None and not forked.unusable:
-                refreshed = [n for n, (reproduced, _) in replays.items() if not reproduced]
+                refreshed = [n for n, replay in replays.items() if not replay.reproduced]
             if refreshed:  # a fresh process disagreed: those tests are checked in fresh ones
                 self.engine = fresh
                 again = checking(
                     [n for n in failed if n in refreshed], [n for n in flaky if n in refreshed]
                 )
-                again = _with_state(again, self._replays(again, fresh, ledger, parallel))
+                again = self._with_replays(again, self._replays(again, fresh, ledger, parallel))
                 result = _merged(result, again, set(refreshed))
         finally:
             (forked or fresh).close()
@@ -289,10 +296,12 @@ class AloneChecker:
 
     def _replays(
         self, result: OrderChecks, fresh: FreshProcesses, ledger: Ledger, parallel: Parallel
-    ) -> dict[str, tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]]:
+    ) -> dict[str, _Replayed]:
         """Each polluter set and state-setter set found, replayed once in a fresh process with
         one of its tests and snapshots of the process state (``process_state``): for each test
-        that named it, whether it reproduced there, and what the set changed."""
+        that named it, whether it reproduced there, and what the set changed. A victim's set of
+        tests that did not is replayed once more having collected every file its process had:
+        a failure that needs a file's collection as well as the tests reproduces there."""
         if parallel.interrupted:
             return {}
         groups: dict[tuple[bool, tuple[str, ...]], list[AloneCheck]] = {}
@@ -303,9 +312,7 @@ class AloneChecker:
                 continue
             groups.setdefault((check.brittle, check.polluters), []).append(check)
 
-        def replayed(
-            key: tuple[bool, tuple[str, ...]],
-        ) -> tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]:
+        def replayed(key: tuple[bool, tuple[str, ...]]) -> _Replayed:
             (brittle, polluters), nodeid = key, groups[key][0].nodeid
             expected = PASSED if brittle else FAILED
             # As its reproduce command runs it: the files found collected, the tests run.
@@ -316,11 +323,18 @@ class AloneChecker:
                 collected=tuple(n for n in polluters if is_file(n)),
                 state_between=(tests[0], tests[-1]) if tests else None,
             )
+            timeout = self._timeout(ledger, question.tests)
             try:
-                answer = fresh.ask(question, self._timeout(ledger, question.tests))
+                answer = fresh.ask(question, timeout)
+                if answer.outcome(nodeid) == expected:
+                    return _Replayed(True, answer.state)
+                if brittle or not tests or not self.collected_files:
+                    return _Replayed(False, answer.state)
+                answer = fresh.ask(replace(question, collected=self.collected_files), timeout)
             except (subprocess.TimeoutExpired, OSError):
-                return False, None
-            return answer.outcome(nodeid) == expected, answer.state
+                return _Replayed(False, None)
+            reproduced = answer.outcome(nodeid) == expected
+            return _Replayed(reproduced, answer.state, with_collection=reproduced)
 
         keys = list(groups)
         answers = parallel.map(replayed, keys)
@@ -330,6 +344,30 @@ class AloneChecker:
             if answer is not None
             for check in groups[key]
         }
+
+    def _with_replays(self, result: OrderChecks, replays: Mapping[str, _Replayed]) -> OrderChecks:
+        """The checks, each with what its set changed in the process, where its replay saw it;
+        one that reproduced only having collected its process's files says so, and its command
+        collects them."""
+        files = len(self.collected_files)
+        needs = f"only having collected the {files} files its process collected"
+        checks = []
+        for check in result.checks:
+            replay = replays.get(check.nodeid)
+            replayed = check
+            if replay is not None and replay.state is not None:
+                changes, after_victim = replay.state
+                replayed = replace(replayed, state_changes=changes, state_after_victim=after_victim)
+            if replay is not None and replay.with_collection:
+                replayed = replace(
+                    replayed,
+                    reproduce=self.reproduce_command(
+                        check.nodeid, check.polluters, collected=self.collected_files
+                    ),
+                    search_detail="; ".join(filter(None, (check.search_detail, needs))),
+                )
+            checks.append(replayed)
+        return replace(result, checks=checks)
 
     def _check(
         self,
@@ -394,7 +432,7 @@ class AloneChecker:
                 collections=files,
             )
         found |= self._confirmed(found, set(brittle), asking, parallel)
-        verdicts = Verdicts(self.reproduce_command, self.repetitions)
+        verdicts = Verdicts(self.reproduce_command, self.repetitions, self.collected_files)
         for nodeid, verdict, detail in checked:
             if nodeid in victims:
                 check = verdicts.judged(nodeid, detail, prefixes[nodeid], found[nodeid])
@@ -618,6 +656,16 @@ class AloneChecker:
         return max(120.0, 10 * spent)
 
 
+class _Replayed(NamedTuple):
+    """A set found, replayed in a fresh process (``AloneChecker._replays``)."""
+
+    reproduced: bool
+    state: tuple[tuple[str, ...], tuple[str, ...]] | None
+    """What the set changed in the process, and what was still changed after the test."""
+    with_collection: bool = False
+    """It reproduced only having collected every file the test's process collected."""
+
+
 class _Asked:
     """The questions of the searches and confirmations: each counted against the budget,
     stopped by an interrupt, given its timeout."""
@@ -667,22 +715,6 @@ def _probe_cost(ledger: Ledger, test: str, tests: Sequence[str]) -> float:
     durations = ledger.durations
     mean = max(sum(durations.get(nodeid, 0.0) for nodeid in tests) / max(len(tests), 1), 1e-6)
     return 1 + (durations.get(test, 0.0) + PROBE_OVERHEAD) / mean
-
-
-def _with_state(
-    result: OrderChecks,
-    replays: Mapping[str, tuple[bool, tuple[tuple[str, ...], tuple[str, ...]] | None]],
-) -> OrderChecks:
-    """The checks, each with what its set changed in the process, where its replay saw it."""
-    checks = []
-    for check in result.checks:
-        state = replays.get(check.nodeid, (False, None))[1]
-        checks.append(
-            check
-            if state is None
-            else replace(check, state_changes=state[0], state_after_victim=state[1])
-        )
-    return replace(result, checks=checks)
 
 
 def _merged(first: OrderChecks, again: OrderChecks, redone: set[str]) -> OrderChecks:

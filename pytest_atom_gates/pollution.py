@@ -453,9 +453,9 @@ def confirm_alone(
 
 
 def polluter_names(polluters: Sequence[str]) -> str:
-    """``a``, or ``a and b together``: the tests a victim fails after; a file reads
-    ``collecting a.py``."""
-    names = [f"collecting {p}" if is_file(p) else p for p in polluters]
-    if len(names) == 1:
-        return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]} together"
+    """``a``, or ``a and b together``: the tests a victim fails after; files read
+    ``collecting a.py`` (``collecting a.py and b.py together``)."""
+    files = all(map(is_file, polluters))
+    names = [f"collecting {p}" if is_file(p) and not files else p for p in polluters]
+    text = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]} together"
+    return f"collecting {text}" if files else text

@@ -161,7 +161,7 @@ def selection_args(
         else:
             own.setdefault(module_of(node_id(nodeid)), []).append(cli_id(nodeid))
     args: list[str] = []
-    for file in (*collected, *files):
+    for file in dict.fromkeys((*collected, *files)):
         plain = node_id(file)
         if plain in own:
             args += own.pop(plain)

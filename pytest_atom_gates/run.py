@@ -58,10 +58,11 @@ class GatesRun:
     shard_deselected: int = 0
     file_order: list[str] | None = None
     """The selected tests in collection order, before the shuffle."""
-    collected_files: list[str] = field(default_factory=list)
-    """Every file collected, in collection order, those whose tests were all deselected
-    included: what the process imported before its first test. TQ-01's replays of a process
-    collect them too. Workers send theirs."""
+    collected_files: dict[str, str] = field(default_factory=dict)
+    """Every file collected, by node id, in collection order, those whose tests were all
+    deselected included: what the process imported before its first test. TQ-01's replays of
+    a process collect them too. Each with its path: a file outside the root directory has a
+    node id that is no path from there. Workers send theirs."""
     started: bool = False
     """Set once start-up is over: the gates are added, the initial conftests loaded."""
     change_base: Base | None = None

@@ -459,8 +459,8 @@ class GatesRunner:
                 self.run.late_gate_hooks.append(shown)
 
     def pytest_collectstart(self, collector: pytest.Collector) -> None:
-        if isinstance(collector, pytest.File):
-            self.run.collected_files.append(collector.nodeid)
+        if isinstance(collector, pytest.File):  # a path may have two (--doctest-modules)
+            self.run.collected_files.setdefault(collector.nodeid, str(collector.path))
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         if self.run.settings.quarantine_path is not None:
@@ -626,6 +626,7 @@ class GatesController:
 
         commands = CheckCommands(self.config, run.seed, environment=run.environment, path=run.path)
         commands.plain_ids = run.plain_ids
+        commands.file_paths = run.collected_files
         commands.kept_bytecode = run.kept_bytecode
         checker = AloneChecker(commands)
         share = float(run.settings.order_check_time) / 100

@@ -54,7 +54,7 @@ class XdistControllerHooks:
         if self.run.file_order is None:  # from a worker whose tests failed; all collect alike
             self.run.file_order = output.get(FILE_ORDER_KEY)
         if not self.run.collected_files:
-            self.run.collected_files = list(output.get(COLLECTED_FILES_KEY, ()))
+            self.run.collected_files = dict(output.get(COLLECTED_FILES_KEY, {}))
         self.run.plain_ids.update(output.get(PLAIN_IDS_KEY, {}))
         if not self.run.deselected:  # every worker collects and deselects alike
             self.run.deselected = list(output.get(DESELECTED_KEY, ()))

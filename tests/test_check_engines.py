@@ -218,6 +218,120 @@ def test_a_module_that_pollutes_when_imported_is_named_by_either_engine(
     assert run.verdict("TQ-01")["data"]["engine"]["refreshed"] == []
 
 
+def test_a_file_outside_the_root_directory_is_collected_from_its_path(
+    pytester: pytest.Pytester, gates: Gates, check_engine: str
+) -> None:
+    """Outside the root directory a file's node id is no path from there: the checks give
+    each file collected by its own path, or every replay and search question collects nothing
+    and the test is never checked."""
+    pytester.makepyfile(
+        **{
+            "state": STATE,
+            "tests/pkg/__init__": "",
+            "tests/pkg/test_importer": (
+                "import state\nstate.flags['imported'] = True\n\ndef test_a():\n    pass\n"
+            ),
+            "tests/other/test_victim": (
+                "import state\n\ndef test_victim():\n"
+                "    imported, state.flags['imported'] = state.flags['imported'], False\n"
+                "    assert not imported\n"
+            ),
+        }
+    )
+    pytester.syspathinsert()
+    run = gates.run("--rootdir=tests/other", "tests", *ARGS)
+    assert run.verdict("TQ-01")["verdict"] == "FAIL"
+    (check,) = run.report["order_checks"]
+    (importer,) = check["polluters"]
+    assert importer.endswith("pkg/test_importer.py")
+    assert reproduce_arguments(check["reproduce"])[-3:] == [
+        "tests/pkg/test_importer.py",
+        f"--deselect={importer}::",
+        "tests/other/test_victim.py::test_victim",
+    ]
+
+
+def test_a_file_collected_twice_holds_its_tests_once(
+    pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--doctest-modules`` collects a module twice (its doctests, its tests): a fresh process
+    given the file twice would deselect the victim in it, and the flaky test would pass."""
+    monkeypatch.setenv(ENGINE_ENV, "fresh")
+    pytester.makepyfile(
+        state=STATE,
+        test_one=f"""{KEEP_ORDER}
+def test_set_a():
+    state.flags['a'] = True
+
+def test_victim():
+    a, state.flags['a'] = state.flags['a'], False
+    assert not a
+""",
+    )
+    pytester.syspathinsert()
+    run = gates.run("--doctest-modules", *ARGS)
+    assert verdicts(run.report) == {
+        "test_one.py::test_victim": ("order-dependent", ("test_one.py::test_set_a",), False)
+    }
+
+
+NEEDS_BOTH = f"""{KEEP_ORDER}
+def test_set_b():
+    state.flags['b'] = True
+
+def test_victim():
+    both = state.flags['imported'] and state.flags['b']
+    state.flags['imported'] = state.flags['b'] = False
+    assert not both
+"""
+
+
+@pytest.mark.parametrize(
+    ("limit", "text"),
+    [
+        (
+            "1000",
+            "fails after test_two.py::test_set_b (found in 2 runs; only having collected the 2 "
+            "files its process collected)",
+        ),
+        (
+            "2",
+            "failed in the shuffled run, passed when run alone; polluter not found "
+            "(not-analysed): limit of 2 questions (--atom-gates-order-checks)",
+        ),
+    ],
+    ids=["named", "budget-spent"],
+)
+def test_a_failure_seen_after_a_files_collection_is_reproduced_with_it(
+    pytester: pytest.Pytester, gates: Gates, limit: str, text: str
+) -> None:
+    """The victim needs ``test_one.py``'s import and ``test_set_b`` together: named after the
+    test, it is replayed in a fresh process having collected its process's files, and its
+    command collects them, as does the command of a victim whose search the budget cut short."""
+    pytester.makepyfile(
+        state=STATE,
+        test_one="import state\nstate.flags['imported'] = True\n\ndef test_a():\n    pass\n",
+        test_two=NEEDS_BOTH,
+    )
+    pytester.syspathinsert()
+    run = gates.run(
+        "--deselect=test_one.py::test_a",
+        "--atom-gates-reruns=0",
+        f"--atom-gates-order-checks={limit}",
+        CHECKS_UNTIMED,
+    )
+    assert run.verdict("TQ-01")["verdict"] == "FAIL"
+    (check,) = run.report["order_checks"]
+    assert reproduce_arguments(check["reproduce"])[-4:] == [
+        "test_one.py",
+        "--deselect=test_one.py::",
+        "test_two.py::test_set_b",
+        "test_two.py::test_victim",
+    ]
+    run.result.stdout.fnmatch_lines([f"  test_two.py::test_victim - {text}"])
+    assert run.verdict("TQ-01")["data"]["engine"]["refreshed"] == []
+
+
 def test_a_server_with_threads_falls_back_to_fresh_processes_and_says_why(
     pytester: pytest.Pytester, gates: Gates
 ) -> None:

@@ -74,3 +74,17 @@ def test_a_victim_of_a_files_collection_names_the_file_and_the_test_with_it() ->
     assert order_dependence_text(check) == (
         "fails after collecting sub/conftest_like.py and t.py::test_a together (found in 5 runs)"
     )
+
+
+def test_files_needed_together_are_named_as_one_collection() -> None:
+    check = AloneCheck(
+        "t.py::test_v",
+        ORDER_DEPENDENT,
+        "passed when run alone",
+        polluters=("a.py", "b.py", "c.py"),
+        search=FOUND,
+        search_runs=9,
+    )
+    assert order_dependence_text(check) == (
+        "fails after collecting a.py, b.py and c.py together (found in 9 runs)"
+    )
