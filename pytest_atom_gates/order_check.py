@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from pytest_atom_gates.check_commands import CheckCommands
 from pytest_atom_gates.check_environment import fork_unavailable
@@ -51,6 +51,7 @@ from pytest_atom_gates.questions import (
     FreshProcesses,
     Question,
 )
+from pytest_atom_gates.set_replays import Replayed, replay_sets, with_replays
 
 _Answer = TypeVar("_Answer")
 _Probed = Callable[
@@ -269,8 +270,8 @@ class AloneChecker:
         refreshed: list[str] = []
         try:
             result = checking(failed, flaky)
-            replays = self._replays(result, fresh, ledger, parallel)
-            result = self._with_replays(result, replays)
+            replays = self._replay_sets(result, fresh, ledger, parallel)
+            result = with_replays(result, replays, self.collected_files, self.reproduce_command)
             if forked is not None and not forked.unusable:
                 refreshed = [n for n, replay in replays.items() if not replay.reproduced]
             if refreshed:  # a fresh process disagreed: those tests are checked in fresh ones
@@ -278,7 +279,8 @@ class AloneChecker:
                 again = checking(
                     [n for n in failed if n in refreshed], [n for n in flaky if n in refreshed]
                 )
-                again = self._with_replays(again, self._replays(again, fresh, ledger, parallel))
+                replayed = self._replay_sets(again, fresh, ledger, parallel)
+                again = with_replays(again, replayed, self.collected_files, self.reproduce_command)
                 result = _merged(result, again, set(refreshed))
         finally:
             (forked or fresh).close()
@@ -294,80 +296,11 @@ class AloneChecker:
         )
         return result
 
-    def _replays(
+    def _replay_sets(
         self, result: OrderChecks, fresh: FreshProcesses, ledger: Ledger, parallel: Parallel
-    ) -> dict[str, _Replayed]:
-        """Each polluter set and state-setter set found, replayed once in a fresh process with
-        one of its tests and snapshots of the process state (``process_state``): for each test
-        that named it, whether it reproduced there, and what the set changed. A victim's set of
-        tests that did not is replayed once more having collected every file its process had:
-        a failure that needs a file's collection as well as the tests reproduces there."""
-        if parallel.interrupted:
-            return {}
-        groups: dict[tuple[bool, tuple[str, ...]], list[AloneCheck]] = {}
-        for check in result.order_dependent:
-            if check.search != FOUND:
-                # No set found: its commands replay what the run itself and its alone-run (or
-                # file-order run) showed, each a question a copy answers as a fresh process.
-                continue
-            groups.setdefault((check.brittle, check.polluters), []).append(check)
-
-        def replayed(key: tuple[bool, tuple[str, ...]]) -> _Replayed:
-            (brittle, polluters), nodeid = key, groups[key][0].nodeid
-            expected = PASSED if brittle else FAILED
-            # As its reproduce command runs it: the files found collected, the tests run.
-            tests = tuple(n for n in polluters if not is_file(n))
-            question = Question(
-                (*tests, nodeid),
-                file_order=brittle,
-                collected=tuple(n for n in polluters if is_file(n)),
-                state_between=(tests[0], tests[-1]) if tests else None,
-            )
-            timeout = self._timeout(ledger, question.tests)
-            try:
-                answer = fresh.ask(question, timeout)
-                if answer.outcome(nodeid) == expected:
-                    return _Replayed(True, answer.state)
-                if brittle or not tests or not self.collected_files:
-                    return _Replayed(False, answer.state)
-                answer = fresh.ask(replace(question, collected=self.collected_files), timeout)
-            except (subprocess.TimeoutExpired, OSError):
-                return _Replayed(False, None)
-            reproduced = answer.outcome(nodeid) == expected
-            return _Replayed(reproduced, answer.state, with_collection=reproduced)
-
-        keys = list(groups)
-        answers = parallel.map(replayed, keys)
-        return {
-            check.nodeid: answer
-            for key, answer in zip(keys, answers, strict=True)
-            if answer is not None
-            for check in groups[key]
-        }
-
-    def _with_replays(self, result: OrderChecks, replays: Mapping[str, _Replayed]) -> OrderChecks:
-        """The checks, each with what its set changed in the process, where its replay saw it;
-        one that reproduced only having collected its process's files says so, and its command
-        collects them."""
-        files = len(self.collected_files)
-        needs = f"only having collected the {files} files its process collected"
-        checks = []
-        for check in result.checks:
-            replay = replays.get(check.nodeid)
-            replayed = check
-            if replay is not None and replay.state is not None:
-                changes, after_victim = replay.state
-                replayed = replace(replayed, state_changes=changes, state_after_victim=after_victim)
-            if replay is not None and replay.with_collection:
-                replayed = replace(
-                    replayed,
-                    reproduce=self.reproduce_command(
-                        check.nodeid, check.polluters, collected=self.collected_files
-                    ),
-                    search_detail="; ".join(filter(None, (check.search_detail, needs))),
-                )
-            checks.append(replayed)
-        return replace(result, checks=checks)
+    ) -> dict[str, Replayed]:
+        timeout = partial(self._timeout, ledger)
+        return replay_sets(result, fresh, self.collected_files, timeout, parallel)
 
     def _check(
         self,
@@ -654,16 +587,6 @@ class AloneChecker:
         """Ten times what these tests took in the run, and never under two minutes."""
         spent = sum(ledger.durations.get(nodeid, 0.0) for nodeid in nodeids)
         return max(120.0, 10 * spent)
-
-
-class _Replayed(NamedTuple):
-    """A set found, replayed in a fresh process (``AloneChecker._replays``)."""
-
-    reproduced: bool
-    state: tuple[tuple[str, ...], tuple[str, ...]] | None
-    """What the set changed in the process, and what was still changed after the test."""
-    with_collection: bool = False
-    """It reproduced only having collected every file the test's process collected."""
 
 
 class _Asked:
