@@ -152,16 +152,25 @@ class AloneChecker:
             probes=probes,
         )
 
+    def fails_after_set(self, victim: str, tests: Sequence[str], timeout: float) -> bool | None:
+        """Does ``victim`` fail right after ``tests`` with no other file collected, as the
+        reproduce command of a set found runs it? A short run (``pollution.find_polluters``)."""
+        tests, collected = self._collecting(victim, tests, whole=False)
+        return self._outcome_after(
+            victim, tests, timeout, file_order=False, replays=FAILED, collected=collected
+        )[0]
+
     def _collecting(
-        self, victim: str, tests: Sequence[str]
+        self, victim: str, tests: Sequence[str], *, whole: bool = True
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``tests`` as the tests to run and the files to collect first: the files among them
         (a search of the collection), with the files of the tests and the victim in their
-        places; without files among them, every file the victim's process collected."""
+        places; without files among them, every file the victim's process collected (none
+        but their own, unless ``whole``)."""
         named = {nodeid for nodeid in tests if is_file(nodeid)}
         run = tuple(nodeid for nodeid in tests if nodeid not in named)
         if not named:
-            return run, self.collected_files
+            return run, self.collected_files if whole else ()
         own = {module_of(nodeid) for nodeid in (*run, victim)}
         return run, tuple(f for f in self.collected_files if f in named or f in own)
 
@@ -351,9 +360,16 @@ class AloneChecker:
             progress.settled()
 
         found: dict[str, PolluterSearch] = {}
-        for tests, earlier, question, probed, files in (
-            (victims, prefixes, self.fails_after, self.fails_after_probed, collections),
-            (brittle, file_prefixes, self.passes_after, self.passes_after_probed, None),
+        for tests, earlier, question, probed, files, short in (
+            (
+                victims,
+                prefixes,
+                self.fails_after,
+                self.fails_after_probed,
+                collections,
+                asking(self.fails_after_set),
+            ),
+            (brittle, file_prefixes, self.passes_after, self.passes_after_probed, None, None),
         ):
             found |= find_polluters(
                 tests,
@@ -363,6 +379,7 @@ class AloneChecker:
                 settled=settled,
                 probes=asked.probing(probed),
                 collections=files,
+                short_ask=short,
             )
         found |= self._confirmed(found, set(brittle), asking, parallel)
         verdicts = Verdicts(self.reproduce_command, self.repetitions, self.collected_files)

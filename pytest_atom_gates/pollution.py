@@ -305,6 +305,7 @@ def find_polluters(
     settled: Callable[[PolluterSearch], None] = lambda found: None,
     probes: Probes | None = None,
     collections: Mapping[str, Sequence[str]] | None = None,
+    short_ask: Ask | None = None,
 ) -> dict[str, PolluterSearch]:
     """Search the victims in order; each polluter set found is tried on the others first.
 
@@ -312,8 +313,12 @@ def find_polluters(
     collected its files) gets one short run right after it, ``in_parallel``; those that fail
     there are settled without a search of their own. ``settled`` hears of each victim as its
     result is known. ``collections``: each victim's other files collected (``search``).
+    ``short_ask`` asks the short runs, where it differs from ``ask``: a victim broken by its
+    collection alone fails after any set if the question collects every file, so a short run
+    collects only the set's files, as the set's reproduce command does.
     """
     collections = collections or {}
+    short_ask = short_ask or ask
     results: dict[str, PolluterSearch] = {}
     short_runs: dict[str, int] = {}
     pending = list(victims)
@@ -340,7 +345,7 @@ def find_polluters(
 
             def short_run(v: str, polluters: tuple[str, ...] = found.polluters) -> bool | None:
                 try:
-                    answer = ask(v, polluters)
+                    answer = short_ask(v, polluters)
                 except StopSearch:
                     return None
                 short_runs[v] = short_runs.get(v, 0) + 1

@@ -251,6 +251,39 @@ def test_a_file_outside_the_root_directory_is_collected_from_its_path(
     ]
 
 
+def test_a_victim_of_a_files_collection_is_not_settled_by_another_victims_polluter(
+    pytester: pytest.Pytester, gates: Gates
+) -> None:
+    """``test_flag`` fails after ``test_set``; ``test_env`` after ``test_importer.py``'s import.
+    Once ``test_set`` is found, ``test_env`` gets a short run after it: collecting every file
+    there, it would fail and be blamed on ``test_set``, with a command that passes."""
+    pytester.makepyfile(
+        state=STATE,
+        test_importer="import state\nstate.flags['imported'] = True\n\ndef test_a():\n    pass\n",
+        test_one="import state\n\ndef test_set():\n    state.flags['a'] = True\n",
+        test_victims=f"""{KEEP_ORDER}
+def test_flag():
+    assert not state.flags['a']
+
+def test_env():
+    assert not state.flags['imported']
+""",
+    )
+    pytester.syspathinsert()
+    chains = [
+        ["test_importer.py", "test_importer.py::test_a"],
+        ["test_one.py", "test_one.py::test_set"],
+        ["test_victims.py", "test_victims.py::test_flag"],
+        ["test_victims.py", "test_victims.py::test_env"],
+    ]
+    seed = next(s for s in range(1000) if shuffled_order(chains, s).index(1) < 2)
+    run = gates.run(f"--atom-gates-seed={seed}", "--atom-gates-reruns=0", CHECKS_UNTIMED)
+    assert verdicts(run.report) == {
+        "test_victims.py::test_flag": ("order-dependent", ("test_one.py::test_set",), False),
+        "test_victims.py::test_env": ("order-dependent", ("test_importer.py",), False),
+    }
+
+
 def test_a_file_collected_twice_holds_its_tests_once(
     pytester: pytest.Pytester, gates: Gates, monkeypatch: pytest.MonkeyPatch
 ) -> None:

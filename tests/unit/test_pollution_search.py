@@ -466,3 +466,26 @@ def test_a_file_found_once_is_tried_on_every_victim_whose_process_collected_it()
         "nothing ran before it, and it passed after collecting the 1 other file its process "
         "collected",
     )
+
+
+def test_a_short_run_collects_only_the_sets_files() -> None:
+    """The second victim fails after collecting ``c.py`` alone, so after any set when every
+    file is collected: its short run after the first victim's polluter must not settle it."""
+    suite = CollectingSuite(FILES, ["c.py"])
+    first = CollectingSuite(FILES, ["t.py::test_1"])
+    asked: list[tuple[str, list[str]]] = []
+
+    def short_ask(victim: str, tests: Sequence[str]) -> bool:
+        asked.append((victim, list(tests)))
+        return any(s <= set(tests) for s in suite.sets)  # no other file collected
+
+    found = find_polluters(
+        ["v.py::first", "v.py::second"],
+        {"v.py::first": prefix(3), "v.py::second": prefix(3)},
+        lambda victim, tests: (first if victim == "v.py::first" else suite)(tests),
+        collections={"v.py::first": FILES, "v.py::second": FILES},
+        short_ask=short_ask,
+    )
+    assert found["v.py::first"].polluters == ("t.py::test_1",)
+    assert asked == [("v.py::second", ["t.py::test_1"])]
+    assert (found["v.py::second"].result, found["v.py::second"].polluters) == (FOUND, ("c.py",))
